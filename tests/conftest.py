@@ -1,0 +1,72 @@
+"""Shared fixtures: one real search node for the whole test session.
+
+The node is the cluster named by INTPKG_ES_URL (plus INTPKG_ES_API_KEY / USERNAME / PASSWORD /
+CA_CERT) when set; otherwise a local node that the session starts on INTPKG_TEST_PORT (default
+9250) with its own state folder, and stops at the end (INTPKG_TEST_KEEP_NODE=1 keeps it).
+pytest-elasticsearch's `elasticsearch_noproc` fixture carries its address.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from pytest_elasticsearch import factories
+
+from intpkg import settings
+from intpkg.stack.client import SearchClient, Target
+from intpkg.stack.node import LocalNode, NodeConfig
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+EXTERNAL = Target.from_env()
+TEST_PORT = int(os.environ.get("INTPKG_TEST_PORT", "9250"))
+
+if EXTERNAL is not None:
+    _parsed = urlparse(EXTERNAL.url)
+    _HOST, _PORT = _parsed.hostname or "127.0.0.1", _parsed.port or (443 if _parsed.scheme == "https" else 9200)
+else:
+    _HOST, _PORT = "127.0.0.1", TEST_PORT
+
+search_noproc = factories.elasticsearch_noproc(host=_HOST, port=_PORT)
+
+
+def test_node_config(**overrides) -> NodeConfig:
+    """Config of the session's local test node (own state folder, shared download cache)."""
+    config = NodeConfig(
+        state_dir=settings.intpkg_home() / "test-node",
+        port=TEST_PORT,
+        heap=os.environ.get("INTPKG_TEST_HEAP", "768m"),
+    )
+    for key, value in overrides.items():
+        setattr(config, key, value)
+    return config
+
+
+@pytest.fixture(scope="session")
+def search_target(search_noproc) -> Iterator[Target]:
+    """Address of the session's real search node, started here unless external."""
+    if EXTERNAL is not None:
+        yield EXTERNAL
+        return
+    node = LocalNode(test_node_config())
+    started_here = node.running_pid() is None
+    node.up()
+    assert (search_noproc.host, search_noproc.port) == ("127.0.0.1", node.config.port)
+    yield Target(url=node.config.url)
+    if started_here and os.environ.get("INTPKG_TEST_KEEP_NODE") != "1":
+        node.down()
+
+
+@pytest.fixture(scope="session")
+def search_client(search_target: Target) -> SearchClient:
+    return SearchClient(search_target)
+
+
+@pytest.fixture
+def unique_name() -> str:
+    """A name no other test (or concurrent run) uses, for pipelines, templates and indices."""
+    return f"intpkg-test-{uuid.uuid4().hex[:10]}"

@@ -1,0 +1,1 @@
+"""CLI commands: one module per top-level command, each exposing `register(subparsers)`."""

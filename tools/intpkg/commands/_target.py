@@ -1,0 +1,53 @@
+"""Options shared by every command that talks to a cluster."""
+
+from __future__ import annotations
+
+import argparse
+
+from intpkg.errors import IntpkgError
+from intpkg.stack.client import SearchClient, Target
+from intpkg.stack.node import LocalNode
+
+
+def add_target_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "cluster",
+        "Target an existing Elasticsearch 8.x / OpenSearch cluster instead of the local node. "
+        "Each flag has an environment variable: INTPKG_ES_URL, INTPKG_ES_API_KEY, INTPKG_ES_USERNAME, "
+        "INTPKG_ES_PASSWORD, INTPKG_ES_CA_CERT, INTPKG_ES_INSECURE.",
+    )
+    group.add_argument("--es-url", dest="es_url", help="cluster URL, e.g. https://es.example.com:9200")
+    group.add_argument("--es-api-key", dest="es_api_key", help="API key (base64 id:key)")
+    group.add_argument("--es-username", dest="es_username")
+    group.add_argument("--es-password", dest="es_password")
+    group.add_argument("--es-ca-cert", dest="es_ca_cert", help="CA certificate (PEM) to trust")
+    group.add_argument("--es-insecure", dest="es_insecure", action="store_true", help="skip TLS verification")
+
+
+def target_from_args(args: argparse.Namespace) -> Target:
+    """The external cluster named by flags/environment, else the local node's address."""
+    local = LocalNode()
+    target = Target.from_env(
+        default_url=local.config.url,
+        url=args.es_url,
+        api_key=args.es_api_key,
+        username=args.es_username,
+        password=args.es_password,
+        ca_cert=args.es_ca_cert,
+        insecure=args.es_insecure,
+    )
+    assert target is not None
+    return target
+
+
+def client_from_args(args: argparse.Namespace) -> SearchClient:
+    target = target_from_args(args)
+    try:
+        return SearchClient(target)
+    except IntpkgError:
+        if not target.external:
+            raise IntpkgError(
+                f"No search node answers at {target.url}. Start the local one with `intpkg stack up`, "
+                "or name a cluster with --es-url / INTPKG_ES_URL."
+            ) from None
+        raise

@@ -1,0 +1,211 @@
+"""One client interface for the cluster intpkg talks to: Elasticsearch 8.x or OpenSearch.
+
+A `Target` says where the cluster is and how to authenticate; `SearchClient` wraps the official
+client of the detected product (`elasticsearch` 8.x or `opensearch-py`) behind a few calls:
+`request()` for any REST call and `streaming_bulk()` for indexing.
+
+Credentials live only in the `Target`; its repr and every error message leave them out.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+
+from intpkg.errors import IntpkgError
+
+ENV_PREFIXES = ("INTPKG_ES_", "ELASTIC_PACKAGE_ELASTICSEARCH_")
+
+
+def _env(name: str) -> str | None:
+    for prefix in ENV_PREFIXES:
+        value = os.environ.get(prefix + name)
+        if value:
+            return value
+    return None
+
+
+@dataclass(frozen=True)
+class Target:
+    """Address and credentials of a cluster. Secrets are excluded from repr."""
+
+    url: str
+    api_key: str | None = field(default=None, repr=False)
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    ca_cert: str | None = None
+    verify_certs: bool = True
+    external: bool = False
+
+    @classmethod
+    def from_env(cls, default_url: str | None = None, **overrides: Any) -> Target | None:
+        """Build a target from flags (overrides) and environment; None when nothing names a cluster."""
+        url = overrides.get("url") or _env("URL") or _env("HOST")
+        external = url is not None
+        url = url or default_url
+        if not url:
+            return None
+        insecure = overrides.get("insecure") or (_env("INSECURE") or "").lower() in ("1", "true", "yes")
+        return cls(
+            url=url.rstrip("/"),
+            api_key=overrides.get("api_key") or _env("API_KEY"),
+            username=overrides.get("username") or _env("USERNAME"),
+            password=overrides.get("password") or _env("PASSWORD"),
+            ca_cert=overrides.get("ca_cert") or _env("CA_CERT"),
+            verify_certs=not insecure,
+            external=external,
+        )
+
+    def requests_kwargs(self) -> dict[str, Any]:
+        headers = {}
+        auth = None
+        if self.api_key:
+            headers["Authorization"] = f"ApiKey {self.api_key}"
+        elif self.username:
+            auth = (self.username, self.password or "")
+        verify: bool | str = self.ca_cert or self.verify_certs
+        return {"headers": headers, "auth": auth, "verify": verify}
+
+
+class SearchClient:
+    """The product's official client, behind a small common interface."""
+
+    def __init__(self, target: Target, *, request_timeout: float = 60.0) -> None:
+        self.target = target
+        self.request_timeout = request_timeout
+        self.root = self._probe()
+        self.flavor = self.root.get("version", {}).get("distribution", "elasticsearch")
+        self.version = self.root.get("version", {}).get("number", "unknown")
+        self._client = self._make_client()
+
+    def __repr__(self) -> str:
+        return f"SearchClient({self.target.url!r}, {self.flavor} {self.version})"
+
+    def _probe(self) -> dict[str, Any]:
+        try:
+            resp = requests.get(self.target.url + "/", timeout=10, **self.target.requests_kwargs())
+        except requests.RequestException as exc:
+            raise IntpkgError(f"Cannot reach the cluster at {self.target.url}: {exc.__class__.__name__}.") from None
+        if resp.status_code in (401, 403):
+            raise IntpkgError(
+                f"The cluster at {self.target.url} refused the credentials (HTTP {resp.status_code}). "
+                "Check the API key or user name/password (INTPKG_ES_API_KEY, INTPKG_ES_USERNAME/PASSWORD)."
+            )
+        if resp.status_code != 200:
+            raise IntpkgError(f"The cluster at {self.target.url} answered HTTP {resp.status_code} on GET /.")
+        return resp.json()
+
+    def _make_client(self) -> Any:
+        t = self.target
+        common: dict[str, Any] = {"request_timeout": self.request_timeout}
+        if t.url.startswith("https"):
+            common["verify_certs"] = t.verify_certs
+            if t.ca_cert:
+                common["ca_certs"] = t.ca_cert
+        if self.flavor == "opensearch":
+            from opensearchpy import OpenSearch
+
+            kwargs: dict[str, Any] = {"hosts": [t.url], "timeout": self.request_timeout}
+            if t.url.startswith("https"):
+                kwargs.update(use_ssl=True, verify_certs=t.verify_certs, ca_certs=t.ca_cert)
+            if t.username:
+                kwargs["http_auth"] = (t.username, t.password or "")
+            if t.api_key:
+                kwargs["headers"] = {"Authorization": f"ApiKey {t.api_key}"}
+            return OpenSearch(**kwargs)
+        from elasticsearch import Elasticsearch
+
+        if t.api_key:
+            common["api_key"] = t.api_key
+        elif t.username:
+            common["basic_auth"] = (t.username, t.password or "")
+        return Elasticsearch(t.url, **common)
+
+    @property
+    def native(self) -> Any:
+        """The underlying `Elasticsearch` or `OpenSearch` client object."""
+        return self._client
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        params: dict[str, Any] | None = None,
+        ignore: Iterable[int] = (),
+    ) -> Any:
+        """Perform one REST call and return the decoded JSON body (None for HEAD/empty).
+
+        Statuses in `ignore` return the error body instead of raising.
+        """
+        ignore = set(ignore)
+        if self.flavor == "opensearch":
+            from opensearchpy.exceptions import TransportError as OSError_
+
+            try:
+                return self._client.transport.perform_request(method, path, params=params or {}, body=body)
+            except OSError_ as exc:
+                if isinstance(exc.status_code, int) and exc.status_code in ignore:
+                    return exc.info
+                raise _api_error(method, path, exc.status_code, exc.info) from None
+        from elasticsearch import ApiError
+
+        headers = {"accept": "application/json"}
+        if body is not None:
+            headers["content-type"] = "application/json"
+        query = urlencode({k: _param(v) for k, v in (params or {}).items()})
+        full = path + ("?" + query if query else "")
+        try:
+            resp = self._client.perform_request(method, full, headers=headers, body=body)
+        except ApiError as exc:
+            if exc.meta.status in ignore:
+                return exc.body
+            raise _api_error(method, path, exc.meta.status, exc.body) from None
+        return resp.body
+
+    def streaming_bulk(self, actions: Iterable[dict[str, Any]], **kwargs: Any) -> Iterator[tuple[bool, dict]]:
+        """The product's `helpers.streaming_bulk` (same signature in both clients)."""
+        if self.flavor == "opensearch":
+            from opensearchpy import helpers
+        else:
+            from elasticsearch import helpers
+        return helpers.streaming_bulk(self._client, actions, **kwargs)
+
+    def health(self, wait_for_status: str | None = None, timeout: str = "30s") -> dict[str, Any]:
+        params: dict[str, Any] = {}
+        if wait_for_status:
+            params = {"wait_for_status": wait_for_status, "timeout": timeout}
+        return self.request("GET", "/_cluster/health", params=params, ignore=(408,))
+
+    def ingest_processors(self) -> set[str]:
+        """Processor types every ingest node of the cluster offers."""
+        nodes = self.request("GET", "/_nodes/ingest", params={"filter_path": "nodes.*.ingest.processors"})
+        sets = [{p["type"] for p in n["ingest"]["processors"]} for n in nodes.get("nodes", {}).values()]
+        return set.intersection(*sets) if sets else set()
+
+
+class ApiCallError(IntpkgError):
+    """A REST call the cluster answered with an error status."""
+
+    def __init__(self, message: str, status: int | None, body: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+def _param(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _api_error(method: str, path: str, status: Any, body: Any) -> ApiCallError:
+    reason = body
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        reason = body["error"].get("reason") or body["error"]
+    return ApiCallError(f"{method} {path} failed with HTTP {status}: {reason}", status, body)

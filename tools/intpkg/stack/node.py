@@ -1,0 +1,335 @@
+"""Run one local single-node cluster: start, wait for health, report, stop.
+
+Layout under the state folder (default `$INTPKG_HOME/node`):
+
+    config/      the node's config folder (settings file, JVM options, log4j)
+    data/        index data
+    logs/        the node's logs; `console.log` holds stdout/stderr of the process
+    node.pid     written by the engine itself (`-p`)
+    node.json    what `up` started: pid, url, version, heap
+
+The node binds 127.0.0.1 only. When intpkg runs as root the node runs as `nobody`, because
+the engine refuses to run as root.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from intpkg import settings
+from intpkg.errors import IntpkgError
+from intpkg.stack.distribution import EMBEDDED, Distribution, ensure_installed
+from intpkg.stack.java import find_java
+
+GEOIP_EDITIONS = ("City", "ASN", "Country")
+UNPRIVILEGED_USER = "nobody"
+DEFAULT_PORT = 9200
+DEFAULT_HEAP = "1g"
+# settings of Elasticsearch that the embedded engine does not know; dropped with a warning
+FOREIGN_SETTING_PREFIXES = ("xpack.", "ingest.geoip.downloader.", "index.")
+
+
+@dataclass
+class NodeConfig:
+    """How to run the local node; defaults come from the environment."""
+
+    state_dir: Path = field(default_factory=lambda: Path(os.environ.get("INTPKG_STATE_DIR") or settings.intpkg_home() / "node"))
+    cache_dir: Path = field(default_factory=lambda: settings.intpkg_home() / "cache")
+    port: int = field(default_factory=lambda: int(os.environ.get("INTPKG_ES_PORT", DEFAULT_PORT)))
+    heap: str = field(default_factory=lambda: os.environ.get("INTPKG_HEAP", DEFAULT_HEAP))
+    geoip_dir: Path | None = field(default_factory=settings.geoip_dir)
+    extra_settings: dict[str, str] = field(default_factory=dict)
+    offline: bool = False
+    distribution: Distribution = EMBEDDED
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def transport_port(self) -> int:
+        return self.port + 100
+
+
+def split_settings(pairs: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Parse `key=value` items; return (kept settings, names dropped as foreign)."""
+    kept: dict[str, str] = {}
+    dropped: list[str] = []
+    for pair in pairs:
+        if "=" not in pair:
+            raise IntpkgError(f"Setting {pair!r} is not of the form key=value.")
+        key, value = pair.split("=", 1)
+        if key.startswith(FOREIGN_SETTING_PREFIXES):
+            dropped.append(key)
+        else:
+            kept[key] = value
+    return kept, dropped
+
+
+class LocalNode:
+    """The node described by a `NodeConfig`."""
+
+    def __init__(self, config: NodeConfig | None = None) -> None:
+        self.config = config or NodeConfig()
+        self.state = self.config.state_dir
+        self.meta_file = self.state / "node.json"
+        self.pid_file = self.state / "node.pid"
+        self.logs_dir = self.state / "logs"
+        self.console_log = self.logs_dir / "console.log"
+
+    # ---- queries -------------------------------------------------------------------------
+    def metadata(self) -> dict | None:
+        try:
+            return json.loads(self.meta_file.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def running_pid(self) -> int | None:
+        """Pid of the node this state folder started, if that process is still alive."""
+        meta = self.metadata()
+        pid = meta.get("pid") if meta else None
+        if pid and _alive(pid):
+            return pid
+        return None
+
+    def server_log(self) -> Path:
+        return self.logs_dir / "intpkg.log"
+
+    # ---- up --------------------------------------------------------------------------------
+    def up(self, *, timeout: float = 240.0, quiet: bool = False) -> dict:
+        """Start the node (or report the running one) and wait until it is yellow or green."""
+        pid = self.running_pid()
+        if pid:
+            meta = self.metadata() or {}
+            meta["already_running"] = True
+            return meta
+        cfg = self.config
+        _check_port_free(cfg.port)
+        _check_port_free(cfg.transport_port, purpose="transport")
+        java_home = find_java(cfg.distribution.min_java)
+        home = ensure_installed(cfg.distribution, cfg.cache_dir, offline=cfg.offline, quiet=quiet)
+        self._prepare_state(home)
+        self._install_geoip(home)
+        proc = self._spawn(home, java_home)
+        meta = {
+            "pid": proc.pid,
+            "url": cfg.url,
+            "port": cfg.port,
+            "heap": cfg.heap,
+            "flavor": cfg.distribution.flavor,
+            "engine_home": str(home),
+            "java_home": str(java_home),
+            "geoip_dir": str(cfg.geoip_dir) if cfg.geoip_dir else None,
+            "started_at": time.time(),
+        }
+        self.meta_file.write_text(json.dumps(meta, indent=2))
+        info = self._wait_healthy(proc, timeout)
+        meta.update(version=info["version"]["number"], startup_seconds=round(time.time() - meta["started_at"], 1))
+        self.meta_file.write_text(json.dumps(meta, indent=2))
+        return meta
+
+    def _prepare_state(self, home: Path) -> None:
+        cfg = self.config
+        conf = self.state / "config"
+        for sub in ("data", "logs", "config", "tmp"):
+            (self.state / sub).mkdir(parents=True, exist_ok=True)
+        shutil.copy2(home / "config" / "log4j2.properties", conf / "log4j2.properties")
+        # the stock options name paths relative to the engine home, which the node may not write
+        jvm_options = (home / "config" / "jvm.options").read_text()
+        for relative, absolute in (("file=logs/", f"file={self.logs_dir}/"),
+                                   ("HeapDumpPath=data", f"HeapDumpPath={self.state / 'data'}"),
+                                   ("ErrorFile=logs/", f"ErrorFile={self.logs_dir}/")):
+            jvm_options = jvm_options.replace(relative, absolute)
+        (conf / "jvm.options").write_text(jvm_options)
+        (conf / "jvm.options.d").mkdir(exist_ok=True)
+        (conf / "jvm.options.d" / "heap.options").write_text(f"-Xms{cfg.heap}\n-Xmx{cfg.heap}\n")
+        node_settings = {
+            "cluster.name": "intpkg",
+            "node.name": "intpkg-node",
+            "network.host": "127.0.0.1",
+            "http.port": str(cfg.port),
+            "transport.port": str(cfg.transport_port),
+            "discovery.type": "single-node",
+            "path.data": str(self.state / "data"),
+            "path.logs": str(self.logs_dir),
+            # a nearly full disk must not turn indices read-only under the tests
+            "cluster.routing.allocation.disk.threshold_enabled": "false",
+            **cfg.extra_settings,
+        }
+        (conf / "opensearch.yml").write_text("".join(f"{k}: {json.dumps(v)}\n" for k, v in node_settings.items()))
+        self.pid_file.unlink(missing_ok=True)
+        if os.geteuid() == 0:
+            subprocess.run(["chown", "-R", f"{UNPRIVILEGED_USER}:", str(self.state)], check=True)
+
+    def _install_geoip(self, home: Path) -> None:
+        """Install the configured GeoIP databases as the node's GeoLite2 databases."""
+        module = home / "modules" / "ingest-geoip"
+        if not module.is_dir():
+            return
+        source = self.config.geoip_dir
+        for edition in GEOIP_EDITIONS:
+            target = module / f"GeoLite2-{edition}.mmdb"
+            original = module / f"GeoLite2-{edition}.mmdb.orig"
+            if target.exists() and not original.exists():
+                shutil.copy2(target, original)
+            if source is None:
+                if original.exists():
+                    shutil.copy2(original, target)
+                continue
+            candidates = [source / f"GeoLite2-{edition}-Test.mmdb", source / f"GeoLite2-{edition}.mmdb"]
+            found = next((c for c in candidates if c.is_file()), None)
+            if found is None:
+                raise IntpkgError(
+                    f"INTPKG_GEOIP_DIR={source} has no GeoLite2-{edition}-Test.mmdb or GeoLite2-{edition}.mmdb."
+                )
+            shutil.copyfile(found, target)
+            target.chmod(0o644)
+
+    def _spawn(self, home: Path, java_home: Path) -> subprocess.Popen:
+        cfg = self.config
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("INTPKG_ES_", "ELASTIC_PACKAGE_"))
+        }
+        env.update(
+            JAVA_HOME=str(java_home),
+            **{cfg.distribution.conf_env: str(self.state / "config")},
+            OPENSEARCH_TMPDIR=str(self.state / "tmp"),
+            HOME=str(self.state),
+        )
+        env.pop(cfg.distribution.java_opts_env, None)
+        cmd = [str(home / cfg.distribution.launcher), "-p", str(self.pid_file)]
+        if os.geteuid() == 0:
+            cmd = ["setpriv", f"--reuid={UNPRIVILEGED_USER}", f"--regid={_group_of(UNPRIVILEGED_USER)}",
+                   "--clear-groups", "--", *cmd]
+        console = open(self.console_log, "ab")  # noqa: SIM115 - handed to the child
+        try:
+            return subprocess.Popen(
+                cmd, cwd=home, env=env, stdin=subprocess.DEVNULL, stdout=console,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        finally:
+            console.close()
+
+    def _wait_healthy(self, proc: subprocess.Popen, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        url = self.config.url
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                self.meta_file.unlink(missing_ok=True)
+                raise IntpkgError(
+                    f"The search node failed to start (exit code {proc.returncode}). Last log lines "
+                    f"({self.console_log}):\n{self.last_log_lines(25)}"
+                )
+            try:
+                health = requests.get(f"{url}/_cluster/health", timeout=2).json()
+                if health.get("status") in ("yellow", "green"):
+                    return requests.get(url + "/", timeout=5).json()
+            except (requests.RequestException, ValueError):
+                pass
+            time.sleep(0.5)
+        self.down()
+        raise IntpkgError(
+            f"The search node did not become healthy within {timeout:.0f}s and was stopped. "
+            f"Last log lines:\n{self.last_log_lines(25)}"
+        )
+
+    # ---- down / logs ---------------------------------------------------------------------------
+    def down(self, timeout: float = 60.0) -> bool:
+        """Stop the node and every process of its session. Returns False if nothing was running."""
+        pid = self.running_pid()
+        self.meta_file.unlink(missing_ok=True)
+        if not pid:
+            return False
+        _signal_group(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _group_alive(pid):
+            time.sleep(0.2)
+        if _group_alive(pid):
+            _signal_group(pid, signal.SIGKILL)
+            while _group_alive(pid):
+                time.sleep(0.1)
+        return True
+
+    def last_log_lines(self, count: int) -> str:
+        lines: list[str] = []
+        for path in (self.console_log, self.server_log()):
+            if path.is_file():
+                lines.extend(path.read_text(errors="replace").splitlines()[-count:])
+        return "\n".join(lines[-count:]) or "(no log output)"
+
+    def follow_log(self, lines: int = 50, follow: bool = False) -> Iterator[str]:
+        path = self.server_log()
+        if not path.is_file():
+            raise IntpkgError(f"No node log at {path}; has the node been started (intpkg stack up)?")
+        with path.open(errors="replace") as fh:
+            yield from fh.read().splitlines(keepends=True)[-lines:]
+            while follow:
+                line = fh.readline()
+                if line:
+                    yield line
+                else:
+                    time.sleep(0.5)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie child of this very process counts as gone
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ")[1][0] != "Z"
+    except OSError:
+        return True
+
+
+def _group_alive(pgid: int) -> bool:
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(") ", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _check_port_free(port: int, purpose: str = "HTTP") -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            raise IntpkgError(
+                f"Port {port} on 127.0.0.1 ({purpose}) is already in use by another process. Stop it, or pick "
+                f"another port with --port / INTPKG_ES_PORT (the transport port is the HTTP port + 100)."
+            ) from None
+
+
+def _group_of(user: str) -> str:
+    import grp
+    import pwd
+
+    return grp.getgrgid(pwd.getpwnam(user).pw_gid).gr_name
