@@ -37,7 +37,8 @@ def _candidates() -> list[Path]:
     on_path = shutil.which("java")
     if on_path:
         found.append(Path(on_path).resolve().parent.parent)
-    for root in (Path("/usr/lib/jvm"), Path("/opt/java"), Path("/usr/local/java")):
+    roots = os.environ.get("INTPKG_JVM_ROOTS", "/usr/lib/jvm:/opt/java:/usr/local/java")
+    for root in (Path(r) for r in roots.split(os.pathsep) if r):
         if root.is_dir():
             found.extend(sorted(p for p in root.iterdir() if p.is_dir()))
     return found
@@ -46,8 +47,8 @@ def _candidates() -> list[Path]:
 def find_java(min_major: int) -> Path:
     """Return a JAVA_HOME with Java >= `min_major`.
 
-    INTPKG_JAVA_HOME wins when set; otherwise JAVA_HOME, `java` on PATH, then the usual JVM folders,
-    picking the first that is new enough.
+    INTPKG_JAVA_HOME wins when set; otherwise JAVA_HOME, `java` on PATH, then the JVM folders
+    (INTPKG_JVM_ROOTS, default /usr/lib/jvm:/opt/java:/usr/local/java), picking the first new enough.
     """
     explicit = os.environ.get("INTPKG_JAVA_HOME")
     seen: list[str] = []

@@ -44,7 +44,7 @@ FOREIGN_SETTING_PREFIXES = ("xpack.", "ingest.geoip.downloader.", "index.")
 class NodeConfig:
     """How to run the local node; defaults come from the environment."""
 
-    state_dir: Path = field(default_factory=lambda: Path(os.environ.get("INTPKG_STATE_DIR") or settings.intpkg_home() / "node"))
+    state_dir: Path = field(default_factory=lambda: _default_state_dir())
     cache_dir: Path = field(default_factory=lambda: settings.intpkg_home() / "cache")
     port: int = field(default_factory=lambda: int(os.environ.get("INTPKG_ES_PORT", DEFAULT_PORT)))
     heap: str = field(default_factory=lambda: os.environ.get("INTPKG_HEAP", DEFAULT_HEAP))
@@ -59,7 +59,11 @@ class NodeConfig:
 
     @property
     def transport_port(self) -> int:
-        return self.port + 100
+        return int(self.extra_settings.get("transport.port", self.port + 100))
+
+
+def _default_state_dir() -> Path:
+    return Path(os.environ.get("INTPKG_STATE_DIR") or settings.intpkg_home() / "node")
 
 
 def split_settings(pairs: list[str]) -> tuple[dict[str, str], list[str]]:
@@ -85,7 +89,8 @@ class LocalNode:
         self.state = self.config.state_dir
         self.meta_file = self.state / "node.json"
         self.pid_file = self.state / "node.pid"
-        self.logs_dir = self.state / "logs"
+        self.logs_dir = Path(self.config.extra_settings.get("path.logs") or self.state / "logs")
+        self.data_dir = Path(self.config.extra_settings.get("path.data") or self.state / "data")
         self.console_log = self.logs_dir / "console.log"
 
     # ---- queries -------------------------------------------------------------------------
@@ -115,12 +120,7 @@ class LocalNode:
             meta["already_running"] = True
             return meta
         cfg = self.config
-        _check_port_free(cfg.port)
-        _check_port_free(cfg.transport_port, purpose="transport")
-        java_home = find_java(cfg.distribution.min_java)
-        home = ensure_installed(cfg.distribution, cfg.cache_dir, offline=cfg.offline, quiet=quiet)
-        self._prepare_state(home)
-        self._install_geoip(home)
+        home, java_home = self.prepare(quiet=quiet)
         proc = self._spawn(home, java_home)
         meta = {
             "pid": proc.pid,
@@ -142,13 +142,13 @@ class LocalNode:
     def _prepare_state(self, home: Path) -> None:
         cfg = self.config
         conf = self.state / "config"
-        for sub in ("data", "logs", "config", "tmp"):
-            (self.state / sub).mkdir(parents=True, exist_ok=True)
+        for folder in (self.data_dir, self.logs_dir, conf, self.state / "tmp"):
+            folder.mkdir(parents=True, exist_ok=True)
         shutil.copy2(home / "config" / "log4j2.properties", conf / "log4j2.properties")
         # the stock options name paths relative to the engine home, which the node may not write
         jvm_options = (home / "config" / "jvm.options").read_text()
         for relative, absolute in (("file=logs/", f"file={self.logs_dir}/"),
-                                   ("HeapDumpPath=data", f"HeapDumpPath={self.state / 'data'}"),
+                                   ("HeapDumpPath=data", f"HeapDumpPath={self.data_dir}"),
                                    ("ErrorFile=logs/", f"ErrorFile={self.logs_dir}/")):
             jvm_options = jvm_options.replace(relative, absolute)
         (conf / "jvm.options").write_text(jvm_options)
@@ -161,7 +161,7 @@ class LocalNode:
             "http.port": str(cfg.port),
             "transport.port": str(cfg.transport_port),
             "discovery.type": "single-node",
-            "path.data": str(self.state / "data"),
+            "path.data": str(self.data_dir),
             "path.logs": str(self.logs_dir),
             # a nearly full disk must not turn indices read-only under the tests
             "cluster.routing.allocation.disk.threshold_enabled": "false",
@@ -170,7 +170,10 @@ class LocalNode:
         (conf / "opensearch.yml").write_text("".join(f"{k}: {json.dumps(v)}\n" for k, v in node_settings.items()))
         self.pid_file.unlink(missing_ok=True)
         if os.geteuid() == 0:
-            subprocess.run(["chown", "-R", f"{UNPRIVILEGED_USER}:", str(self.state)], check=True)
+            owned = {self.state, self.data_dir, self.logs_dir}
+            for folder in owned:
+                _check_reachable_by_others(folder)
+            subprocess.run(["chown", "-R", f"{UNPRIVILEGED_USER}:", *map(str, owned)], check=True)
 
     def _install_geoip(self, home: Path) -> None:
         """Install the configured GeoIP databases as the node's GeoLite2 databases."""
@@ -196,22 +199,36 @@ class LocalNode:
             shutil.copyfile(found, target)
             target.chmod(0o644)
 
-    def _spawn(self, home: Path, java_home: Path) -> subprocess.Popen:
+    def command(self, home: Path, java_home: Path) -> tuple[list[str], dict[str, str]]:
+        """Command line and environment that start the engine in the foreground."""
         cfg = self.config
-        env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("INTPKG_ES_", "ELASTIC_PACKAGE_"))
-        }
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("INTPKG_ES_", "ELASTIC_PACKAGE_"))}
         env.update(
             JAVA_HOME=str(java_home),
-            **{cfg.distribution.conf_env: str(self.state / "config")},
             OPENSEARCH_TMPDIR=str(self.state / "tmp"),
             HOME=str(self.state),
         )
+        env[cfg.distribution.conf_env] = str(self.state / "config")
         env.pop(cfg.distribution.java_opts_env, None)
         cmd = [str(home / cfg.distribution.launcher), "-p", str(self.pid_file)]
         if os.geteuid() == 0:
             cmd = ["setpriv", f"--reuid={UNPRIVILEGED_USER}", f"--regid={_group_of(UNPRIVILEGED_USER)}",
                    "--clear-groups", "--", *cmd]
+        return cmd, env
+
+    def prepare(self, *, quiet: bool = False) -> tuple[Path, Path]:
+        """Check ports and Java, provision the engine, write the node's config; return (home, java)."""
+        cfg = self.config
+        _check_port_free(cfg.port)
+        _check_port_free(cfg.transport_port, purpose="transport")
+        java_home = find_java(cfg.distribution.min_java)
+        home = ensure_installed(cfg.distribution, cfg.cache_dir, offline=cfg.offline, quiet=quiet)
+        self._prepare_state(home)
+        self._install_geoip(home)
+        return home, java_home
+
+    def _spawn(self, home: Path, java_home: Path) -> subprocess.Popen:
+        cmd, env = self.command(home, java_home)
         console = open(self.console_log, "ab")  # noqa: SIM115 - handed to the child
         try:
             return subprocess.Popen(
@@ -326,6 +343,17 @@ def _check_port_free(port: int, purpose: str = "HTTP") -> None:
                 f"Port {port} on 127.0.0.1 ({purpose}) is already in use by another process. Stop it, or pick "
                 f"another port with --port / INTPKG_ES_PORT (the transport port is the HTTP port + 100)."
             ) from None
+
+
+def _check_reachable_by_others(folder: Path) -> None:
+    """The node runs as `nobody`: every parent of its folders must let others through."""
+    for parent in folder.resolve().parents:
+        if not parent.stat().st_mode & 0o001:
+            raise IntpkgError(
+                f"{folder} is not reachable by the user '{UNPRIVILEGED_USER}' the node runs as (its parent "
+                f"{parent} has mode {oct(parent.stat().st_mode & 0o777)}). Choose a state folder outside it "
+                "(--state-dir / INTPKG_STATE_DIR) or run intpkg as a non-root user."
+            )
 
 
 def _group_of(user: str) -> str:
