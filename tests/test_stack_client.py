@@ -1,0 +1,111 @@
+"""Targeting a cluster: flags and environment, credentials sent and never shown."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from intpkg.errors import IntpkgError
+from intpkg.stack.client import SearchClient, Target
+
+SECRET_KEY = "c2VjcmV0LWtleS1kby1ub3Qtc2hvdw=="
+SECRET_PASSWORD = "pa55-do-not-show"
+
+
+class Recorder(BaseHTTPRequestHandler):
+    """Answers like an Elasticsearch 8 root endpoint and records the Authorization headers it got."""
+
+    seen: list[str | None] = []
+    status = 200
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+        Recorder.seen.append(self.headers.get("Authorization"))
+        body = {"version": {"number": "8.14.3", "build_flavor": "default"}, "tagline": "You Know, for Search",
+                "cluster_name": "rec", "status": "green", "number_of_nodes": 1, "active_shards": 0}
+        payload = json.dumps(body).encode()
+        self.send_response(Recorder.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("X-Elastic-Product", "Elasticsearch")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def recorder() -> Iterator[str]:
+    Recorder.seen = []
+    Recorder.status = 200
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_environment_names_the_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INTPKG_ES_URL", "https://es.example.com:9243/")
+    monkeypatch.setenv("INTPKG_ES_API_KEY", SECRET_KEY)
+    monkeypatch.setenv("INTPKG_ES_CA_CERT", "/etc/ssl/ca.pem")
+    target = Target.from_env(default_url="http://127.0.0.1:9200")
+    assert (target.url, target.external, target.ca_cert) == ("https://es.example.com:9243", True, "/etc/ssl/ca.pem")
+    assert SECRET_KEY not in repr(target)
+    flags = Target.from_env(default_url="http://127.0.0.1:9200", url="http://127.0.0.1:9999", password="x")
+    assert flags.url == "http://127.0.0.1:9999"
+
+
+def test_without_a_cluster_the_local_node_is_the_target(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("INTPKG_ES_URL", "INTPKG_ES_HOST", "ELASTIC_PACKAGE_ELASTICSEARCH_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    target = Target.from_env(default_url="http://127.0.0.1:9200")
+    assert (target.url, target.external) == ("http://127.0.0.1:9200", False)
+
+
+def test_api_key_is_sent_by_the_probe_and_the_elasticsearch_client(recorder: str) -> None:
+    client = SearchClient(Target(url=recorder, api_key=SECRET_KEY, external=True))
+    assert (client.flavor, client.version) == ("elasticsearch", "8.14.3")
+    client.health()
+    assert Recorder.seen == [f"ApiKey {SECRET_KEY}"] * 2
+    assert SECRET_KEY not in repr(client)
+
+
+def test_basic_auth_is_sent(recorder: str) -> None:
+    SearchClient(Target(url=recorder, username="elastic", password=SECRET_PASSWORD)).health()
+    expected = "Basic " + base64.b64encode(f"elastic:{SECRET_PASSWORD}".encode()).decode()
+    assert Recorder.seen == [expected, expected]
+
+
+def test_refused_credentials_are_a_clear_error_without_the_secret(recorder: str) -> None:
+    Recorder.status = 401
+    with pytest.raises(IntpkgError) as err:
+        SearchClient(Target(url=recorder, username="elastic", password=SECRET_PASSWORD))
+    assert "refused the credentials (HTTP 401)" in str(err.value)
+    assert SECRET_PASSWORD not in str(err.value)
+
+
+def test_status_of_an_external_cluster_by_flag(search_client: SearchClient) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "intpkg.cli", "stack", "status", "--es-url", search_client.target.url],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"{search_client.target.url}: {search_client.flavor} {search_client.version}" in result.stdout
+
+
+def test_unreachable_cluster_is_a_clear_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "intpkg.cli", "stack", "status", "--es-url", "http://127.0.0.1:9"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 1
+    assert "Cannot reach the cluster at http://127.0.0.1:9" in result.stderr
+    assert "Traceback" not in result.stderr
