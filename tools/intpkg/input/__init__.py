@@ -1,0 +1,1 @@
+"""httpjson-style input engine: Go text/template, transforms, split, pagination, retry, rate limits."""
