@@ -12,6 +12,8 @@ from intpkg.errors import IntpkgError
 # Each module in intpkg.commands registers one top-level command.
 COMMAND_MODULES = [
     "stack",
+    "test",
+    "lint", "check", "format", "build",
 ]
 
 

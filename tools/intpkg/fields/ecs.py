@@ -1,0 +1,85 @@
+"""The ECS field reference (`ecs_flat.yml`), found through INTPKG_ECS_DIR or an explicit folder."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from intpkg import settings
+from intpkg.errors import IntpkgError
+
+try:
+    _Loader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover
+    _Loader = yaml.SafeLoader
+
+#: ECS keys worth keeping in a resolved field definition
+RESOLVED_KEYS = ("type", "description", "ignore_above", "pattern", "normalize", "example", "scaling_factor",
+                 "doc_values", "index", "multi_fields", "object_type", "format", "expected_values")
+
+
+@dataclass
+class EcsReference:
+    """ECS fields by dotted name (the entries of ecs_flat.yml)."""
+
+    path: Path
+    fields: dict[str, dict] = field(default_factory=dict)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.fields
+
+    def get(self, name: str) -> dict | None:
+        return self.fields.get(name)
+
+    def definition(self, name: str) -> dict:
+        """A package field definition for ECS field `name` (as `intpkg build` writes it)."""
+        ecs = self.fields[name]
+        out: dict = {"name": name}
+        for key in RESOLVED_KEYS:
+            if key in ecs and ecs[key] not in (None, [], ""):
+                out[key] = ecs[key]
+        if "format" in out:  # ECS "format" is a display hint, not a mapping parameter
+            del out["format"]
+        if "multi_fields" in out:
+            out["multi_fields"] = [
+                {k: v for k, v in multi.items() if k in ("name", "type", "norms", "default_field")}
+                for multi in out["multi_fields"]
+            ]
+        if "example" in out and not isinstance(out["example"], (str, int, float, bool)):
+            out["example"] = str(out["example"])
+        return out
+
+    def allowed_values(self, name: str) -> list[str] | None:
+        """Allowed values ECS gives for `name` (event.category, event.type, ...), else None."""
+        values = (self.fields.get(name) or {}).get("allowed_values")
+        return [v["name"] for v in values] if values else None
+
+
+@functools.lru_cache(maxsize=4)
+def _read(path: Path, mtime_ns: int) -> dict[str, dict]:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            data = yaml.load(fh, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        raise IntpkgError(f"{path}: not a valid ECS reference: {exc}") from None
+    if not isinstance(data, dict):
+        raise IntpkgError(f"{path}: not a valid ECS reference (expected a mapping of field names)")
+    return data
+
+
+def load_ecs(ecs_dir: Path | None = None) -> EcsReference:
+    """Read `ecs_flat.yml` from `ecs_dir`, else from the folder named by INTPKG_ECS_DIR."""
+    folder = Path(ecs_dir).expanduser().resolve() if ecs_dir else settings.ecs_dir()
+    if folder is None:
+        raise IntpkgError(
+            "The ECS reference is not configured: set INTPKG_ECS_DIR (or pass --ecs-dir) to a folder that holds "
+            "ecs_flat.yml (e.g. the ECS release's generated/ecs folder)."
+        )
+    path = folder / "ecs_flat.yml" if folder.is_dir() or not folder.name.endswith(".yml") else folder
+    if not path.is_file():
+        raise IntpkgError(f"No ecs_flat.yml in {folder} (the ECS folder named by --ecs-dir or INTPKG_ECS_DIR).")
+    fields = _read(path, path.stat().st_mtime_ns)
+    return EcsReference(path=path, fields={k: dict(v) for k, v in fields.items()})

@@ -1,0 +1,37 @@
+"""Lint a package: structure, schemas and semantic rules, all problems in one pass."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from intpkg.errors import IntpkgError
+from intpkg.fields import EcsReference
+from intpkg.spec.package import Package
+from intpkg.spec.problems import Problem
+from intpkg.spec.rules import docs, fields, kibana, manifest, pipelines, schemas, templates, tests
+from intpkg.spec.rules.context import LintContext, try_load_ecs
+from intpkg.spec.structure import check_structure
+
+RULE_MODULES = (schemas, manifest, fields, pipelines, templates, kibana, tests, docs)
+
+
+def lint_package(package_dir: Path, *, ecs: EcsReference | None = None, ecs_dir: Path | None = None,
+                 mode: str = "source") -> list[Problem]:
+    """Every problem of the package at `package_dir`, sorted by file and line.
+
+    The ECS reference is `ecs`, else loaded from `ecs_dir`/INTPKG_ECS_DIR; it is only required (FLD006)
+    when some field is `external: ecs`.
+    """
+    root = Path(package_dir)
+    if not (root / "manifest.yml").is_file():
+        raise IntpkgError(f"{root.resolve()} is not a package: it has no manifest.yml")
+    pkg = Package(root, mode=mode)
+    ecs_error = None
+    if ecs is None:
+        ecs, ecs_error = try_load_ecs(ecs_dir)
+    ctx = LintContext(pkg=pkg, ecs=ecs, ecs_error=ecs_error)
+    problems = check_structure(pkg)
+    for module in RULE_MODULES:
+        problems.extend(module.check(ctx))
+    problems.extend(pkg.problems)
+    return sorted(set(problems))

@@ -1,0 +1,1 @@
+"""Semantic lint rules, one module per area; each exposes `check(ctx) -> list[Problem]`."""

@@ -1,0 +1,43 @@
+"""What every rule gets: the package, and the ECS reference when it could be loaded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from intpkg.errors import IntpkgError
+from intpkg.fields import EcsReference, FieldSet, flatten
+from intpkg.spec.package import Package
+
+
+@dataclass
+class LintContext:
+    pkg: Package
+    ecs: EcsReference | None = None
+    ecs_error: str | None = None
+    _fieldsets: dict[str, FieldSet] = field(default_factory=dict)
+
+    def fieldset(self, ds: str) -> FieldSet:
+        """Fields of data stream `ds` from the files the package parsed (unparseable files skipped)."""
+        if ds not in self._fieldsets:
+            entries = []
+            for rel in self.pkg.files(f"data_stream/{ds}/fields", "*.yml"):
+                loaded = self.pkg.load(rel)
+                if loaded is not None:
+                    entries.extend(flatten(loaded.data, self.pkg.path(rel), loaded))
+            self._fieldsets[ds] = FieldSet(data_stream=ds, entries=entries, ecs=self.ecs)
+        return self._fieldsets[ds]
+
+    def uses_external(self) -> bool:
+        return any(e.definition.get("external") for ds in self.pkg.data_streams for e in self.fieldset(ds).entries)
+
+    def rel(self, entry_file) -> str:
+        return entry_file.resolve().relative_to(self.pkg.root).as_posix()
+
+
+def try_load_ecs(ecs_dir=None) -> tuple[EcsReference | None, str | None]:
+    from intpkg.fields import load_ecs
+
+    try:
+        return load_ecs(ecs_dir), None
+    except IntpkgError as exc:
+        return None, str(exc)

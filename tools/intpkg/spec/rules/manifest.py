@@ -1,0 +1,268 @@
+"""Manifest, changelog, variables and policy-template rules."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlparse
+
+from intpkg.spec.problems import Problem
+from intpkg.spec.rules.context import LintContext
+from intpkg.spec.schema import SEMVER
+
+SECRET_WORDS = ("access_key", "api_key", "passphrase", "password", "secret", "token")
+DURATION = re.compile(r"^(\d+[smh]|\d+ms)+$")
+_DURATION_PART = re.compile(r"(\d+)(ms|s|m|h)")
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
+GITHUB_PR = re.compile(r"^https://github\.com/[^/]+/[^/]+/pull/\d+$")
+
+
+def check(ctx: LintContext) -> list[Problem]:
+    problems: list[Problem] = []
+    problems += _changelog(ctx)
+    problems += _manifest_refs(ctx)
+    for rel, path, var_list in _var_lists(ctx):
+        problems += _vars(ctx, rel, path, var_list)
+    problems += _inputs(ctx)
+    return problems
+
+
+# -- changelog ------------------------------------------------------------------------------------------
+
+
+def semver_key(version: str) -> tuple:
+    """Sort key of a semver string (pre-releases before their release)."""
+    m = SEMVER.match(version)
+    assert m is not None
+    major, minor, patch, pre = int(m[1]), int(m[2]), int(m[3]), m[4]
+    pre_key: tuple = (1,) if pre is None else (0, *[(0, int(p), "") if p.isdigit() else (1, 0, p)
+                                                    for p in pre.split(".")])
+    return (major, minor, patch, pre_key)
+
+
+def _changelog(ctx: LintContext) -> list[Problem]:
+    pkg = ctx.pkg
+    rel = "changelog.yml"
+    entries = pkg.data(rel)
+    problems: list[Problem] = []
+    if not isinstance(entries, list):
+        return problems
+    previous: tuple[str, tuple] | None = None
+    newest: str | None = None
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            continue
+        version = entry.get("version")
+        if not isinstance(version, str) or not SEMVER.match(version):
+            problems.append(pkg.problem(rel, (i, "version"), "CHG002", f"changelog version {version!r} is not semver"))
+        else:
+            key = semver_key(version)
+            newest = newest or version
+            if previous is not None and key >= previous[1]:
+                problems.append(pkg.problem(
+                    rel, (i, "version"), "CHG003",
+                    f"version {version} must be lower than the entry above it ({previous[0]}): "
+                    "newest first, no repeats"))
+            previous = (version, key)
+        changes = entry.get("changes")
+        for j, change in enumerate(changes if isinstance(changes, list) else []):
+            if not isinstance(change, dict):
+                continue
+            link = change.get("link")
+            if not isinstance(link, str) or not link.strip():
+                problems.append(pkg.problem(rel, (i, "changes", j), "CHG004",
+                                            f"change {j + 1} of version {version} has no link"))
+            elif urlparse(link).hostname == "github.com" and not GITHUB_PR.match(link):
+                problems.append(pkg.problem(rel, (i, "changes", j, "link"), "CHG004",
+                                            f"GitHub link {link!r} must point to a pull request (/pull/<n>)"))
+    version = pkg.manifest.get("version")
+    first = entries[0].get("version") if entries and isinstance(entries[0], dict) else None
+    if isinstance(version, str) and first is not None and version != first:
+        problems.append(pkg.problem("manifest.yml", ("version",), "CHG001",
+                                    f"manifest version {version} differs from the newest changelog entry {first}"))
+    return problems
+
+
+# -- manifest references --------------------------------------------------------------------------------
+
+
+def _manifest_refs(ctx: LintContext) -> list[Problem]:
+    pkg = ctx.pkg
+    manifest = pkg.manifest
+    problems: list[Problem] = []
+    images: list[tuple[tuple, Any]] = []
+    for key in ("icons", "screenshots"):
+        for i, item in enumerate(manifest.get(key) or []):
+            images.append(((key, i, "src"), item))
+    for t, template in enumerate(manifest.get("policy_templates") or []):
+        if not isinstance(template, dict):
+            continue
+        for key in ("icons", "screenshots"):
+            for i, item in enumerate(template.get(key) or []):
+                images.append((("policy_templates", t, key, i, "src"), item))
+        for d, ds in enumerate(template.get("data_streams") or []):
+            if isinstance(ds, str) and ds not in pkg.data_streams:
+                problems.append(pkg.problem("manifest.yml", ("policy_templates", t, "data_streams", d), "MAN002",
+                                            f"data stream {ds!r} does not exist (no data_stream/{ds}/)"))
+    for path, item in images:
+        src = item.get("src") if isinstance(item, dict) else None
+        if isinstance(src, str) and not pkg.path(src.lstrip("/")).is_file():
+            problems.append(pkg.problem("manifest.yml", path, "MAN001", f"file {src!r} does not exist"))
+    return problems
+
+
+# -- variables ------------------------------------------------------------------------------------------
+
+
+def _var_lists(ctx: LintContext) -> Iterator[tuple[str, tuple, list]]:
+    """(file, YAML path, list) of every `vars` list in the package."""
+    manifest = ctx.pkg.manifest
+    if isinstance(manifest.get("vars"), list):
+        yield "manifest.yml", ("vars",), manifest["vars"]
+    for t, template in enumerate(manifest.get("policy_templates") or []):
+        if not isinstance(template, dict):
+            continue
+        if isinstance(template.get("vars"), list):
+            yield "manifest.yml", ("policy_templates", t, "vars"), template["vars"]
+        for i, inp in enumerate(template.get("inputs") or []):
+            if isinstance(inp, dict) and isinstance(inp.get("vars"), list):
+                yield "manifest.yml", ("policy_templates", t, "inputs", i, "vars"), inp["vars"]
+    for ds in ctx.pkg.data_streams:
+        rel = f"data_stream/{ds}/manifest.yml"
+        for s, stream in enumerate(ctx.pkg.ds_manifest(ds).get("streams") or []):
+            if isinstance(stream, dict) and isinstance(stream.get("vars"), list):
+                yield rel, ("streams", s, "vars"), stream["vars"]
+
+
+def password_like(var: dict) -> bool:
+    """Variables that hold credentials: type password, or a secret-sounding name (not *_file / *_url)."""
+    name = str(var.get("name", ""))
+    if var.get("type") == "password":
+        return True
+    if name.endswith(("_file", "_url")):
+        return False
+    return any(word in name for word in SECRET_WORDS)
+
+
+def _duration_ms(value: str) -> int:
+    return sum(int(n) * _UNIT_MS[u] for n, u in _DURATION_PART.findall(value))
+
+
+def _default_problem(var: dict, value: Any) -> str | None:
+    vtype = var.get("type")
+    shown = repr(value)
+    if vtype in ("text", "password", "textarea", "time_zone", "yaml"):
+        return None if isinstance(value, str) else f"default {shown} of {vtype} variable must be a string"
+    if vtype == "bool":
+        return None if isinstance(value, bool) else f"default {shown} of bool variable must be true or false"
+    if vtype == "integer":
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        return None if ok else f"default {shown} of integer variable must be an integer"
+    if vtype == "duration":
+        ok = isinstance(value, str) and DURATION.match(value)
+        return None if ok else f"default {shown} of duration variable must look like 30s, 5m, 1h30m"
+    if vtype == "email":
+        ok = isinstance(value, str) and re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", value)
+        return None if ok else f"default {shown} of email variable is not an e-mail address"
+    if vtype == "url":
+        parsed = urlparse(value) if isinstance(value, str) else None
+        if not parsed or not parsed.scheme or not (parsed.netloc or parsed.scheme == "file"):
+            return f"default {shown} of url variable is not an absolute URL"
+        allowed = var.get("url_allowed_schemes") or []
+        if allowed and parsed.scheme not in allowed:
+            return f"default {shown} uses scheme {parsed.scheme!r}, allowed: {', '.join(allowed)}"
+        return None
+    if vtype == "select":
+        return None if isinstance(value, (str, int, float)) else f"default {shown} of select variable must be a value"
+    return None
+
+
+def _vars(ctx: LintContext, rel: str, path: tuple, var_list: list) -> list[Problem]:
+    pkg = ctx.pkg
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for i, var in enumerate(var_list):
+        if not isinstance(var, dict):
+            continue
+        vpath = path + (i,)
+        name = var.get("name")
+        if name in seen:
+            problems.append(pkg.problem(rel, vpath + ("name",), "VAR006", f"variable {name!r} is declared twice"))
+        seen.add(name)
+        if var.get("secret") is True and not password_like(var):
+            problems.append(pkg.problem(rel, vpath + ("secret",), "VAR001",
+                                        f"variable {name!r} is not password-like (type password or a name with "
+                                        f"{'/'.join(SECRET_WORDS)}) but has secret: true"))
+        if password_like(var) and "secret" not in var:
+            problems.append(pkg.problem(rel, vpath, "VAR002",
+                                        f"variable {name!r} holds a credential: declare `secret: true`"))
+        if "default" not in var or var["default"] is None:
+            continue
+        default = var["default"]
+        dpath = vpath + ("default",)
+        if var.get("multi") is True:
+            if not isinstance(default, list):
+                problems.append(pkg.problem(rel, dpath, "VAR003", f"default of multi variable {name!r} must be a list"))
+                continue
+            values = default
+        else:
+            if isinstance(default, list) and var.get("type") != "yaml":
+                problems.append(pkg.problem(rel, dpath, "VAR003",
+                                            f"default of {name!r} is a list but the variable is not multi"))
+                continue
+            values = [default]
+        for value in values:
+            message = _default_problem(var, value)
+            if message:
+                problems.append(pkg.problem(rel, dpath, "VAR003", f"{name}: {message}"))
+                continue
+            if var.get("type") == "select":
+                options = [o.get("value") for o in var.get("options") or [] if isinstance(o, dict)]
+                if value not in options:
+                    problems.append(pkg.problem(rel, dpath, "VAR004",
+                                                f"default {value!r} of {name!r} is not among its options {options}"))
+            if var.get("type") == "duration" and isinstance(value, str):
+                low, high = var.get("min_duration"), var.get("max_duration")
+                ms = _duration_ms(value)
+                if isinstance(low, str) and DURATION.match(low) and ms < _duration_ms(low) or \
+                        isinstance(high, str) and DURATION.match(high) and ms > _duration_ms(high):
+                    problems.append(pkg.problem(rel, dpath, "VAR005",
+                                                f"default {value} of {name!r} is outside [{low}, {high}]"))
+    return problems
+
+
+# -- inputs ---------------------------------------------------------------------------------------------
+
+
+def _inputs(ctx: LintContext) -> list[Problem]:
+    pkg = ctx.pkg
+    problems: list[Problem] = []
+    streams_by_ds: dict[str, set[str]] = {}
+    for ds in pkg.data_streams:
+        streams = pkg.ds_manifest(ds).get("streams") or []
+        streams_by_ds[ds] = {s.get("input") for s in streams if isinstance(s, dict) and s.get("input")}
+    templates = [t for t in pkg.manifest.get("policy_templates") or [] if isinstance(t, dict)]
+    for t, template in enumerate(pkg.manifest.get("policy_templates") or []):
+        if not isinstance(template, dict):
+            continue
+        data_streams = [d for d in template.get("data_streams") or pkg.data_streams if d in streams_by_ds]
+        used = set().union(*(streams_by_ds[d] for d in data_streams)) if data_streams else set()
+        for i, inp in enumerate(template.get("inputs") or []):
+            if isinstance(inp, dict) and isinstance(inp.get("type"), str) and inp["type"] not in used:
+                problems.append(pkg.problem(
+                    "manifest.yml", ("policy_templates", t, "inputs", i, "type"), "POL001",
+                    f"input {inp['type']!r} of policy template {template.get('name')!r} is not used by any stream of "
+                    f"its data streams ({', '.join(data_streams) or 'none'})"))
+    for ds in streams_by_ds:
+        offered = set()
+        for template in templates:
+            if ds in (template.get("data_streams") or pkg.data_streams):
+                offered |= {i.get("type") for i in template.get("inputs") or [] if isinstance(i, dict)}
+        rel = f"data_stream/{ds}/manifest.yml"
+        for s, stream in enumerate(pkg.ds_manifest(ds).get("streams") or []):
+            if isinstance(stream, dict) and stream.get("input") and stream["input"] not in offered:
+                problems.append(pkg.problem(
+                    rel, ("streams", s, "input"), "POL001",
+                    f"stream input {stream['input']!r} is not an input of any policy template that includes {ds!r}"))
+    return problems

@@ -1,0 +1,69 @@
+"""Agent stream templates: they parse, exist where streams point, and read only declared variables."""
+
+from __future__ import annotations
+
+from intpkg.spec import hbs
+from intpkg.spec.problems import Problem
+from intpkg.spec.rules.context import LintContext
+
+META_ROOT = "_meta"
+
+
+def _declared(ctx: LintContext, ds: str, stream: dict) -> set[str]:
+    """Names visible to a stream template: package, policy-template, input and stream vars."""
+    manifest = ctx.pkg.manifest
+    names = {v.get("name") for v in manifest.get("vars") or [] if isinstance(v, dict)}
+    for template in manifest.get("policy_templates") or []:
+        if not isinstance(template, dict) or ds not in (template.get("data_streams") or ctx.pkg.data_streams):
+            continue
+        names |= {v.get("name") for v in template.get("vars") or [] if isinstance(v, dict)}
+        for inp in template.get("inputs") or []:
+            if isinstance(inp, dict) and inp.get("type") == stream.get("input"):
+                names |= {v.get("name") for v in inp.get("vars") or [] if isinstance(v, dict)}
+    names |= {v.get("name") for v in stream.get("vars") or [] if isinstance(v, dict)}
+    return {n for n in names if isinstance(n, str)}
+
+
+def _is_declared(name: str, declared: set[str]) -> bool:
+    if name.split(".")[0] == META_ROOT or name in declared:
+        return True
+    return any(d.startswith(name + ".") or name.startswith(d + ".") for d in declared)
+
+
+def check(ctx: LintContext) -> list[Problem]:
+    pkg = ctx.pkg
+    problems: list[Problem] = []
+    for ds in pkg.data_streams:
+        base = f"data_stream/{ds}/agent/stream"
+        parsed: dict[str, hbs.Template] = {}
+        for rel in pkg.files(base, "*.yml.hbs"):
+            try:
+                parsed[rel] = hbs.parse(pkg.path(rel).read_text(encoding="utf-8"))
+            except hbs.TemplateError as exc:
+                problems.append(Problem(rel, exc.line, exc.column, "HBS001", exc.message))
+            except UnicodeDecodeError:
+                problems.append(Problem(rel, 1, 1, "PRS001", "not UTF-8 text"))
+        mrel = f"data_stream/{ds}/manifest.yml"
+        for s, stream in enumerate(pkg.ds_manifest(ds).get("streams") or []):
+            if not isinstance(stream, dict):
+                continue
+            template_path = stream.get("template_path") or "stream.yml.hbs"
+            rel = f"{base}/{template_path}"
+            if not pkg.path(rel).is_file():
+                problems.append(pkg.problem(mrel, ("streams", s, "template_path") if "template_path" in stream
+                                            else ("streams", s), "HBS003",
+                                            f"stream template {rel} does not exist"))
+                continue
+            template = parsed.get(rel)
+            if template is None:
+                continue
+            declared = _declared(ctx, ds, stream)
+            reported: set[str] = set()
+            for ref in template.references:
+                if ref.name in reported or _is_declared(ref.name, declared):
+                    continue
+                reported.add(ref.name)
+                problems.append(Problem(rel, ref.line, ref.column, "HBS002",
+                                        f"variable {ref.name!r} is not declared for stream {s + 1} "
+                                        f"(input {stream.get('input')!r}) of data stream {ds!r}"))
+    return problems
