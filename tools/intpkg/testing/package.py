@@ -1,0 +1,81 @@
+"""The few facts about a package and its data streams that test runners need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from intpkg.errors import IntpkgError
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file; a syntax error names the file, line and column."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise IntpkgError(f"{where}: invalid YAML: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise IntpkgError(f"{path}: invalid YAML: {exc}") from None
+    except OSError as exc:
+        raise IntpkgError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+@dataclass(frozen=True)
+class DataStream:
+    package: Package
+    name: str
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def type(self) -> str:
+        return self.manifest.get("type") or "logs"
+
+    @property
+    def dataset(self) -> str:
+        return self.manifest.get("dataset") or f"{self.package.name}.{self.name}"
+
+    @property
+    def index(self) -> str:
+        return f"{self.type}-{self.dataset}-default"
+
+    @property
+    def entry_pipeline(self) -> str:
+        """Name (file stem) of the entry ingest pipeline."""
+        configured = (((self.manifest.get("elasticsearch") or {}).get("index_template") or {})
+                      .get("ingest_pipeline") or {}).get("name")
+        return configured or "default"
+
+
+@dataclass(frozen=True)
+class Package:
+    path: Path
+    name: str
+    version: str
+
+    @classmethod
+    def load(cls, path: Path) -> Package:
+        manifest_path = path / "manifest.yml"
+        if not manifest_path.is_file():
+            raise IntpkgError(f"{path}: not a package (no manifest.yml).")
+        manifest = read_yaml(manifest_path) or {}
+        if not isinstance(manifest, dict) or not manifest.get("name") or not manifest.get("version"):
+            raise IntpkgError(f"{manifest_path}: `name` and `version` are required.")
+        return cls(path=path, name=str(manifest["name"]), version=str(manifest["version"]))
+
+    def data_streams(self, only: list[str] | None = None) -> list[DataStream]:
+        """Data streams of the package, optionally restricted to `only` (unknown names are an error)."""
+        root = self.path / "data_stream"
+        found = sorted(p for p in root.iterdir() if (p / "manifest.yml").is_file()) if root.is_dir() else []
+        names = {p.name for p in found}
+        unknown = sorted(set(only or []) - names)
+        if unknown:
+            raise IntpkgError(f"{self.path}: no data stream named {', '.join(unknown)} "
+                              f"(have: {', '.join(sorted(names)) or 'none'}).")
+        return [DataStream(self, p.name, p, read_yaml(p / "manifest.yml") or {})
+                for p in found if not only or p.name in only]
