@@ -54,6 +54,16 @@ def _is_uri(value: object) -> bool:
     return True
 
 
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+@FORMAT_CHECKER.checks("date-time", raises=ValueError)
+def _is_date_time(value: object) -> bool:
+    if isinstance(value, str) and not _DATE_TIME.match(value):
+        raise ValueError(f"{value!r} is not an RFC 3339 date-time")
+    return True
+
+
 @functools.cache
 def _registry() -> Registry:
     resources = []

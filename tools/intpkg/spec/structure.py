@@ -149,7 +149,9 @@ def _readable(pattern: str) -> str:
 
 
 def _similar(entry: Entry, name: str) -> bool:
-    """Same extension as an allowed pattern: a naming problem rather than an unknown file."""
+    """A name that breaks an allowed naming pattern (same extension) rather than an unknown file."""
+    if not any(c in entry.pattern for c in "[(*+"):
+        return False  # a fixed name: anything else is unknown, not misnamed
     suffix = name.rsplit(".", 1)[-1] if "." in name else ""
     return bool(suffix) and (entry.pattern.endswith(suffix) or f"({suffix}|" in entry.pattern
                              or f"|{suffix})" in entry.pattern or f"\\.{suffix}" in entry.pattern)

@@ -102,4 +102,4 @@ def _on_failure(ctx: LintContext, rel: str, pipeline: dict) -> list[Problem]:
             return []
     where = ("on_failure",) if handlers is not None else ()
     return [ctx.pkg.problem(rel, where, "ING003",
-                            "pipeline needs a global on_failure with a set/append of error.message")]
+                            "pipeline needs a global on_failure with a set/append of error.message", key=bool(where))]
