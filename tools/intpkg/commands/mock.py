@@ -1,0 +1,67 @@
+"""`intpkg mock [PACKAGE_DIR]`: serve the package's mock Cloudflare API (from `_dev/deploy/docker`) on loopback."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from intpkg.errors import IntpkgError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("mock", help="serve the package's mock Cloudflare API on loopback",
+                            description="Serve the mock declared in PACKAGE_DIR/_dev/deploy/docker (stream rules "
+                                        "plus intpkg handlers). Prints the base URL to use as api_url.")
+    parser.add_argument("package_dir", nargs="?", type=Path, default=Path("."), metavar="PACKAGE_DIR",
+                        help="package root (default: the current folder)")
+    parser.add_argument("--port", type=int, default=0, help="port to listen on (0 = pick a free one; default 0)")
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
+    parser.add_argument("--service", help="compose service to serve (default: the first stream http-server)")
+    parser.add_argument("--fault-rate", type=float, help="fraction of requests answered with --fault-error-code")
+    parser.add_argument("--fault-error-code", type=int, help="status of injected faults (default 500)")
+    parser.add_argument("--delay-rate", type=float, help="fraction of requests delayed by --delay-duration")
+    parser.add_argument("--delay-duration", help="delay of delayed requests, a Go duration (e.g. 500ms, 2s)")
+    parser.add_argument("--seed", type=int, help="seed of the random fault/delay choices (repeatable runs)")
+    parser.add_argument("--quiet", action="store_true", help="do not log requests to stderr")
+    parser.set_defaults(func=cmd_mock)
+
+
+def cmd_mock(args: argparse.Namespace) -> int:
+    from intpkg.mock.server import MockServer
+
+    options: dict = {"host": args.host, "port": args.port, "seed": args.seed}
+    for name in ("fault_rate", "fault_error_code", "delay_rate", "delay_duration"):
+        value = getattr(args, name)
+        if value is not None:
+            options[name] = value
+    if not args.quiet:
+        options["log"] = sys.stderr
+    fatal: list[str] = []
+    stop = threading.Event()
+
+    def on_fatal(message: str) -> None:
+        fatal.append(message)
+        stop.set()
+
+    try:
+        server = MockServer.from_package(args.package_dir, on_fatal=on_fatal, **options)
+    except OSError as exc:
+        raise IntpkgError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        print(server.base_url, flush=True)
+        print(f"mock Cloudflare API of {args.package_dir.resolve()} ({len(server.config.rules)} rules from "
+              f"{server.config.path}); Ctrl-C stops it", file=sys.stderr, flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if fatal:
+        print(f"error: {fatal[0]}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,274 @@
+"""The HTTP side of the mock (loopback only) and `MockServer`, the Python API used by tests."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, TextIO
+
+from intpkg.errors import IntpkgError
+from intpkg.mock.auth import parse_credential
+from intpkg.mock.config import ConfigError, MockConfig, load_config
+from intpkg.mock.datasets import Dataset, DatasetError, DatasetFactory
+from intpkg.mock.deploy import find_deployment
+from intpkg.mock.engine import Engine, RawRequest, RequestRecord
+from intpkg.mock.faults import FaultPlan, RuntimeFault
+from intpkg.mock.handlers import ApiState
+from intpkg.mock.ratelimit import RateLimiter
+from intpkg.mock.templates import TemplateEnv
+from intpkg.mock.timeutil import NS, parse_duration, parse_rfc3339
+
+NOT_LOOPBACK = "the mock binds loopback addresses only (127.0.0.0/8, ::1, localhost)"
+
+
+def check_loopback(host: str) -> str:
+    if host == "localhost":
+        return "127.0.0.1"
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return host
+    except ValueError:
+        pass
+    raise IntpkgError(f"--host {host}: {NOT_LOOPBACK}")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "intpkg-mock"
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def _serve(self) -> None:
+        mock: MockServer = self.server.mock  # type: ignore[attr-defined]
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        raw = RawRequest(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
+        reply, cut = mock.engine.handle(raw)
+        mock._log(raw, reply.status)
+        self.send_response(reply.status)
+        for name, value in reply.headers:
+            self.send_header(name, value)
+        head_only = self.command == "HEAD"
+        if cut is not None:
+            self.send_header("Content-Length", str(len(reply.body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(reply.body[:cut])
+            self.wfile.flush()
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        if reply.chunked and reply.body and not head_only:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for i in range(0, len(reply.body), 16384):
+                chunk = reply.body[i:i + 16384]
+                self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+            self.wfile.write(b"0\r\n\r\n")
+            return
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.end_headers()
+        if not head_only:
+            self.wfile.write(reply.body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        pass  # requests are logged (redacted) by MockServer._log
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], mock: MockServer) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.mock = mock
+        super().__init__(address, _Handler)
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, (int, float)):
+        return float(value)
+    return parse_duration(str(value)) / NS
+
+
+def _anchor_ns(anchor: Any, clock: Callable[[], float]) -> int:
+    if anchor is None:
+        return int(clock()) * NS
+    if isinstance(anchor, datetime):
+        return int(anchor.timestamp()) * NS
+    if isinstance(anchor, (int, float)):
+        return int(anchor * NS)
+    return parse_rfc3339(str(anchor))
+
+
+def build_state(config: MockConfig, clock: Callable[[], float], anchor_ns: int) -> tuple[ApiState, RateLimiter | None]:
+    """Validate `x-intpkg` and build the mock account (credentials, zones, datasets, limits)."""
+    settings = config.settings
+
+    def where(*keys: Any) -> str:
+        return config.locate(("x-intpkg",) + keys)
+
+    credentials = []
+    for i, raw in enumerate(settings.get("credentials") or []):
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{where('credentials', i)}: x-intpkg.credentials[{i}]: expected a mapping")
+        try:
+            credentials.append(parse_credential(raw, i))
+        except ValueError as exc:
+            raise ConfigError(f"{where('credentials', i)}: x-intpkg.credentials[{i}]: {exc}") from None
+    for name in ("accounts", "zones", "datasets"):
+        if not isinstance(settings.get(name) or {}, dict):
+            raise ConfigError(f"{where(name)}: x-intpkg.{name}: expected a mapping keyed by id/name")
+    limiters = []
+    for name in ("rate_limit", "logpull_rate_limit"):
+        spec = settings.get(name)
+        if spec is None:
+            limiters.append(None)
+            continue
+        try:
+            limiters.append(RateLimiter(int(spec["quota"]), _seconds(spec.get("window", 300)), clock,
+                                        block=bool(spec.get("block", name == "rate_limit"))))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"{where(name)}: x-intpkg.{name}: expected {{quota: N, window: seconds}} "
+                              f"({exc})") from None
+    factory = DatasetFactory(settings.get("datasets") or {}, anchor_ns, config.host_path, settings)
+    state = ApiState(credentials, dict(settings.get("accounts") or {}), dict(settings.get("zones") or {}),
+                     factory, logpull_limiter=limiters[1])
+    for rule in config.rules:
+        if rule.handler and rule.handler["kind"] in ("audit_v1", "audit_v2", "logpull"):
+            try:
+                factory.build(rule.handler.get("dataset"), rule.handler["kind"])
+            except DatasetError as exc:
+                raise ConfigError(f"{config.locate(('rules', rule.index, 'x-intpkg-handler', 'dataset'))}: "
+                                  f"rules[{rule.index}].x-intpkg-handler.dataset: {exc}") from None
+    return state, limiters[0]
+
+
+class MockServer:
+    """A running mock Cloudflare API. Use as a context manager; `base_url` is the package's `api_url`."""
+
+    def __init__(self, config: MockConfig, *, host: str = "127.0.0.1", port: int = 0, fault_rate: float = 0.0,
+                 fault_error_code: int = 500, delay_rate: float = 0.0, delay_duration: Any = 0.0,
+                 seed: int | None = None, clock: Callable[[], float] | None = None, anchor: Any = None,
+                 log: TextIO | None = None, on_fatal: Callable[[str], None] | None = None) -> None:
+        self.config = config
+        self.host = check_loopback(host)
+        self.clock = clock or time.time
+        self.anchor_ns = _anchor_ns(anchor, self.clock)
+        state, limiter = build_state(config, self.clock, self.anchor_ns)
+        if not 0 <= fault_rate <= 1 or not 0 <= delay_rate <= 1:
+            raise IntpkgError("--fault-rate and --delay-rate must be between 0.0 and 1.0")
+        plan = FaultPlan(fault_rate, int(fault_error_code), delay_rate, _seconds(delay_duration), seed)
+        self.engine = Engine(config, state, plan, limiter, self.clock, on_fatal=on_fatal)
+        self._log_stream = log
+        self._httpd = _HTTPServer((self.host, port), self)
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def from_config_file(cls, path: Path, **options: Any) -> MockServer:
+        """A started server for a bare config file (container paths resolve next to it)."""
+        env = TemplateEnv(lambda p: Path(p), lambda: int((options.get("clock") or time.time)() * NS))
+        config = load_config(Path(path), compile_template=env.compile)
+        env.host_path = config.host_path
+        return cls(config, **options).start()
+
+    @classmethod
+    def from_package(cls, package_dir: Path | str, *, service: str | None = None, **options: Any) -> MockServer:
+        """A started server for the package's `_dev/deploy/docker` stream service (flags from its command)."""
+        deployment = find_deployment(Path(package_dir), service)
+        flag_options = {"fault_rate": float, "fault_error_code": int, "delay_rate": float, "delay_duration": str}
+        for flag, value in deployment.flags.items():
+            name = flag.replace("-", "_")
+            options.setdefault(name, flag_options[name](value))
+        env = TemplateEnv(lambda p: Path(p), lambda: int((options.get("clock") or time.time)() * NS))
+        config = load_config(deployment.config_path, path_map=deployment.path_map, compile_template=env.compile)
+        env.host_path = config.host_path
+        return cls(config, **options).start()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> MockServer:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._httpd.serve_forever, name="intpkg-mock", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._httpd.server_close()
+
+    def serve_forever(self) -> None:
+        self._httpd.serve_forever()
+
+    def __enter__(self) -> MockServer:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ inspection
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """Requests received so far (secrets redacted), oldest first."""
+        return list(self.engine.requests)
+
+    @property
+    def errors(self) -> list[str]:
+        """Template, handler and as_sequence errors."""
+        return list(self.engine.errors)
+
+    def dataset(self, name: str, kind: str | None = None) -> Dataset:
+        """A named dataset of `x-intpkg.datasets` (the ground truth handlers serve)."""
+        named = self.engine.state.datasets.named
+        if name not in named:
+            raise KeyError(f"no dataset named {name!r} (have: {', '.join(named) or 'none'})")
+        spec = named[name]
+        kind = kind or (spec.get("generator") if isinstance(spec, dict) else None)
+        if kind is None:
+            raise ValueError(f"dataset {name!r}: give kind= (audit_v1, audit_v2 or logpull)")
+        return self.engine.state.datasets.build(name, kind)
+
+    def add_fault(self, kind: str, *, path: str | None = None, times: int | None = 1, **spec: Any) -> RuntimeFault:
+        """Queue a fault for the next `times` requests whose path matches the regex `path`."""
+        return self.engine.fault_plan.add(dict(spec, kind=kind), path, times)
+
+    def _log(self, raw: RawRequest, status: int) -> None:
+        if self._log_stream is None:
+            return
+        record = self.engine.requests[-1] if self.engine.requests else None
+        note = f" ({record.note})" if record and record.note else ""
+        path = raw.target.split("?", 1)[0]
+        print(f"{raw.method} {path} -> {status}{note}", file=self._log_stream, flush=True)
+
+
+def stderr_log() -> TextIO:
+    return sys.stderr
