@@ -14,6 +14,7 @@ COMMAND_MODULES = [
     "stack",
     "test",
     "lint", "check", "format", "build",
+    "mock",
 ]
 
 
