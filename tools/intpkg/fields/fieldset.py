@@ -164,6 +164,8 @@ class FieldSet:
             elif ftype == "flattened" and not isinstance(value, (dict, list)):
                 problems.append((name, f"field {name!r} is flattened but the value is not an object"))
             return
+        if ftype == "geo_point" and _is_geo_point(value):
+            return
         values = value if isinstance(value, list) else [value]
         for item in values:
             if isinstance(item, (dict, list)):
@@ -251,6 +253,20 @@ class FieldSet:
                 mapping = _mapping({"type": object_type})
                 templates.append({name: {"path_match": f"{name}.*", "mapping": mapping}})
         return templates
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_geo_point(value: Any) -> bool:
+    """Object {lat, lon}, GeoJSON Point, or [lon, lat]."""
+    if isinstance(value, dict):
+        if value.get("type") == "Point":
+            coords = value.get("coordinates")
+            return isinstance(coords, list) and len(coords) == 2 and all(map(_is_number, coords))
+        return set(value) == {"lat", "lon"} and _is_number(value["lat"]) and _is_number(value["lon"])
+    return isinstance(value, list) and len(value) == 2 and all(map(_is_number, value))
 
 
 def _leaves(value: dict, prefix: str):

@@ -1,0 +1,135 @@
+"""`intpkg build`: the zip holds exactly the package part, ECS fields resolved, docs rendered, re-validated."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fixtures.lint.pkgcopy import make_package
+from intpkg import settings
+from intpkg.build import build_package
+from intpkg.cli import main
+from intpkg.errors import IntpkgError
+from intpkg.fields import load_ecs
+
+
+@pytest.fixture(scope="module")
+def ecs():
+    if settings.ecs_dir() is None:
+        pytest.skip("INTPKG_ECS_DIR is not set")
+    return load_ecs()
+
+
+@pytest.fixture
+def package(tmp_path, ecs) -> Path:
+    root = make_package(tmp_path / "pkg", ecs)
+    # repository files around the package must stay out of the build
+    for extra in ("tools/intpkg/x.py", "tests/test_x.py", ".ci/run", "README.md", "pyproject.toml", ".gitignore"):
+        (root / extra).parent.mkdir(parents=True, exist_ok=True)
+        (root / extra).write_text("x\n")
+    return root
+
+
+def _source_files(root: Path) -> set[str]:
+    """What the build must contain: the package part without any _dev folder."""
+    out = set()
+    for top in ("manifest.yml", "changelog.yml", "docs", "img", "kibana", "data_stream"):
+        path = root / top
+        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+        out |= {p.relative_to(root).as_posix() for p in files if "_dev" not in p.relative_to(root).parts}
+    return out
+
+
+def test_zip_holds_exactly_the_package_part(package, ecs, tmp_path):
+    result = build_package(package, tmp_path / "out", ecs=ecs)
+    version = yaml.safe_load((package / "manifest.yml").read_text())["version"]
+    assert result.zip_path == tmp_path / "out" / "packages" / f"cloudflare-{version}.zip"
+    with zipfile.ZipFile(result.zip_path) as zf:
+        names = set(zf.namelist())
+    prefix = f"cloudflare-{version}/"
+    assert all(n.startswith(prefix) for n in names)
+    assert {n[len(prefix):] for n in names} == _source_files(package)
+    assert not any("/_dev/" in n or n.endswith((".py", "pyproject.toml")) for n in names)
+
+
+def test_external_fields_are_resolved_from_ecs(package, ecs, tmp_path):
+    result = build_package(package, tmp_path / "out", ecs=ecs)
+    with zipfile.ZipFile(result.zip_path) as zf:
+        ecs_fields = yaml.safe_load(zf.read(f"cloudflare-{result.version}/data_stream/example/fields/ecs.yml"))
+        all_text = "\n".join(zf.read(n).decode() for n in zf.namelist() if n.endswith(".yml"))
+    by_name = {f["name"]: f for f in ecs_fields}
+    assert "external:" not in all_text
+    assert by_name["source.ip"]["type"] == "ip"
+    assert by_name["event.category"]["normalize"] == ["array"]
+    assert by_name["error.message"]["type"] == "match_only_text"
+    assert by_name["user.email"]["description"] == ecs.get("user.email")["description"]
+
+
+def test_docs_are_rendered_with_fields_table_and_event(package, ecs, tmp_path):
+    readme = package / "docs" / "README.md"
+    readme.write_text("stale\n")
+    result = build_package(package, tmp_path / "out", ecs=ecs)
+    assert result.docs_updated == ["docs/README.md"]
+    text = readme.read_text()
+    assert "**Exported fields**" in text
+    assert "| source.ip | IP address of the source (IPv4 or IPv6). | ip |" in text
+    assert "| cloudflare.example.latency_ms | Time the action took. | long | ms |" in text
+    assert "An example event for `example` looks as following:" in text
+    sample = json.loads((package / "data_stream/example/sample_event.json").read_text())
+    block = text.split("```json\n", 1)[1].split("\n```", 1)[0]
+    assert json.loads(block) == sample
+    built = (result.folder / "docs" / "README.md").read_text()
+    assert built == text
+
+
+def test_kibana_embedded_json_is_serialised(package, ecs, tmp_path):
+    result = build_package(package, tmp_path / "out", ecs=ecs)
+    dashboard = json.loads((result.folder / "kibana/dashboard/cloudflare-example-overview.json").read_text())
+    assert isinstance(dashboard["attributes"]["panelsJSON"], str)
+    assert json.loads(dashboard["attributes"]["panelsJSON"])[0]["panelRefName"] == "panel_1"
+
+
+def test_build_is_reproducible(package, ecs, tmp_path):
+    first = build_package(package, tmp_path / "a", ecs=ecs).zip_path.read_bytes()
+    second = build_package(package, tmp_path / "b", ecs=ecs).zip_path.read_bytes()
+    assert first == second
+
+
+def test_built_package_is_revalidated(package, ecs, tmp_path):
+    (package / "data_stream/example/fields/fields.yml").write_text("- name: x\n  type: nope\n", encoding="utf-8")
+    with pytest.raises(IntpkgError, match="FLD004"):
+        build_package(package, tmp_path / "out", ecs=ecs, update_source_docs=False)
+
+
+def test_unknown_ecs_field_fails_the_build(package, ecs, tmp_path):
+    path = package / "data_stream/example/fields/ecs.yml"
+    path.write_text(path.read_text() + "- name: event.not_in_ecs\n  external: ecs\n")
+    with pytest.raises(IntpkgError, match="event.not_in_ecs"):
+        build_package(package, tmp_path / "out", ecs=ecs)
+
+
+def test_missing_ecs_setting_names_it(package, tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("INTPKG_ECS_DIR", raising=False)
+    assert main(["build", str(package), "--build-dir", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "INTPKG_ECS_DIR" in err and "--ecs-dir" in err and "Traceback" not in err
+
+
+def test_ecs_dir_flag_and_package_argument(package, tmp_path, monkeypatch, capsys):
+    ecs_dir = settings.ecs_dir()
+    monkeypatch.delenv("INTPKG_ECS_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", str(package), "--ecs-dir", str(ecs_dir), "--build-dir", "out"]) == 0
+    assert (tmp_path / "out" / "packages").is_dir()
+    assert "zip:" in capsys.readouterr().out
+
+
+def test_check_stops_at_lint_problems(package, tmp_path, capsys):
+    (package / "changelog.yml").write_text("- version: nope\n  changes: []\n")
+    assert main(["check", str(package), "--build-dir", str(tmp_path / "out")]) == 1
+    assert "CHG002" in capsys.readouterr().out
+    assert not (tmp_path / "out").exists()
