@@ -44,6 +44,7 @@ def _common_args(parser: argparse.ArgumentParser) -> None:
                         help="package root (default: the current folder if it is a package, else the repository)")
     parser.add_argument("-d", "--data-streams", default="",
                         help="comma-separated data streams to test (default: all)")
+    parser.add_argument("--ecs-dir", type=Path, help="folder holding ECS's ecs_flat.yml (INTPKG_ECS_DIR)")
     parser.add_argument("--report-format", choices=report.FORMATS, default="human")
     parser.add_argument("--report-output", type=Path, metavar="FILE",
                         help="write the report to FILE (the table still goes to stdout)")
@@ -62,6 +63,7 @@ def cmd_test(args: argparse.Namespace) -> int:
         data_streams=[d.strip() for d in args.data_streams.split(",") if d.strip()],
         generate=getattr(args, "generate", False),
         coverage=getattr(args, "coverage", False),
+        ecs_dir=args.ecs_dir,
     )
     runner = RUNNERS[args.test_type](client_from_args(args))
     results = runner.run(options)

@@ -1,9 +1,8 @@
-"""The seam between test runners and field validation.
+"""The seam between test runners and field validation (`intpkg.fields`).
 
-`intpkg.fields` (package field definitions resolved against ECS) does the real work when it is
-installed: `load_ecs(ecs_dir=None)`, `load_fields(package_dir, data_stream, ecs) -> FieldSet`,
-`FieldSet.validate_document(doc, numeric_keyword_fields=(), string_number_fields=()) -> list[str]`.
-Until it is, `intpkg.testing._fallback_fields` provides the same call with basic checks.
+Runners only need `load_validator(...).validate_document(doc, numeric_keyword_fields=...,
+string_number_fields=...) -> list[str]`; `intpkg.fields` resolves the package's field definitions
+against ECS and does the checks.
 """
 
 from __future__ import annotations
@@ -12,24 +11,17 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
+from intpkg.fields import load_ecs, load_fields
+
 
 class DocumentValidator(Protocol):
     def validate_document(self, doc: dict[str, Any], numeric_keyword_fields: Iterable[str] = (),
                           string_number_fields: Iterable[str] = ()) -> list[str]: ...
 
 
-def load_validator(package_dir: Path, data_stream: str) -> DocumentValidator:
-    """Field definitions of one data stream, ready to validate documents."""
-    try:
-        from intpkg import fields as fields_module
-    except ImportError:
-        fields_module = None
-    if fields_module is not None and hasattr(fields_module, "load_fields"):
-        ecs = fields_module.load_ecs()
-        return _GeoPointObjects(fields_module.load_fields(package_dir, data_stream, ecs))
-    from intpkg.testing import _fallback_fields
-
-    return _fallback_fields.load(package_dir, data_stream)
+def load_validator(package_dir: Path, data_stream: str, ecs_dir: Path | None = None) -> DocumentValidator:
+    """Field definitions of one data stream (ECS from `ecs_dir` or INTPKG_ECS_DIR), ready to validate."""
+    return _GeoPointObjects(load_fields(package_dir, data_stream, load_ecs(ecs_dir)))
 
 
 class _GeoPointObjects:

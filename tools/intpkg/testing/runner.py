@@ -18,6 +18,7 @@ class RunOptions:
     data_streams: list[str] = field(default_factory=list)
     generate: bool = False
     coverage: bool = False
+    ecs_dir: Path | None = None  # ECS reference folder; None = INTPKG_ECS_DIR
 
 
 class TestRunner(ABC):

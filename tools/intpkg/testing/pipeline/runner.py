@@ -39,7 +39,7 @@ class PipelineRunner(TestRunner):
 
     def _run_data_stream(self, ds: DataStream, test_dir: Path, options: RunOptions) -> list[TestResult]:
         cases = cases_mod.discover(test_dir)
-        validator = fieldcheck.load_validator(ds.package.path, ds.name)
+        validator = fieldcheck.load_validator(ds.package.path, ds.name, options.ecs_dir)
         installed = install(self.client, ds)
         try:
             names = list(installed.names.values())
