@@ -169,6 +169,8 @@ def package_files(package_dir: Path) -> list[Path]:
             continue
         if rel.parts[0] in OUTSIDE or any(p.startswith(".") or p in SKIP_PARTS for p in rel.parts):
             continue
+        if "deploy" in rel.parts and "files" in rel.parts:
+            continue  # files a test service serves or mounts: byte-exact on purpose
         out.append(path)
     return out
 
