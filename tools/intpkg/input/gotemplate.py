@@ -694,7 +694,7 @@ def go_type_name(value: Any) -> str:
 
 
 def _go_methods(obj: Any, name: str) -> Callable | None:
-    if isinstance(obj, (dict, list, tuple, str, int, float, bool)) or obj is None:
+    if obj is None or type(obj) in (dict, list, tuple, str, int, float, bool):
         return None
     if not name[:1].isupper():
         return None

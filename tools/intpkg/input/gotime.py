@@ -708,6 +708,9 @@ class GoTime:
     def Weekday(self) -> int:  # noqa: N802
         return (self.datetime().weekday() + 1) % 7
 
+    def go_json(self) -> str:
+        return self.Format(LAYOUTS["RFC3339Nano"])
+
     # Python protocol (Go `==` on time.Time compares instant and location)
     def __eq__(self, other) -> bool:
         return isinstance(other, GoTime) and (self.sec, self.nsec, self.loc) == (other.sec, other.nsec,

@@ -1,0 +1,288 @@
+"""HTTP layer of the input: budget → send → retry (go-retryablehttp policy) → rate limiter → status check."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+
+from intpkg.input.config import HttpJsonConfig
+from intpkg.input.gotime import NANOS
+from intpkg.input.httpvalues import Header
+from intpkg.input.ratelimit import Clock, RequestBudget, credential_fingerprint, parse_retry_after
+from intpkg.input.tracer import Redactor, RequestTracer
+from intpkg.input.transforms import ResponseState, TemplateFailure, TransformContext, execute_value
+
+MAX_RATE_LIMIT_LOOPS = 20
+
+
+@dataclass
+class HttpRequest:
+    method: str
+    url: str
+    header: Header
+    body: bytes | None = None
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    reason: str
+    header: Header
+    body: bytes
+    url: str  # final URL (after redirects)
+    request: HttpRequest
+
+
+class RequestError(Exception):
+    """A request failed; `status`/`body` keep the last HTTP answer if there was one (secrets redacted)."""
+
+    def __init__(self, message: str, status: int | None = None, body: str = ""):
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+class HttpStatusError(RequestError):
+    """The server answered with status >= 400."""
+
+
+class NotRetryable(Exception):
+    pass
+
+
+def _is_retryable_status(status: int) -> bool:
+    return status == 429 or status == 0 or (status >= 500 and status != 501)
+
+
+class HttpClient:
+    """Sends requests for one input with Filebeat's retry/rate-limit semantics plus the shared budget."""
+
+    def __init__(self, cfg: HttpJsonConfig, *, session: requests.Session | None, budget: RequestBudget,
+                 clock: Clock, redactor: Redactor, tracer: RequestTracer | None, log: logging.Logger):
+        self.cfg = cfg
+        self.session = session or requests.Session()
+        self.session.max_redirects = cfg.max_redirects
+        self.budget = budget
+        self.clock = clock
+        self.redactor = redactor
+        self.tracer = tracer
+        self.log = log
+        self._verify, self._cert = self._tls_options()
+        self._proxies = {"http": cfg.proxy_url, "https": cfg.proxy_url} if cfg.proxy_url else None
+        self.requests_sent = 0
+
+    def _tls_options(self):
+        ssl = self.cfg.ssl
+        verify: bool | str = True
+        if not ssl.enabled or ssl.verification_mode == "none":
+            verify = False
+        elif ssl.certificate_authorities:
+            pems = []
+            for ca in ssl.certificate_authorities:
+                pems.append(ca if "-----BEGIN" in ca else Path(ca).read_text())
+            bundle = tempfile.NamedTemporaryFile("w", suffix=".pem", delete=False)
+            bundle.write("\n".join(pems))
+            bundle.close()
+            verify = bundle.name
+        cert = (ssl.certificate, ssl.key) if ssl.certificate else None
+        return verify, cert
+
+    # ------------------------------------------------------------------ public
+
+    def do(self, req: HttpRequest) -> HttpResponse:
+        """Send through retry and rate-limit layers; status >= 400 raises HttpStatusError."""
+        resp = None
+        for _ in range(MAX_RATE_LIMIT_LOOPS):
+            resp = self._with_retry(req)
+            applied, resume_at = self._rate_limit(resp)
+            if resume_at:
+                wait = resume_at - self.clock.time()
+                if wait > 0:
+                    self.log.debug("rate limit: waiting %.1fs for the reset", wait)
+                    self.clock.sleep(wait)
+            if resp.status == 200 or not applied:
+                break
+        else:
+            raise RequestError(f"{req.method} {self._safe_url(req.url)}: still rate limited after "
+                               f"{MAX_RATE_LIMIT_LOOPS} re-issued requests", resp.status, self._body_text(resp))
+        if resp.status >= 400:
+            body = self._body_text(resp)
+            status_text = f"{resp.status} {resp.reason}".strip()
+            message = f"server responded with status code {status_text}" + (f": {body}" if body else "")
+            raise HttpStatusError(message, resp.status, body)
+        return resp
+
+    # ------------------------------------------------------------------ layers
+
+    def _with_retry(self, req: HttpRequest) -> HttpResponse:
+        retry = self.cfg.retry
+        retry_enabled = retry.max_attempts > 1
+        attempt = 0
+        last: HttpResponse | None = None
+        last_error: Exception | None = None
+        i = 0
+        while True:
+            attempt += 1
+            try:
+                last, last_error = self._send_once(req), None
+            except NotRetryable as exc:
+                raise RequestError(str(exc)) from None
+            except requests.RequestException as exc:
+                last, last_error = None, exc
+            if last is not None and not _is_retryable_status(last.status):
+                return last
+            if not retry_enabled:
+                if last_error is not None:
+                    raise RequestError(f"{req.method} {self._safe_url(req.url)}: "
+                                       f"{self.redactor.text(str(last_error))}") from None
+                return last
+            if retry.max_attempts - i <= 0:
+                break
+            wait = self._backoff(i, last)
+            self.log.debug("retrying %s %s in %.1fs (attempt %d)", req.method, self._safe_url(req.url), wait,
+                           attempt)
+            self.clock.sleep(wait)
+            i += 1
+        message = f"{req.method} {self._safe_url(req.url)} giving up after {attempt} attempt(s)"
+        if last is not None:
+            body = self._body_text(last)
+            message += f": last status {last.status}" + (f": {body}" if body else "")
+            raise RequestError(message, last.status, body)
+        raise RequestError(f"{message}: {self.redactor.text(str(last_error))}")
+
+    def _backoff(self, attempt_num: int, resp: HttpResponse | None) -> float:
+        retry = self.cfg.retry
+        if resp is not None and resp.status in (429, 503):
+            after = parse_retry_after(resp.header.Get("Retry-After"), self.clock.time())
+            if after is not None:
+                return after
+        wait = (2 ** attempt_num) * retry.wait_min
+        return min(wait, retry.wait_max)
+
+    def _rate_limit(self, resp: HttpResponse) -> tuple[bool, float]:
+        """Filebeat's rate limiter: (limit reached, resume epoch seconds or 0)."""
+        rate = self.cfg.rate_limit
+        if rate is None or rate.remaining is None:
+            return False, 0.0
+        ctx = TransformContext()
+        ctx.last_response = ResponseState(header=resp.header.Clone())
+        remaining = self._eval_quiet(rate.remaining, ctx)
+        if remaining == "":
+            self.log.info("rate limit: remaining value is empty, not limiting")
+            return False, 0.0
+        try:
+            left = int(remaining)
+        except ValueError:
+            raise RequestError(f"failed to parse rate-limit remaining value: {remaining!r}") from None
+        threshold = 0
+        if rate.early_limit is not None:
+            if 0 < rate.early_limit < 1 and rate.limit is not None:
+                limit_text = self._eval_quiet(rate.limit, ctx)
+                try:
+                    limit = int(limit_text)
+                    threshold = limit - int(rate.early_limit * limit)
+                except ValueError:
+                    pass
+            elif rate.early_limit >= 1:
+                threshold = int(rate.early_limit)
+        if left > threshold:
+            return False, 0.0
+        if rate.reset is None:
+            self.log.warning("rate limit: reset is not set")
+            return False, 0.0
+        reset = self._eval_quiet(rate.reset, ctx)
+        if reset == "":
+            return False, 0.0
+        try:
+            resume_at = int(reset)
+        except ValueError:
+            raise RequestError(f"failed to parse rate-limit reset value: {reset!r}") from None
+        if self.clock.time() > resume_at:
+            return True, 0.0
+        return True, float(resume_at)
+
+    @staticmethod
+    def _eval_quiet(template, ctx) -> str:
+        try:
+            return execute_value(template, ctx, None)
+        except TemplateFailure:
+            return ""
+
+    # ------------------------------------------------------------------ one HTTP exchange
+
+    def _send_once(self, req: HttpRequest) -> HttpResponse:
+        self.redactor.add_from_headers(req.header)
+        key = credential_fingerprint(req.header, self.cfg.basic_user, urlsplit(req.url).netloc)
+        waited = self.budget.acquire(key)
+        if waited > 0:
+            self.log.info("request budget: waited %.1fs before %s %s", waited, req.method,
+                          self._safe_url(req.url))
+        started = time.monotonic()
+        transaction = uuid.uuid4().hex[:12]
+        headers: dict[str, str] = {}
+        for name, values in req.header.go_items():
+            headers[name] = ", ".join(values)
+        self.requests_sent += 1
+        try:
+            raw = self.session.request(
+                req.method, req.url, headers=headers, data=req.body, timeout=self.cfg.timeout,
+                verify=self._verify, cert=self._cert, proxies=self._proxies, allow_redirects=True,
+            )
+            body = raw.content
+        except requests.TooManyRedirects:
+            self.budget.record_failure(key)
+            self._trace(req, None, None, f"stopped after {self.cfg.max_redirects} redirects", started,
+                        transaction)
+            raise NotRetryable(f"{req.method} {self._safe_url(req.url)}: stopped after "
+                               f"{self.cfg.max_redirects} redirects") from None
+        except (requests.exceptions.ContentDecodingError, requests.exceptions.InvalidURL,
+                requests.exceptions.InvalidSchema, requests.exceptions.MissingSchema,
+                requests.exceptions.InvalidHeader) as exc:
+            self.budget.record_failure(key)
+            message = self.redactor.text(str(exc))
+            self._trace(req, None, None, message, started, transaction)
+            raise NotRetryable(f"{req.method} {self._safe_url(req.url)}: {message}") from None
+        except requests.exceptions.SSLError as exc:
+            self.budget.record_failure(key)
+            message = self.redactor.text(str(exc))
+            self._trace(req, None, None, message, started, transaction)
+            if "certificate" in message.lower():
+                raise NotRetryable(f"{req.method} {self._safe_url(req.url)}: TLS error: {message}") from None
+            raise
+        except requests.RequestException as exc:
+            self.budget.record_failure(key)
+            self._trace(req, None, None, self.redactor.text(str(exc)), started, transaction)
+            raise
+        header = Header([(k, v) for k, v in raw.headers.items()])
+        resp = HttpResponse(raw.status_code, raw.reason or "", header, body, raw.url, req)
+        self.budget.record_response(key, resp.status, header)
+        self._trace(req, resp, body, "", started, transaction)
+        return resp
+
+    def _trace(self, req: HttpRequest, resp: HttpResponse | None, body: bytes | None, error: str,
+               started: float, transaction: str) -> None:
+        if self.tracer is None:
+            return
+        self.tracer.trace(method=req.method, url=req.url, request_headers=req.header, request_body=req.body,
+                          status=resp.status if resp else None, response_headers=resp.header if resp else None,
+                          response_body=body, error=error, duration=time.monotonic() - started,
+                          transaction_id=transaction)
+
+    def _body_text(self, resp: HttpResponse | None, limit: int = 2000) -> str:
+        if resp is None or not resp.body:
+            return ""
+        text = resp.body[:limit].decode("utf-8", errors="replace").strip()
+        return self.redactor.text(text)
+
+    def _safe_url(self, url: str) -> str:
+        return self.redactor.text(url)
+
+
+__all__ = ["HttpClient", "HttpRequest", "HttpResponse", "RequestError", "HttpStatusError", "NANOS"]

@@ -1,0 +1,361 @@
+"""`HttpJsonInput`: one httpjson stream, run one interval at a time (requests, pages, events, cursor)."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import csv
+import gzip
+import io
+import json
+import logging
+import zipfile
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from intpkg.input.client import HttpClient, HttpRequest, HttpResponse, RequestError
+from intpkg.input.config import ConfigError, HttpJsonConfig, TransformConfig, parse_config
+from intpkg.input.funcs import user_agent
+from intpkg.input.gotime import GoTime
+from intpkg.input.httpvalues import GoURL, Header
+from intpkg.input.ratelimit import Clock, RequestBudget, SystemClock
+from intpkg.input.split import SplitError, run_split
+from intpkg.input.tracer import Redactor, RequestTracer
+from intpkg.input.transforms import (
+    NewURLValueNotSet,
+    ResponseState,
+    TemplateFailure,
+    Transformable,
+    TransformContext,
+    TransformError,
+    apply_transform,
+    execute_value,
+)
+
+Publish = Callable[[dict, dict], None]
+DEFAULT_MAX_PAGES = 10_000
+
+
+class DecodeError(Exception):
+    """A response body could not be decoded."""
+
+
+class PaginationLoopError(Exception):
+    """Pagination would repeat the same request forever (Filebeat's "indefinite pagination")."""
+
+
+@dataclass
+class IntervalResult:
+    """Outcome of one interval; `cursor` is set only when every page succeeded."""
+
+    ok: bool
+    cursor: dict | None
+    events: int = 0
+    pages: int = 0
+    requests: int = 0
+    error: str = ""
+    status: int | None = None
+    body: str = ""
+    duration: float = 0.0
+    stopped_by: str = ""  # why pagination ended (no_pagination, empty_body, no_events, template, ...)
+    notes: list[str] = field(default_factory=list)
+
+
+class _Stop(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class HttpJsonInput:
+    """One httpjson stream; call `run_interval(cursor)` every `config.interval` seconds."""
+
+    def __init__(self, config: HttpJsonConfig | dict, *, session: requests.Session | None = None,
+                 budget: RequestBudget | None = None, clock: Clock | None = None,
+                 logger: logging.Logger | None = None, publish: Publish | None = None,
+                 secrets: list[str] | tuple[str, ...] = (), input_id: str = "",
+                 now: Callable[[], GoTime] | None = None, max_pages: int = DEFAULT_MAX_PAGES) -> None:
+        self.config = config if isinstance(config, HttpJsonConfig) else parse_config(config, input_id=input_id)
+        self.clock = clock or SystemClock()
+        self.log = logger or logging.getLogger("intpkg.input.httpjson")
+        self.publish = publish
+        self.max_pages = max_pages
+        self.redactor = Redactor(list(secrets))
+        if self.config.basic_password:
+            self.redactor.add(self.config.basic_password)
+        tracer = None
+        if self.config.tracer.enabled:
+            tracer = RequestTracer(self.config.tracer.filename, self.redactor,
+                                   int(self.config.tracer.maxsize_mb * 1024 * 1024), self.config.tracer.maxbackups)
+        self.budget = budget or RequestBudget(clock=self.clock)
+        if session is None:
+            session = requests.Session()
+            session.trust_env = False
+        self.client = HttpClient(self.config, session=session, budget=self.budget, clock=self.clock,
+                                 redactor=self.redactor, tracer=tracer, log=self.log)
+        self.ctx = TransformContext()
+        if now is None and clock is not None:
+            now = lambda: GoTime.from_unix_nano(int(self.clock.time() * 1e9))  # noqa: E731
+        self._now = now
+        if now is not None:
+            _install_now(self.config, now)
+
+    # ------------------------------------------------------------------ interval
+
+    def run_interval(self, cursor: dict | None = None, publish: Publish | None = None) -> IntervalResult:
+        """Fetch every page once; publish events; return the new cursor only if all pages succeeded."""
+        publish = publish or self.publish
+        if publish is None:
+            raise ValueError("run_interval needs a publish(event_body, cursor_after) callback")
+        started = self.clock.time()
+        sent_before = self.client.requests_sent
+        self.ctx.cursor = copy.deepcopy(cursor or {})
+        result = IntervalResult(ok=False, cursor=None)
+        try:
+            self._interval(publish, result)
+        except (RequestError, TemplateFailure, TransformError, DecodeError, SplitError, PaginationLoopError) as exc:
+            result.error = self.redactor.text(str(exc))
+            if isinstance(exc, RequestError):
+                result.status, result.body = exc.status, exc.body
+            self.log.error("error while processing http request: %s", result.error)
+        else:
+            result.ok = True
+            result.cursor = copy.deepcopy(self.ctx.cursor)
+            self.log.info("request finished: %d events published", result.events)
+        result.requests = self.client.requests_sent - sent_before
+        result.duration = self.clock.time() - started
+        return result
+
+    def _interval(self, publish: Publish, result: IntervalResult) -> None:
+        cfg = self.config
+        request = self._build_request(pagination=False)
+        response = self.client.do(request)
+        if cfg.save_first_response:
+            self.ctx.first_response = self._first_response(response)
+        self.ctx.clear_interval_data()
+        page_number = 0
+        previous_request = request
+        while True:
+            page = self._decode(response, page_number)
+            page_number += 1
+            result.pages += 1
+            if page_number > 1 and page.body is None:
+                result.stopped_by = "empty_body"
+                return
+            documents = _as_documents(page.body, self.log)
+            if not documents:
+                result.stopped_by = "no_events"
+                return
+            self.ctx.last_response = page
+            for document in documents:
+                for event in self._process_document(document, page):
+                    self._publish(event, publish)
+                    result.events += 1
+            if not cfg.pagination:
+                result.stopped_by = "no_pagination"
+                return
+            if page_number >= self.max_pages:
+                raise PaginationLoopError(f"pagination stopped after {self.max_pages} pages (max_pages)")
+            try:
+                request = self._build_request(pagination=True, previous=previous_request)
+            except _Stop as stop:
+                result.stopped_by = stop.reason
+                return
+            previous_request = request
+            response = self.client.do(request)
+
+    # ------------------------------------------------------------------ requests
+
+    def _build_request(self, pagination: bool, previous: HttpRequest | None = None) -> HttpRequest:
+        cfg = self.config
+        tr = Transformable(url=GoURL(cfg.url), header=Header())
+        if cfg.body is not None and (not pagination or cfg.request_body_on_pagination):
+            tr.body = copy.deepcopy(cfg.body)
+        tr.header.Set("Accept", "application/json")
+        tr.header.Set("User-Agent", user_agent())
+        for transform in cfg.request_transforms:
+            self._request_transform(transform, tr, pagination)
+        applied = 0
+        for transform in cfg.pagination if pagination else []:
+            if self._request_transform(transform, tr, pagination):
+                applied += 1
+        body = None
+        if cfg.method == "POST":
+            if tr.body:
+                tr.header.Set("Content-Type", "application/json")
+                body = json.dumps(tr.body, separators=(",", ":")).encode()
+            elif not tr.header.Get("Content-Type"):
+                tr.header.Set("Content-Type", "application/json")
+        if cfg.basic_user or cfg.basic_password:
+            token = base64.b64encode(f"{cfg.basic_user}:{cfg.basic_password}".encode()).decode()
+            tr.header.Set("Authorization", f"Basic {token}")
+        request = HttpRequest(cfg.method, tr.url.String(), tr.header, body)
+        if pagination:
+            if applied == 0:
+                raise PaginationLoopError(
+                    "indefinite pagination: no response.pagination transform produced a value, so the same "
+                    "page would be requested forever; set fail_on_template_error: true on the value that "
+                    "ends paging")
+            if previous is not None and (previous.url, previous.body) == (request.url, request.body):
+                raise PaginationLoopError(
+                    f"indefinite pagination: the next page request repeats {self.redactor.text(request.url)}; "
+                    "set fail_on_template_error: true on the pagination value that ends paging")
+        return request
+
+    def _request_transform(self, transform: TransformConfig, tr: Transformable, pagination: bool) -> bool:
+        try:
+            return apply_transform(transform, self.ctx, tr, self.log)
+        except (TemplateFailure, NewURLValueNotSet) as exc:
+            if pagination:
+                if not transform.do_not_log_failure:
+                    self.log.debug("pagination ended: %s", exc)
+                raise _Stop("template") from None
+            raise TemplateFailure(f"failed to create http request: {transform.key}: {exc}") from None
+
+    def _first_response(self, response: HttpResponse) -> ResponseState:
+        try:
+            body = json.loads(response.body) if response.body else None
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            body = None
+        return ResponseState(url=GoURL(response.url), header=response.header.Clone(), body=body)
+
+    # ------------------------------------------------------------------ responses
+
+    def _decode(self, response: HttpResponse, page: int) -> ResponseState:
+        raw = response.body
+        state = ResponseState(url=GoURL(response.url), header=response.header.Clone(), page=page)
+        if not raw:
+            return state
+        if raw[:2] == b"\x1f\x8b":  # gzip payload not unwrapped by the transport
+            try:
+                raw = gzip.decompress(raw)
+            except (OSError, EOFError, zlib.error) as exc:
+                raise DecodeError(f"failed to decode page {page}: truncated or invalid gzip body: {exc}") from None
+        content_type = self.config.decode_as or response.header.Get("Content-Type").split(";")[0].strip()
+        try:
+            state.body = decode_body(content_type, raw)
+        except DecodeError as exc:
+            raise DecodeError(f"failed to decode page {page} ({content_type or 'application/json'}): {exc}") \
+                from None
+        return state
+
+    def _process_document(self, document: dict, page: ResponseState) -> list[dict]:
+        cfg = self.config
+        tr = Transformable(body=document, header=page.header.Clone(), url=page.url)
+        for transform in cfg.response_transforms:
+            apply_transform(transform, self.ctx, tr, self.log)
+        body = tr.body if tr.body is not None else {}
+        if cfg.split is None:
+            return [body]
+        events: list[dict] = []
+        run_split(cfg.split, self.ctx, body, events.append, self.log)
+        return events
+
+    def _publish(self, event: dict, publish: Publish) -> None:
+        if not self.ctx.first_event:
+            self.ctx.first_event = copy.deepcopy(event)
+        self.ctx.last_event = copy.deepcopy(event)
+        self._update_cursor()
+        publish(event, copy.deepcopy(self.ctx.cursor))
+
+    def _update_cursor(self) -> None:
+        for entry in self.config.cursor:
+            try:
+                value = execute_value(entry.value, self.ctx, None, entry.default)
+            except TemplateFailure:
+                value = ""
+            if value != "" or not entry.ignore_empty_value:
+                self.ctx.cursor[entry.name] = value
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def _as_documents(body: Any, log: logging.Logger) -> list[dict]:
+    if isinstance(body, dict):
+        return [body]
+    if isinstance(body, list):
+        documents = [item for item in body if isinstance(item, dict)]
+        if len(documents) != len(body):
+            log.debug("skipped %d non-object array elements", len(body) - len(documents))
+        return documents
+    return []
+
+
+def decode_body(content_type: str, raw: bytes) -> Any:
+    """Decode by content type (JSON by default); raises DecodeError."""
+    try:
+        if content_type == "application/x-ndjson":
+            return _decode_ndjson(raw.decode("utf-8"))
+        if content_type == "text/csv":
+            rows = list(csv.reader(io.StringIO(raw.decode("utf-8"))))
+            if not rows:
+                return None
+            header, records = rows[0], rows[1:]
+            out = []
+            for number, record in enumerate(records, start=2):
+                if len(record) != len(header):
+                    raise DecodeError(f"record on line {number}: wrong number of fields")
+                out.append(dict(zip(header, record, strict=True)))
+            return out
+        if content_type == "application/zip":
+            out = []
+            with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+                for name in archive.namelist():
+                    out.extend(_decode_ndjson(archive.read(name).decode("utf-8")))
+            return out
+        return json.loads(raw.decode("utf-8"))
+    except DecodeError:
+        raise
+    except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, csv.Error) as exc:
+        raise DecodeError(str(exc)) from None
+
+
+def _decode_ndjson(text: str) -> list[Any]:
+    """A JSON value stream (like Go's json.Decoder): fails on the first bad item."""
+    decoder = json.JSONDecoder()
+    items: list[Any] = []
+    pos = 0
+    length = len(text)
+    while True:
+        while pos < length and text[pos] in " \t\r\n":
+            pos += 1
+        if pos >= length:
+            return items
+        try:
+            item, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            line = text.count("\n", 0, exc.pos) + 1
+            raise DecodeError(f"invalid JSON value on line {line}: {exc.msg}") from None
+        items.append(item)
+
+
+def _install_now(cfg: HttpJsonConfig, now: Callable[[], GoTime]) -> None:
+    """Re-bind `now` in every compiled template (tests freeze time this way)."""
+    from intpkg.input.funcs import template_funcs
+
+    funcs = template_funcs(now)
+    templates = []
+    for transform in [*cfg.request_transforms, *cfg.response_transforms, *cfg.pagination]:
+        templates += [transform.value, transform.default]
+    split = cfg.split
+    while split is not None:
+        for transform in split.transforms:
+            templates += [transform.value, transform.default]
+        split = split.split
+    for entry in cfg.cursor:
+        templates += [entry.value, entry.default]
+    if cfg.rate_limit:
+        templates += [cfg.rate_limit.limit, cfg.rate_limit.remaining, cfg.rate_limit.reset]
+    for template in templates:
+        if template is not None:
+            template.template.funcs.update(funcs)
+
+
+__all__ = ["HttpJsonInput", "IntervalResult", "ConfigError", "decode_body"]
