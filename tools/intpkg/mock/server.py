@@ -205,7 +205,8 @@ class MockServer:
 
     def start(self) -> MockServer:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._httpd.serve_forever, name="intpkg-mock", daemon=True)
+            self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="intpkg-mock",
+                                            daemon=True)
             self._thread.start()
         return self
 
