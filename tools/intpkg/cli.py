@@ -14,6 +14,8 @@ COMMAND_MODULES = [
     "stack",
     "test",
     "lint", "check", "format", "build",
+    "install",
+    "run",
     "mock",
 ]
 

@@ -1,0 +1,100 @@
+"""Package policies are validated against the manifests; templates render as Fleet renders them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from intpkg.agent.policy import Package, PolicyError, plan_streams
+from intpkg.agent.render import render_template
+from intpkg.errors import IntpkgError
+
+REPO = Path(__file__).resolve().parents[1]
+ACCOUNT = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+
+
+def policy(**stream_vars) -> dict:
+    return {"namespace": "default", "inputs": {"cloudflare-httpjson": {"streams": {
+        "cloudflare.audit": {"vars": {"account_id": ACCOUNT, **stream_vars}}}}}}
+
+
+@pytest.fixture(scope="module")
+def package() -> Package:
+    return Package.load(REPO)
+
+
+def test_defaults_and_env_secrets(package: Package) -> None:
+    (plan,) = plan_streams(package, policy(api_token="${env:CF_TOKEN}"), env={"CF_TOKEN": " tok-123456 \n"})
+    assert plan.dataset == "cloudflare.audit" and plan.index == "logs-cloudflare.audit-default"
+    assert plan.variables["api_token"] == "tok-123456"  # secrets are trimmed
+    assert plan.variables["api_version"] == "v2"  # the manifest default
+    assert plan.secret_values == ["tok-123456"]
+    assert plan.template_path.is_file()
+
+
+def test_every_problem_is_named(package: Package) -> None:
+    bad = policy(api_token="${env:MISSING_TOKEN}", api_version="v3", page_size="many", nonsense=1)
+    bad["inputs"]["cloudflare-httpjson"]["streams"]["cloudflare.audit"]["vars"].pop("account_id")
+    bad["inputs"]["cloudflare-httpjson"]["streams"]["cloudflare.nope"] = {}
+    with pytest.raises(PolicyError) as err:
+        plan_streams(package, bad, env={})
+    message = str(err.value)
+    where = "inputs.cloudflare-httpjson.streams.cloudflare.audit.vars"
+    assert f"{where}.api_token: environment variable MISSING_TOKEN is not set" in message
+    assert f"{where}.api_version: 'v3' is not one of v2, v1" in message
+    assert f"{where}.page_size: 'many' is not an integer" in message
+    assert f"{where}.nonsense: unknown variable" in message
+    assert f"{where}.account_id: required" in message
+    assert "inputs.cloudflare-httpjson.streams.cloudflare.nope: no such data stream" in message
+
+
+def test_unknown_input_and_nothing_enabled(package: Package) -> None:
+    with pytest.raises(PolicyError, match="inputs.cloudflare-cel: no such input"):
+        plan_streams(package, {"inputs": {"cloudflare-cel": {}}}, env={})
+    off = policy()
+    off["inputs"]["cloudflare-httpjson"]["streams"]["cloudflare.audit"]["enabled"] = False
+    with pytest.raises(PolicyError, match="enables no stream"):
+        plan_streams(package, off, env={})
+
+
+def test_render_with_fleet_helpers_and_yaml_vars() -> None:
+    source = (
+        "token: {{escape_string token}}\n"
+        "url: {{api_url}}/x?name={{url_encode name}}\n"
+        "{{#contains \"forwarded\" tags}}publisher_pipeline.disable_host: true\n{{/contains}}"
+        "tags:\n{{#each tags as |tag|}}  - {{tag}}\n{{/each}}"
+        "{{#if processors}}processors:\n{{processors}}\n{{/if}}"
+        "{{#if ssl}}request.ssl: {{ssl}}\n{{/if}}"
+        "body: {{to_json body}}\n"
+    )
+    doc = render_template(source, {
+        "token": "it's: #not a comment", "api_url": "http://127.0.0.1:1", "name": "a b'(c)",
+        "tags": ["forwarded", "cf"], "processors": "- add_fields:\n    target: x\n    fields: {a: 1}",
+        "ssl": "verification_mode: none", "body": {"k": [1, "<&>"]},
+    }, yaml_vars={"processors", "ssl"})
+    assert doc["token"] == "it's: #not a comment"
+    assert doc["url"] == "http://127.0.0.1:1/x?name=a%20b%27%28c%29"
+    assert doc["publisher_pipeline.disable_host"] is True
+    assert doc["tags"] == ["forwarded", "cf"]
+    assert doc["processors"] == [{"add_fields": {"target": "x", "fields": {"a": 1}}}]
+    assert doc["request.ssl"] == {"verification_mode": "none"}
+    assert doc["body"] == {"k": [1, "<&>"]}  # noEscape: no HTML entities
+
+
+def test_render_errors_name_the_template() -> None:
+    with pytest.raises(IntpkgError, match=r"t.yml.hbs: the rendered template is not valid YAML"):
+        render_template("a: [\n", {}, name="t.yml.hbs")
+    with pytest.raises(IntpkgError, match=r"t.yml.hbs: variable 'processors' is not valid YAML"):
+        render_template("a: 1\n", {"processors": "- [unclosed"}, yaml_vars={"processors"}, name="t.yml.hbs")
+
+
+def test_the_audit_template_renders_for_both_api_versions(package: Package) -> None:
+    for version in ("v1", "v2"):
+        (plan,) = plan_streams(package, policy(api_token="tok-123456", api_version=version), env={})
+        doc = render_template(plan.template_path.read_text(), plan.variables, yaml_vars=plan.yaml_vars)
+        rendered = yaml.safe_dump(doc)
+        assert ("/audit_logs" in rendered) == (version == "v1")
+        assert ("/logs/audit" in rendered) == (version == "v2")
+        assert "Bearer tok-123456" in rendered and "X-Auth-Key" not in rendered

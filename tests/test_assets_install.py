@@ -1,0 +1,95 @@
+"""`intpkg install` / `uninstall` against the real node: idempotent, version-aware, complete."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from intpkg.assets.install import install_package, uninstall_package
+from intpkg.stack.client import SearchClient
+
+REPO = Path(__file__).resolve().parents[1]
+BASE = "logs-cloudflare.audit"
+
+
+@pytest.fixture
+def package_copy(tmp_path: Path) -> Path:
+    """A copy of the package, so that tests can change its version without touching the repository."""
+    target = tmp_path / "pkg"
+    shutil.copytree(REPO, target, ignore=shutil.ignore_patterns(".git", ".venv", ".intpkg", "build", "tests",
+                                                                  "tools", "__pycache__"))
+    return target
+
+
+def set_version(package_dir: Path, version: str) -> None:
+    manifest = yaml.safe_load((package_dir / "manifest.yml").read_text())
+    manifest["version"] = version
+    (package_dir / "manifest.yml").write_text(yaml.safe_dump(manifest, sort_keys=False))
+
+
+def pipelines(client: SearchClient) -> set[str]:
+    return set(client.request("GET", f"/_ingest/pipeline/{BASE}-*", ignore=(404,)) or {}) - {"error", "status"}
+
+
+@pytest.fixture
+def clean(search_client: SearchClient):
+    uninstall_package(search_client, REPO, delete_data=True)
+    yield
+    uninstall_package(search_client, REPO, delete_data=True)
+
+
+def test_install_is_idempotent_and_upgrades_replace_old_pipelines(search_client, package_copy, clean) -> None:
+    set_version(package_copy, "0.0.9")
+    first = install_package(search_client, package_copy)
+    assert first.previous_version is None
+    old = pipelines(search_client)
+    assert f"{BASE}-0.0.9" in old and len(old) == len(list((package_copy / "data_stream/audit/elasticsearch"
+                                                               "/ingest_pipeline").glob("*.yml")))
+    again = install_package(search_client, package_copy)
+    assert pipelines(search_client) == old and again.removed == []
+
+    set_version(package_copy, "0.1.0")
+    upgrade = install_package(search_client, package_copy)
+    assert upgrade.previous_version == "0.0.9"
+    now = pipelines(search_client)
+    assert not any("0.0.9" in name for name in now), now
+    assert f"{BASE}-0.1.0" in now
+    template = search_client.request("GET", f"/_index_template/{BASE}")["index_templates"][0]["index_template"]
+    assert template["_meta"]["package"]["version"] == "0.1.0"
+    component = search_client.request("GET", f"/_component_template/{BASE}@package")
+    settings = component["component_templates"][0]["component_template"]["template"]["settings"]["index"]
+    assert settings["default_pipeline"] == f"{BASE}-0.1.0"
+
+
+def test_installed_data_stream_runs_the_pipeline_and_maps_fields(search_client, clean) -> None:
+    install_package(search_client, REPO)
+    cases = REPO / "data_stream/audit/_dev/test/pipeline"
+    original = (cases / "test-audit-v2.log").read_text().splitlines()[0]  # one v2 record, as collected
+    assert json.loads(original)["actor"]["ip_address"] == "89.160.20.128"
+    index = f"{BASE}-intpkgtest"
+    search_client.request("POST", f"/{index}/_doc", params={"refresh": "true", "op_type": "create"},
+                          body={"@timestamp": "2025-01-01T00:00:00Z", "message": original})
+    hits = search_client.request("GET", f"/{index}/_search")["hits"]["hits"]
+    assert len(hits) == 1
+    doc = hits[0]["_source"]
+    assert "error" not in doc, doc.get("error")
+    assert doc["event"]["kind"] == "event" and doc["cloudflare"]["audit"]
+    mapping = search_client.request("GET", f"/{index}/_mapping")
+    props = next(iter(mapping.values()))["mappings"]["properties"]
+    assert props["source"]["properties"]["ip"]["type"] == "ip"
+    assert props["source"]["properties"]["geo"]["properties"]["location"]["type"] == "geo_point"
+    assert doc["source"]["geo"]["city_name"] == "Linköping"
+    assert props["@timestamp"]["type"] == "date"
+
+
+def test_uninstall_removes_everything_it_installed(search_client, clean) -> None:
+    install_package(search_client, REPO)
+    removed = uninstall_package(search_client, REPO)
+    assert f"index template {BASE}" in removed and f"component template {BASE}@package" in removed
+    assert pipelines(search_client) == set()
+    assert search_client.request("GET", f"/_index_template/{BASE}", ignore=(404,)).get("status") == 404
+    assert uninstall_package(search_client, REPO) == []

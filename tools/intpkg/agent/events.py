@@ -1,0 +1,120 @@
+"""Turn an input's event body into the document the agent ships (httpjson reference §10).
+
+    {"message": "<the body as JSON>", "@timestamp": now, "event": {"created": now},
+     "data_stream": {...}, "input": {"type": "httpjson"}, "tags": [...], ...processors' output}
+
+Processors are the few Beats processors a stream's `processors` variable is expected to use:
+`add_fields`, `add_tags`, `drop_fields`. Anything else is a configuration error at start-up.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from intpkg.errors import IntpkgError
+
+Processor = Callable[[dict[str, Any]], None]
+
+
+def _put(doc: dict[str, Any], dotted: str, value: Any) -> None:
+    node = doc
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+def _pop(doc: dict[str, Any], dotted: str) -> None:
+    node: Any = doc
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        node = node.get(part) if isinstance(node, dict) else None
+        if node is None:
+            return
+    if isinstance(node, dict):
+        node.pop(parts[-1], None)
+
+
+def _add_fields(options: dict[str, Any]) -> Processor:
+    target = options.get("target", "fields")
+    fields = options.get("fields") or {}
+
+    def run(doc: dict[str, Any]) -> None:
+        for key, value in fields.items():
+            _put(doc, f"{target}.{key}" if target else key, value)
+
+    return run
+
+
+def _add_tags(options: dict[str, Any]) -> Processor:
+    tags = options.get("tags") or []
+    tags = [tags] if isinstance(tags, str) else list(tags)
+    target = options.get("target", "tags")
+
+    def run(doc: dict[str, Any]) -> None:
+        existing = doc.setdefault(target, [])
+        existing.extend(t for t in tags if t not in existing)
+
+    return run
+
+
+def _drop_fields(options: dict[str, Any]) -> Processor:
+    fields = options.get("fields") or []
+
+    def run(doc: dict[str, Any]) -> None:
+        for name in fields:
+            _pop(doc, name)
+
+    return run
+
+
+PROCESSORS: dict[str, Callable[[dict[str, Any]], Processor]] = {
+    "add_fields": _add_fields,
+    "add_tags": _add_tags,
+    "drop_fields": _drop_fields,
+}
+
+
+def build_processors(config: list[Any] | None, where: str) -> list[Processor]:
+    built: list[Processor] = []
+    for i, item in enumerate(config or []):
+        if not isinstance(item, dict) or len(item) != 1:
+            raise IntpkgError(f"{where}.processors[{i}]: expected one processor name with its options")
+        (name, options), = item.items()
+        if name not in PROCESSORS:
+            raise IntpkgError(f"{where}.processors[{i}]: processor {name!r} is not supported by intpkg's agent "
+                              f"(supported: {', '.join(PROCESSORS)})")
+        built.append(PROCESSORS[name](options or {}))
+    return built
+
+
+class EventBuilder:
+    """Builds shipped documents for one stream."""
+
+    def __init__(self, *, dataset: str, ds_type: str, namespace: str, input_type: str,
+                 tags: list[str] | None = None, processors: list[Processor] | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.data_stream = {"type": ds_type, "dataset": dataset, "namespace": namespace}
+        self.input_type = input_type
+        self.tags = list(tags or [])
+        self.processors = processors or []
+        self.clock = clock
+
+    def build(self, body: Any) -> dict[str, Any]:
+        now = self.clock().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        doc: dict[str, Any] = {
+            "@timestamp": now,
+            "message": json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+            "event": {"created": now, "dataset": self.data_stream["dataset"]},
+            "data_stream": dict(self.data_stream),
+            "input": {"type": self.input_type},
+            "ecs": {"version": "8.17.0"},
+        }
+        if self.tags:
+            doc["tags"] = list(self.tags)
+        for processor in self.processors:
+            processor(doc)
+        return doc

@@ -1,0 +1,175 @@
+"""Run the enabled streams of a policy: render, collect on each interval, ship, save the cursor.
+
+Delivery contract (at-least-once, idempotent ids): a stream's cursor is saved only after its whole
+interval succeeded *and* the cluster acknowledged every event of that interval. A crash, a stop or
+an unavailable cluster at any point re-reads from the last saved cursor; the ingest pipeline's
+deterministic `_id` turns re-sent events into 409 duplicates instead of copies.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from intpkg.agent.events import EventBuilder, build_processors
+from intpkg.agent.policy import StreamPlan
+from intpkg.agent.redact import install_redaction
+from intpkg.agent.render import render_template
+from intpkg.agent.shipper import Batch, BulkShipper
+from intpkg.agent.state import CursorStore, StatusBoard
+from intpkg.errors import IntpkgError
+from intpkg.input.gotime import parse_duration
+from intpkg.stack.client import SearchClient
+
+log = logging.getLogger("intpkg.agent")
+
+
+class StopRequested(Exception):
+    """Raised inside an interval when the agent is stopping."""
+
+
+@dataclass
+class RunningStream:
+    plan: StreamPlan
+    config: dict[str, Any]
+    interval_seconds: float
+    builder: EventBuilder
+    input: Any
+
+
+def render_stream(plan: StreamPlan) -> dict[str, Any]:
+    try:
+        source = plan.template_path.read_text()
+    except OSError as exc:
+        raise IntpkgError(f"{plan.template_path}: cannot read the stream template: {exc.strerror}") from None
+    return render_template(source, plan.variables, yaml_vars=plan.yaml_vars, name=str(plan.template_path))
+
+
+class Agent:
+    """Runs streams in worker threads and one bulk shipper."""
+
+    def __init__(self, plans: list[StreamPlan], client: SearchClient, state_dir: Path, *,
+                 queue_size: int = 2000, bulk_size: int = 500, flush_timeout: float = 10.0,
+                 input_factory=None) -> None:
+        self.client = client
+        self.state_dir = state_dir
+        self.cursors = CursorStore(state_dir / "cursors")
+        self.status = StatusBoard(state_dir / "status.json")
+        self.stop_event = threading.Event()
+        self.flush_timeout = flush_timeout
+        self.shipper = BulkShipper(client, rejected_file=state_dir / "rejected.ndjson",
+                                   queue_size=queue_size, bulk_size=bulk_size)
+        install_redaction([s for p in plans for s in p.secret_values])
+        factory = input_factory or default_input_factory(state_dir)
+        self.streams = [self._prepare(plan, factory) for plan in plans]
+
+    def _prepare(self, plan: StreamPlan, factory) -> RunningStream:
+        config = render_stream(plan)
+        where = f"{plan.template_path.name} ({plan.dataset})"
+        try:
+            interval = parse_duration(str(config.get("interval", "60s"))).Seconds()
+        except Exception:
+            raise IntpkgError(f"{where}: interval {config.get('interval')!r} is not a duration") from None
+        if interval <= 0:
+            raise IntpkgError(f"{where}: interval must be greater than 0")
+        builder = EventBuilder(
+            dataset=plan.dataset, ds_type=plan.ds_type, namespace=plan.namespace, input_type=plan.input_type,
+            tags=config.get("tags") or [], processors=build_processors(config.get("processors"), where),
+        )
+        return RunningStream(plan, config, interval, builder, factory(plan, config))
+
+    # ---- running ----------------------------------------------------------------------------------
+    def run(self, *, once: bool = False) -> dict[str, Any]:
+        """Run until stopped (SIGINT/SIGTERM or `stop()`), or one interval per stream with `once`."""
+        self.shipper.start()
+        threads = [threading.Thread(target=self._worker, args=(s, once), name=f"stream-{s.plan.dataset}",
+                                    daemon=True) for s in self.streams]
+        for thread in threads:
+            thread.start()
+        try:
+            while any(t.is_alive() for t in threads):
+                for thread in threads:
+                    thread.join(timeout=0.2)
+        finally:
+            self.stop_event.set()
+            for thread in threads:
+                thread.join()
+            self.shipper.stop(timeout=self.flush_timeout)
+        return StatusBoard.read(self.status.path)
+
+    def stop(self, *_: Any) -> None:
+        self.stop_event.set()
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+
+    def _worker(self, stream: RunningStream, once: bool) -> None:
+        stream_id = stream.plan.stream_id
+        while not self.stop_event.is_set():
+            started = time.time()
+            self.status.update(stream_id, last_run_started=started, state="running")
+            self.run_interval(stream)
+            if once:
+                return
+            self.stop_event.wait(max(0.0, stream.interval_seconds - (time.time() - started)))
+
+    def run_interval(self, stream: RunningStream) -> bool:
+        """One interval of one stream; True when its cursor was saved."""
+        plan = stream.plan
+        stream_id = plan.stream_id
+        cursor = self.cursors.load(stream_id)
+        batch = Batch(stream_id)
+
+        def publish(body: dict[str, Any], _cursor_after: dict[str, Any] | None = None) -> None:
+            if self.stop_event.is_set():
+                raise StopRequested()
+            self.shipper.put(plan.index, stream.builder.build(body), batch)
+
+        error: str | None = None
+        new_cursor: dict[str, Any] | None = None
+        try:
+            result = stream.input.run_interval(cursor, publish)
+            error = getattr(result, "error", None)
+            new_cursor = getattr(result, "cursor", None)
+        except StopRequested:
+            error = "stopped during the interval"
+        except Exception as exc:  # an input bug must not kill the agent; report it
+            log.exception("stream %s: interval failed", plan.dataset)
+            error = f"{exc.__class__.__name__}: {exc}"
+        settled = batch.wait(self.stop_event)
+        published = batch.acked + batch.rejected + batch.pending
+        self.status.update(stream_id, add_events_published=published, add_events_acked=batch.acked,
+                           add_events_rejected=batch.rejected, add_intervals=1,
+                           last_run_finished=time.time(), last_error=error or self.shipper.last_error,
+                           state="error" if error else "ok")
+        if error:
+            log.error("stream %s: %s; the cursor stays at %s", plan.dataset, error, cursor)
+            return False
+        if not settled:
+            log.warning("stream %s: stopped before the cluster acknowledged every event; cursor kept", plan.dataset)
+            return False
+        if new_cursor is not None and new_cursor != cursor:
+            self.cursors.save(stream_id, new_cursor)
+            self.status.update(stream_id, cursor=new_cursor)
+        log.info("stream %s: %d event(s) acknowledged, %d rejected", plan.dataset, batch.acked, batch.rejected)
+        return True
+
+
+def default_input_factory(state_dir: Path):
+    """Build the httpjson engine for a rendered stream config."""
+    from intpkg.input.httpjson import HttpJsonInput
+
+    def factory(plan: StreamPlan, config: dict[str, Any]) -> Any:
+        if plan.input_type != "httpjson":
+            raise IntpkgError(f"input type {plan.input_type!r} is not supported by intpkg's agent")
+        return HttpJsonInput.from_stream_config(
+            config, secrets=plan.secret_values, trace_dir=state_dir / "traces", input_id=plan.stream_id,
+        )
+
+    return factory

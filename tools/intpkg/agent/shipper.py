@@ -1,0 +1,162 @@
+"""Ship events to the cluster with the client's streaming bulk helper, and account for every one.
+
+Producers `put()` documents with a `Batch` (one collection interval); the queue is bounded, so a
+slow or unavailable cluster blocks the producers instead of filling memory. Each document ends in
+exactly one of two states:
+
+- acknowledged: created, or already there (HTTP 409 from a deterministic `_id`: a duplicate);
+- rejected: the cluster refused it for good (a 4xx other than 409/429); it is written to the
+  rejected-documents file with the reason and counted, never dropped silently.
+
+Connection errors, 429 and 5xx are retried with backoff until the cluster takes the document or the
+shipper is stopped. `Batch.wait()` returns once every document of the interval is settled; only then
+may the caller persist the interval's cursor.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from intpkg.stack.client import SearchClient
+
+log = logging.getLogger("intpkg.agent.shipper")
+_STOP = object()
+
+
+@dataclass
+class Batch:
+    """Documents of one interval; settled when all were acknowledged or rejected."""
+
+    stream_id: str
+    pending: int = 0
+    acked: int = 0
+    rejected: int = 0
+    closed: bool = False
+    _cond: threading.Condition = field(default_factory=threading.Condition, repr=False)
+
+    def add(self) -> None:
+        with self._cond:
+            self.pending += 1
+
+    def settle(self, ok: bool) -> None:
+        with self._cond:
+            self.pending -= 1
+            if ok:
+                self.acked += 1
+            else:
+                self.rejected += 1
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+
+    def wait(self, stop: threading.Event | None = None) -> bool:
+        """Block until every document is settled; False if `stop` was set first."""
+        with self._cond:
+            while self.pending:
+                if stop is not None and stop.is_set():
+                    return False
+                self._cond.wait(timeout=0.2)
+        return True
+
+
+class BulkShipper:
+    """A background thread that bulk-indexes queued documents."""
+
+    def __init__(self, client: SearchClient, *, rejected_file: Path, queue_size: int = 2000,
+                 bulk_size: int = 500, flush_seconds: float = 1.0, max_backoff: float = 30.0) -> None:
+        self.client = client
+        self.rejected_file = rejected_file
+        self.bulk_size = bulk_size
+        self.flush_seconds = flush_seconds
+        self.max_backoff = max_backoff
+        self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="bulk-shipper", daemon=True)
+        self.last_error: str | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def put(self, index: str, doc: dict[str, Any], batch: Batch) -> None:
+        """Queue one document (blocks while the queue is full: backpressure)."""
+        batch.add()
+        self._queue.put((index, doc, batch))
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Ship what is queued, then stop (gives up retrying after `timeout`)."""
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+        self._stop.set()
+        self._thread.join()
+
+    # ---- the shipping thread ----------------------------------------------------------------------
+    def _loop(self) -> None:
+        pending: list[tuple[str, dict, Batch]] = []
+        deadline = time.monotonic() + self.flush_seconds
+        stopping = False
+        while not stopping:
+            timeout = max(0.0, deadline - time.monotonic())
+            try:
+                item = self._queue.get(timeout=timeout)
+                if item is _STOP:
+                    stopping = True
+                else:
+                    pending.append(item)
+            except queue.Empty:
+                pass
+            if pending and (stopping or len(pending) >= self.bulk_size or time.monotonic() >= deadline):
+                self._ship(pending)
+                pending = []
+            if time.monotonic() >= deadline:
+                deadline = time.monotonic() + self.flush_seconds
+
+    def _ship(self, items: list[tuple[str, dict, Batch]]) -> None:
+        backoff = 0.5
+        while items:
+            retry: list[tuple[str, dict, Batch]] = []
+            actions = ({"_op_type": "create", "_index": index, "_source": doc} for index, doc, _ in items)
+            try:
+                results = self.client.streaming_bulk(
+                    actions, chunk_size=len(items), raise_on_error=False, raise_on_exception=False,
+                    max_retries=0, yield_ok=True,
+                )
+                for (index, doc, batch), (ok, info) in zip(items, results, strict=True):
+                    status = next(iter(info.values()), {}).get("status", 0) if info else 0
+                    status = status if isinstance(status, int) else 0  # "N/A": no HTTP answer
+                    if ok or status == 409:
+                        batch.settle(True)
+                    elif status in (0, 429) or status >= 500:
+                        retry.append((index, doc, batch))
+                    else:
+                        self._reject(index, doc, info)
+                        batch.settle(False)
+                self.last_error = None if not retry else f"{len(retry)} document(s) to retry"
+            except Exception as exc:  # connection refused, timeouts: retry everything
+                self.last_error = f"bulk request failed: {exc.__class__.__name__}"
+                log.warning("bulk request failed (%s); retrying in %.1fs", exc.__class__.__name__, backoff)
+                retry = items
+            if retry:
+                if self._stop.is_set():
+                    return  # stopped while the cluster is unavailable: leave them unsettled
+                time.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+            items = retry
+
+    def _reject(self, index: str, doc: dict, info: dict) -> None:
+        detail = next(iter(info.values()), {})
+        error = detail.get("error")
+        log.error("the cluster rejected a document for %s: %s", index, json.dumps(error)[:500])
+        self.rejected_file.parent.mkdir(parents=True, exist_ok=True)
+        with self.rejected_file.open("a") as fh:
+            fh.write(json.dumps({"index": index, "status": detail.get("status"), "error": error,
+                                 "document": doc}) + "\n")

@@ -1,0 +1,1 @@
+"""Install and uninstall the package's assets into a cluster."""

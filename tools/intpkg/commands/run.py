@@ -1,0 +1,71 @@
+"""`intpkg run`: the collector. `intpkg status`: what it did last."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+from intpkg import settings
+from intpkg.agent.policy import Package, load_policy_file, plan_streams
+from intpkg.agent.state import StatusBoard
+from intpkg.commands._target import add_target_args, client_from_args
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    run = sub.add_parser("run", help="collect: run the policy's streams and ship events to the cluster")
+    run.add_argument("package_dir", nargs="?", type=Path, default=Path("."), help="package folder (default: .)")
+    run.add_argument("--policy", type=Path, required=True, help="package policy file (YAML/JSON)")
+    run.add_argument("--state-dir", type=Path, help="cursors, status and traces (default $INTPKG_HOME/agent)")
+    run.add_argument("--once", action="store_true", help="run one interval per stream, then exit")
+    run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    add_target_args(run)
+    run.set_defaults(func=cmd_run)
+
+    status = sub.add_parser("status", help="per-stream status of the collector (last run, events, errors, cursor)")
+    status.add_argument("--state-dir", type=Path, help="the collector's state folder")
+    status.set_defaults(func=cmd_status)
+
+
+def default_state_dir() -> Path:
+    return settings.intpkg_home() / "agent"
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from intpkg.agent.runner import Agent
+
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    package = Package.load(args.package_dir)
+    plans = plan_streams(package, load_policy_file(args.policy))
+    client = client_from_args(args)
+    state_dir = (args.state_dir or default_state_dir()).resolve()
+    agent = Agent(plans, client, state_dir)
+    agent.install_signal_handlers()
+    for plan in plans:
+        print(f"stream {plan.dataset}: shipping to {plan.index} on {client.target.url}", file=sys.stderr)
+    status = agent.run(once=args.once)
+    failed = [sid for sid, s in (status.get("streams") or {}).items() if s.get("state") == "error"]
+    return 1 if failed else 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    path = (args.state_dir or default_state_dir()) / "status.json"
+    status = StatusBoard.read(path)
+    streams = status.get("streams") or {}
+    if not streams:
+        print(f"No collector status at {path}; run `intpkg run --policy ...` first.")
+        return 1
+    print(f"{'stream':45} {'state':7} {'published':>9} {'acked':>7} {'rejected':>8}  last run")
+    for stream_id, entry in sorted(streams.items()):
+        finished = entry.get("last_run_finished")
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(finished)) if finished else "-"
+        print(f"{stream_id:45} {entry.get('state', '-'):7} {entry.get('events_published', 0):>9} "
+              f"{entry.get('events_acked', 0):>7} {entry.get('events_rejected', 0):>8}  {when}")
+        if entry.get("last_error"):
+            print(f"  last error: {entry['last_error']}")
+        if entry.get("cursor"):
+            print(f"  cursor: {entry['cursor']}")
+    return 0
