@@ -133,3 +133,17 @@ def test_check_stops_at_lint_problems(package, tmp_path, capsys):
     assert main(["check", str(package), "--build-dir", str(tmp_path / "out")]) == 1
     assert "CHG002" in capsys.readouterr().out
     assert not (tmp_path / "out").exists()
+
+
+def test_build_mode_validation_rejects_dev_and_external(package, ecs, tmp_path):
+    from intpkg.spec import lint_package
+
+    folder = build_package(package, tmp_path / "out", ecs=ecs, make_zip=False).folder
+    assert lint_package(folder, ecs=ecs, mode="build") == []
+    (folder / "_dev").mkdir()
+    (folder / "_dev" / "x.yml").write_text("a: 1\n")
+    fields = folder / "data_stream/example/fields/extra.yml"
+    fields.write_text("- name: host.name\n  external: ecs\n")
+    found = {(p.code, p.path) for p in lint_package(folder, ecs=ecs, mode="build")}
+    assert ("PKG005", "_dev/") in found
+    assert ("PKG005", "data_stream/example/fields/extra.yml") in found

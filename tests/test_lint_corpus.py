@@ -19,6 +19,7 @@ from fixtures.lint.pkgcopy import make_package
 from intpkg import settings
 from intpkg.fields import load_ecs
 from intpkg.spec import RULES, lint_package
+from intpkg.spec.rules.schemas import schema_for
 
 DS = "data_stream/example"
 PIPE = f"{DS}/elasticsearch/ingest_pipeline"
@@ -254,3 +255,25 @@ def test_broken_variant_is_reported(case: Case, base: Path, base_problems: set, 
     expected_line = _line_of(root, case)
     found = [(p.code, p.path, p.line) for p in new]
     assert (case.code, case.path, expected_line) in found, "\n".join(str(p) for p in sorted(new))
+
+
+@pytest.mark.parametrize("content", ["[]\n", "a: [1, {b: null}]\nfields: 3\nprocessors: {x: 1}\nid: 4\n", ""])
+def test_any_file_kind_with_unexpected_shape_is_reported_not_raised(content: str, base: Path, ecs,
+                                                                     tmp_path: Path):
+    root = tmp_path / "pkg"
+    shutil.copytree(base, root)
+    by_kind: dict[str, Path] = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        kind = schema_for(rel) or (path.suffix if path.suffix == ".hbs" else None)
+        if kind and path.is_file():
+            by_kind.setdefault(kind, path)
+    assert len(by_kind) >= 12
+    for path in by_kind.values():
+        original = path.read_bytes()
+        path.write_text(content, encoding="utf-8")
+        problems = lint_package(root, ecs=ecs)  # must not raise
+        rel = path.relative_to(root).as_posix()
+        if path.suffix != ".hbs" and "docker-compose" not in rel and "-config.yml" not in rel:
+            assert problems, f"{rel} holding {content!r} passed lint"
+        path.write_bytes(original)
