@@ -98,7 +98,7 @@ def _best(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
 
 
 def _describe(error: jsonschema.ValidationError) -> str:
-    where = ".".join(str(p) for p in error.absolute_path)
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
     prefix = f"{where}: " if where else ""
     if error.validator == "additionalProperties":
         extras = _extra_keys(error)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from intpkg.build.docs import DocsError, render_package_docs
 from intpkg.spec.problems import Problem
 from intpkg.spec.rules.context import LintContext
+from intpkg.spec.rules.fields import fields_parsed
 
 
 def check(ctx: LintContext) -> list[Problem]:
@@ -13,6 +14,8 @@ def check(ctx: LintContext) -> list[Problem]:
         return []
     if ctx.ecs is None and ctx.uses_external():
         return []  # the tables need ECS descriptions; FLD006 says why
+    if not all(fields_parsed(ctx, ds) for ds in pkg.data_streams):
+        return []  # PRS001 already names the broken fields file
     try:
         rendered = render_package_docs(pkg.root, ctx.fieldset)
     except DocsError as exc:

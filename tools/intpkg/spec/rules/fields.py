@@ -28,6 +28,7 @@ def check(ctx: LintContext) -> list[Problem]:
     for ds in pkg.data_streams:
         fieldset = ctx.fieldset(ds)
         first: dict[str, Any] = {}
+        external_reported: set[str] = set()
         for entry in fieldset.entries:
             rel = ctx.rel(entry.file)
             line, col = entry.position
@@ -44,10 +45,12 @@ def check(ctx: LintContext) -> list[Problem]:
                 if pkg.mode == "build":
                     problems.append(Problem(rel, line, col, "PKG005",
                                             f"field {entry.name!r} is still `external: ecs` in a built package"))
-                elif not has_ecs_ref:
+                elif not has_ecs_ref and rel not in external_reported:
+                    external_reported.add(rel)
+                    count = sum(1 for e in fieldset.entries if e.file == entry.file and e.definition.get("external"))
                     problems.append(Problem(rel, line, col, "FLD002",
-                                            f"field {entry.name!r} is `external: ecs` but _dev/build/build.yml has no "
-                                            "dependencies.ecs.reference"))
+                                            f"{count} field(s) here are `external: ecs` (first: {entry.name!r}) but "
+                                            "_dev/build/build.yml has no dependencies.ecs.reference"))
                 if ctx.ecs is not None and entry.name not in ctx.ecs:
                     problems.append(Problem(rel, line, col, "FLD003",
                                             f"field {entry.name!r} does not exist in ECS ({ctx.ecs.path})"))
@@ -78,6 +81,11 @@ def _required(ctx: LintContext, ds: str) -> list[Problem]:
     return problems
 
 
+def fields_parsed(ctx: LintContext, ds: str) -> bool:
+    """True when every fields file of the data stream could be parsed."""
+    return all(ctx.pkg.load(rel) is not None for rel in ctx.pkg.files(f"data_stream/{ds}/fields", "*.yml"))
+
+
 def yaml_path_of(doc: Any, name: str) -> tuple:
     """Best YAML path to dotted field `name` in a document (dotted keys allowed)."""
     path: list = []
@@ -101,6 +109,8 @@ def _samples(ctx: LintContext, ds: str) -> list[Problem]:
     if ctx.ecs is None and ctx.uses_external():
         return []  # types of external fields are unknown; FLD006 says why
     problems = []
+    if not fields_parsed(ctx, ds):
+        return problems  # an unparseable fields file would make every field look undefined
     for rel in pkg.files(f"data_stream/{ds}", "sample_event*.json"):
         loaded = pkg.load(rel)
         if loaded is None or not isinstance(loaded.data, dict):
