@@ -13,9 +13,11 @@ from intpkg.errors import IntpkgError
 COMMAND_MODULES = [
     "stack",
     "test",
+    "benchmark",
     "lint", "check", "format", "build",
     "install",
     "run",
+    "up",
     "mock",
 ]
 

@@ -162,14 +162,26 @@ class Agent:
 
 
 def default_input_factory(state_dir: Path):
-    """Build the httpjson engine for a rendered stream config."""
+    """Build the httpjson engine for a rendered stream config.
+
+    All streams share one request budget (Cloudflare's limit is per credential, and the budget keys
+    on a fingerprint of it); relative tracer paths are placed under `<state>/traces`.
+    """
+    from intpkg.input.config import ConfigError, parse_config
     from intpkg.input.httpjson import HttpJsonInput
+    from intpkg.input.ratelimit import RequestBudget
+
+    budget = RequestBudget()
 
     def factory(plan: StreamPlan, config: dict[str, Any]) -> Any:
         if plan.input_type != "httpjson":
             raise IntpkgError(f"input type {plan.input_type!r} is not supported by intpkg's agent")
-        return HttpJsonInput.from_stream_config(
-            config, secrets=plan.secret_values, trace_dir=state_dir / "traces", input_id=plan.stream_id,
-        )
+        try:
+            parsed = parse_config(config, input_id=plan.stream_id)
+        except ConfigError as exc:
+            raise IntpkgError(f"{plan.template_path.name} ({plan.dataset}): {exc}") from None
+        if parsed.tracer.enabled and not Path(parsed.tracer.filename).is_absolute():
+            parsed.tracer.filename = str(state_dir / "traces" / Path(parsed.tracer.filename).name)
+        return HttpJsonInput(parsed, budget=budget, secrets=plan.secret_values, input_id=plan.stream_id)
 
     return factory

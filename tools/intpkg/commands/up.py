@@ -1,0 +1,124 @@
+"""`intpkg up`: the main job. Start the local node, install the package, collect.
+
+Collects from the real Cloudflare API when credentials are in the environment (the names
+Cloudflare's own tools use: CLOUDFLARE_API_TOKEN, or CLOUDFLARE_EMAIL + CLOUDFLARE_API_KEY, with
+CLOUDFLARE_ACCOUNT_ID) or a policy file is given; otherwise from the mock Cloudflare API that the
+package bundles under `_dev/deploy/`, so that a newcomer sees audit events land within a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from intpkg.agent.policy import Package, load_policy_file, plan_streams
+from intpkg.agent.state import StatusBoard
+from intpkg.assets.install import install_package
+from intpkg.commands._target import add_target_args, client_from_args, target_from_args
+from intpkg.commands.run import default_state_dir
+from intpkg.errors import IntpkgError
+from intpkg.stack.node import LocalNode
+
+MOCK_ACCOUNT = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+MOCK_TOKEN = "test-token-0123456789"  # the bundled mock's test credential, not a secret
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    up = sub.add_parser("up", help="main job: start the local node, install the package and collect")
+    up.add_argument("package_dir", nargs="?", type=Path, default=Path("."), help="package folder (default: .)")
+    up.add_argument("--policy", type=Path, help="package policy file (default: built from CLOUDFLARE_* variables)")
+    up.add_argument("--mock", action="store_true", help="collect from the bundled mock API even with credentials")
+    up.add_argument("--once", action="store_true", help="collect one interval per stream, then exit")
+    up.add_argument("--state-dir", type=Path, help="collector state (default $INTPKG_HOME/agent)")
+    add_target_args(up)
+    up.set_defaults(func=cmd_up)
+
+
+def credentials_policy(env: dict[str, str]) -> dict[str, Any] | None:
+    """A policy for the real API from Cloudflare's environment variables, or None if they are absent."""
+    token = env.get("CLOUDFLARE_API_TOKEN")
+    email, key = env.get("CLOUDFLARE_EMAIL"), env.get("CLOUDFLARE_API_KEY")
+    if not (token or (email and key)):
+        return None
+    account = env.get("CLOUDFLARE_ACCOUNT_ID")
+    if not account:
+        raise IntpkgError("Cloudflare credentials are set but CLOUDFLARE_ACCOUNT_ID is not; set it to the account "
+                          "whose audit logs to collect (32 hex characters, shown in the dashboard's URL).")
+    stream_vars: dict[str, Any] = {"account_id": account}
+    if token:
+        stream_vars["api_token"] = "${env:CLOUDFLARE_API_TOKEN}"
+    else:
+        stream_vars.update(auth_email="${env:CLOUDFLARE_EMAIL}", auth_key="${env:CLOUDFLARE_API_KEY}")
+    return {"namespace": "default",
+            "inputs": {"cloudflare-httpjson": {"streams": {"cloudflare.audit": {"vars": stream_vars}}}}}
+
+
+def mock_policy(base_url: str) -> dict[str, Any]:
+    return {"namespace": "default", "inputs": {"cloudflare-httpjson": {"streams": {"cloudflare.audit": {"vars": {
+        "account_id": MOCK_ACCOUNT, "api_token": MOCK_TOKEN, "api_url": base_url, "interval": "1m"}}}}}}
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from intpkg.agent.runner import Agent
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    target = target_from_args(args)
+    if not target.external:
+        meta = LocalNode().up()
+        print(f"search node: {meta['url']} ({meta['flavor']} {meta.get('version', '')})")
+    client = client_from_args(args)
+    package = Package.load(args.package_dir)
+    install_package(client, package.root)
+    print(f"package {package.name} {package.manifest['version']} installed into {client.target.url}")
+
+    with contextlib.ExitStack() as stack:
+        policy = load_policy_file(args.policy) if args.policy else None
+        if policy is None and not args.mock:
+            policy = credentials_policy(dict(os.environ))
+        if policy is None:
+            from intpkg.mock.server import MockServer
+
+            mock = stack.enter_context(MockServer.from_package(package.root))
+            policy = mock_policy(mock.base_url)
+            print(f"no Cloudflare credentials (CLOUDFLARE_API_TOKEN, or CLOUDFLARE_EMAIL + CLOUDFLARE_API_KEY, with "
+                  f"CLOUDFLARE_ACCOUNT_ID): collecting from the bundled mock API at {mock.base_url}")
+        else:
+            print("collecting from the Cloudflare API" if not args.policy else f"collecting with {args.policy}")
+        plans = plan_streams(package, policy)
+        state_dir = (args.state_dir or default_state_dir()).resolve()
+        agent = Agent(plans, client, state_dir)
+        worker = threading.Thread(target=agent.run, kwargs={"once": args.once}, daemon=True)
+        worker.start()
+        try:
+            while worker.is_alive():
+                worker.join(timeout=10)
+                if worker.is_alive():
+                    _report(client, plans, agent.status.path)
+        except KeyboardInterrupt:
+            print("stopping: flushing queued events and saving cursors ...")
+            agent.stop()
+            worker.join()
+        _report(client, plans, agent.status.path)
+    print(f"collector status: intpkg status --state-dir {state_dir}")
+    return 0
+
+
+def _report(client, plans, status_path: Path) -> None:
+    streams = StatusBoard.read(status_path).get("streams") or {}
+    for plan in plans:
+        entry = streams.get(plan.stream_id, {})
+        client.request("POST", f"/{plan.index}/_refresh", ignore=(404,))
+        count = client.request("GET", f"/{plan.index}/_count", ignore=(404,)).get("count", 0)
+        line = (f"[{time.strftime('%H:%M:%S')}] {plan.dataset}: {count} documents in {plan.index} "
+                f"({entry.get('events_acked', 0)} acknowledged this run) -> "
+                f"{client.target.url}/{plan.index}/_search")
+        if entry.get("last_error"):
+            line += f"\n  last error: {entry['last_error']}"
+        print(line, flush=True)
