@@ -87,3 +87,14 @@ def test_yaml_loader_is_yaml_1_2_with_positions():
     with pytest.raises(ParseError) as err:
         parse_yaml("a: [1\n", Path("f.yml"))
     assert (err.value.line, err.value.column) == (2, 1)
+
+
+def test_missing_ecs_reference_is_a_lint_error_naming_the_setting(tmp_path, monkeypatch, capsys):
+    root = copy_real_package(tmp_path / "pkg")
+    fields = root / "data_stream" / "x" / "fields"
+    fields.mkdir(parents=True)
+    (fields / "ecs.yml").write_text("- name: source.ip\n  external: ecs\n")
+    monkeypatch.delenv("INTPKG_ECS_DIR", raising=False)
+    assert main(["lint", str(root)]) == 1
+    fld006 = [line for line in capsys.readouterr().out.splitlines() if " FLD006 " in line]
+    assert len(fld006) == 1 and "INTPKG_ECS_DIR" in fld006[0] and "--ecs-dir" in fld006[0]
