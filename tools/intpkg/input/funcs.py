@@ -95,7 +95,7 @@ def parse_date_in_tz(date: str, tz: str, layout: str = "RFC3339") -> GoTime:
             parsed = parse_time(fmt, tz)
         except GoTimeError:
             continue
-        loc = FixedZone("", int(parsed.datetime().utcoffset().total_seconds()))
+        loc = parsed.loc if isinstance(parsed.loc, FixedZone) else UTC
         break
     if loc is None:
         try:
