@@ -1,0 +1,137 @@
+"""The collector end to end: the package's stream template, the httpjson engine, the agent, the
+package's ingest pipelines and the real node, against the mock Cloudflare API's known ground truth."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from intpkg.agent.policy import Package, plan_streams
+from intpkg.agent.runner import Agent
+from intpkg.assets.install import install_package
+from intpkg.mock.server import MockServer
+from intpkg.stack.client import SearchClient
+
+REPO = Path(__file__).resolve().parents[1]
+ACCOUNT_A = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+TOKEN = "test-token-0123456789"
+GLOBAL_KEY = "0123456789abcdef0123456789abcdef01234"
+
+
+@pytest.fixture(scope="module")
+def installed(search_client: SearchClient) -> SearchClient:
+    install_package(search_client, REPO)
+    return search_client
+
+
+@pytest.fixture(scope="module")
+def mock():
+    with MockServer.from_package(REPO) as server:
+        yield server
+
+
+def policy(namespace: str, base_url: str, **stream_vars) -> dict:
+    return {"namespace": namespace, "inputs": {"cloudflare-httpjson": {"streams": {"cloudflare.audit": {"vars": {
+        "account_id": ACCOUNT_A, "api_url": base_url, "initial_interval": "750h", "interval": "1m",
+        **stream_vars}}}}}}
+
+
+def count(client: SearchClient, index: str, query: dict | None = None) -> int:
+    client.request("POST", f"/{index}/_refresh", ignore=(404,))
+    body = {"query": query} if query else None
+    return client.request("GET", f"/{index}/_count", body=body, ignore=(404,)).get("count", 0)
+
+
+def run_agent(client, namespace, base_url, state_dir, **stream_vars) -> dict:
+    plans = plan_streams(Package.load(REPO), policy(namespace, base_url, **stream_vars), env={})
+    return Agent(plans, client, state_dir).run(once=True)["streams"][f"httpjson-cloudflare.audit-{namespace}"]
+
+
+@pytest.mark.parametrize("api_version,dataset", [("v2", "audit_v2_main"), ("v1", "audit_v1_main")])
+def test_every_record_lands_once(installed, mock, tmp_path, unique_name, api_version, dataset) -> None:
+    namespace = unique_name.replace("-", "")
+    index = f"logs-cloudflare.audit-{namespace}"
+    truth = len(mock.dataset(dataset))
+    first = run_agent(installed, namespace, mock.base_url, tmp_path, api_token=TOKEN, api_version=api_version,
+                      page_size=500 if api_version == "v1" else 1000)
+    assert (first["state"], first["events_rejected"]) == ("ok", 0), first
+    assert count(installed, index) == truth
+    assert count(installed, index, {"exists": {"field": "error.message"}}) == 0
+    second = run_agent(installed, namespace, mock.base_url, tmp_path, api_token=TOKEN, api_version=api_version)
+    assert second["state"] == "ok"
+    assert count(installed, index) == truth  # the boundary record v1 sends again is the same document
+
+
+def test_wrong_credentials_fail_clearly_without_a_retry_storm(installed, mock, tmp_path, unique_name) -> None:
+    before = len(mock.requests)
+    status = run_agent(installed, unique_name.replace("-", ""), mock.base_url, tmp_path,
+                       api_token="test-token-disabled")
+    assert status["state"] == "error"
+    assert "401" in status["last_error"] and "Invalid API Token" in status["last_error"]
+    assert len(mock.requests) - before <= 2
+    assert "cursor" not in status
+
+
+def test_malformed_page_keeps_the_cursor_and_the_next_interval_recovers(installed, mock, tmp_path,
+                                                                         unique_name) -> None:
+    namespace = unique_name.replace("-", "")
+    bad = run_agent(installed, namespace, mock.base_url, tmp_path, api_token="test-token-truncated", api_version="v1")
+    assert bad["state"] == "error" and "decode" in bad["last_error"].lower()
+    assert not (tmp_path / "cursors").exists() or not any((tmp_path / "cursors").iterdir())
+    good = run_agent(installed, namespace, mock.base_url, tmp_path, api_token=TOKEN, api_version="v1")
+    assert good["state"] == "ok" and good["cursor"]
+    assert count(installed, f"logs-cloudflare.audit-{namespace}") == len(mock.dataset("audit_v1_main"))
+
+
+def test_secrets_never_leave_the_process(installed, mock, tmp_path, unique_name, caplog) -> None:
+    namespace = unique_name.replace("-", "")
+    status = run_agent(installed, namespace, mock.base_url, tmp_path, auth_email="ops@example.com",
+                       auth_key=GLOBAL_KEY, enable_request_tracer=True)
+    assert status["state"] == "ok", status
+    traces = list((tmp_path / "traces").glob("*"))
+    assert traces, "the request tracer wrote nothing"
+    written = "".join(p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file())
+    assert "X-Auth-Key" in written or "x-auth-key" in written.lower()  # the header is traced ...
+    assert GLOBAL_KEY not in written  # ... but never its value
+    assert GLOBAL_KEY not in caplog.text
+    hits = installed.request("GET", f"/logs-cloudflare.audit-{namespace}/_search", params={"size": 50})
+    assert GLOBAL_KEY not in json.dumps(hits)
+    assert all(GLOBAL_KEY not in json.dumps(r.headers) for r in mock.requests)  # the mock's log redacts too
+
+
+@pytest.mark.slow
+def test_kill_9_during_a_backfill_loses_and_duplicates_nothing(installed, mock, tmp_path, unique_name) -> None:
+    namespace = unique_name.replace("-", "")
+    index = f"logs-cloudflare.audit-{namespace}"
+    policy_file = tmp_path / "policy.yml"
+    policy_file.write_text(yaml.safe_dump(policy(namespace, mock.base_url, api_token="${env:CF_TEST_TOKEN}",
+                                                 api_version="v1", page_size=100)))
+    cmd = [sys.executable, "-m", "intpkg.cli", "run", str(REPO), "--policy", str(policy_file), "--once",
+           "--state-dir", str(tmp_path / "state"), "--es-url", installed.target.url, "--log-level", "WARNING"]
+    env = {**os.environ, "CF_TEST_TOKEN": TOKEN}
+    rng = random.Random(7)
+    kills = 0
+    while kills < 5:
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(rng.uniform(1.5, 4.0))
+        if proc.poll() is not None:
+            break  # it finished before we could kill it
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills += 1
+    final = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert final.returncode == 0, final.stderr[-2000:]
+    assert kills >= 3, "the backfill finished too fast to be interrupted"
+    assert count(installed, index) == len(mock.dataset("audit_v1_main"))
+    ids = installed.request("GET", f"/{index}/_search", body={
+        "size": 0, "aggs": {"ids": {"cardinality": {"field": "event.id", "precision_threshold": 10000}}}})
+    assert ids["aggregations"]["ids"]["value"] == len(mock.dataset("audit_v1_main"))
