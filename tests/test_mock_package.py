@@ -65,6 +65,10 @@ def test_scenario_tokens(mock):
     assert truncated.status_code == 200
     with pytest.raises(ValueError):
         truncated.json()
+    broken = _get(mock, f"/zones/{ZONE_S}/logs/received", bearer("test-token-logpull-broken"), start="1", end="2")
+    lines = broken.text.splitlines()
+    assert broken.status_code == 200 and lines[-1] == "Error streaming data"
+    assert lines[:-1] == (FILES / "logpull-sample.ndjson").read_text().splitlines()
     assert _get(mock, "/user/tokens/verify", bearer("test-account-token-0123456789")).status_code == 401
     assert _get(mock, f"/accounts/{ACCOUNT_A}/tokens/verify", bearer("test-account-token-0123456789")).json()[
         "success"] is True

@@ -103,8 +103,8 @@ class Engine:
 
     # ------------------------------------------------------------------ entry point
 
-    def handle(self, raw: RawRequest) -> tuple[Reply, int | None]:
-        """The reply and, for a `disconnect` fault, how many body bytes to send before closing."""
+    def handle(self, raw: RawRequest) -> tuple[Reply, int | None, RequestRecord]:
+        """The reply, for a `disconnect` fault how many body bytes to send before closing, and the log entry."""
         split = urlsplit(raw.target)
         path = split.path or "/"
         query = parse_qs(split.query, keep_blank_values=True)
@@ -123,7 +123,7 @@ class Engine:
             self.requests.append(record)
         reply, cut = self._answer(raw, path, query, headers_lc, go_headers, record)
         record.status = reply.status
-        return reply, cut
+        return reply, cut, record
 
     def _answer(self, raw: RawRequest, path: str, query: dict[str, list[str]], headers: dict[str, str],
                 go_headers: Header, record: RequestRecord) -> tuple[Reply, int | None]:

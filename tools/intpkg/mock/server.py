@@ -51,8 +51,8 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
         raw = RawRequest(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
-        reply, cut = mock.engine.handle(raw)
-        mock._log(raw, reply.status)
+        reply, cut, record = mock.engine.handle(raw)
+        mock._log(record)
         self.send_response(reply.status)
         for name, value in reply.headers:
             self.send_header(name, value)
@@ -262,13 +262,12 @@ class MockServer:
         """Queue a fault for the next `times` requests whose path matches the regex `path`."""
         return self.engine.fault_plan.add(dict(spec, kind=kind), path, times)
 
-    def _log(self, raw: RawRequest, status: int) -> None:
+    def _log(self, record: RequestRecord) -> None:
+        """One line per request on the log stream: method, path (no query, no headers) and outcome."""
         if self._log_stream is None:
             return
-        record = self.engine.requests[-1] if self.engine.requests else None
-        note = f" ({record.note})" if record and record.note else ""
-        path = raw.target.split("?", 1)[0]
-        print(f"{raw.method} {path} -> {status}{note}", file=self._log_stream, flush=True)
+        note = f" ({record.note})" if record.note else ""
+        print(f"{record.method} {record.path} -> {record.status}{note}", file=self._log_stream, flush=True)
 
 
 def stderr_log() -> TextIO:
