@@ -98,3 +98,21 @@ def test_the_audit_template_renders_for_both_api_versions(package: Package) -> N
         assert ("/audit_logs" in rendered) == (version == "v1")
         assert ("/logs/audit" in rendered) == (version == "v2")
         assert "Bearer tok-123456" in rendered and "X-Auth-Key" not in rendered
+
+
+def test_fan_out_runs_a_stream_per_value_with_its_own_cursor(tmp_path: Path) -> None:
+    from intpkg.agent.policy import StreamPlan, fan_out
+
+    template = tmp_path / "stream.yml.hbs"
+    template.write_text("{{!-- intpkg:fan-out zone_id --}}\nrequest.url: https://x/zones/{{zone_id}}/logs\n")
+    plan = StreamPlan(policy_template="p", input_type="httpjson", data_stream="logpull", dataset="cf.logpull",
+                      ds_type="logs", namespace="default", template_path=template,
+                      variables={"zone_id": ["z1", "z2", "z1"], "other": 1})
+    plans = fan_out(plan)
+    assert [p.variables["zone_id"] for p in plans] == ["z1", "z2"]
+    assert [p.stream_id for p in plans] == ["httpjson-cf.logpull-default-z1", "httpjson-cf.logpull-default-z2"]
+    assert all(p.index == "logs-cf.logpull-default" for p in plans)
+    rendered = [render_template(template.read_text(), p.variables) for p in plans]
+    assert [r["request.url"] for r in rendered] == ["https://x/zones/z1/logs", "https://x/zones/z2/logs"]
+    template.write_text("request.url: https://x/\n")
+    assert fan_out(plan) == [plan]  # no directive: Fleet's behaviour, one stream

@@ -21,6 +21,7 @@ written into the file. Every problem names the variable by its path in the polic
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ class StreamPlan:
     variables: dict[str, Any]
     yaml_vars: set[str] = field(default_factory=set)
     secret_values: list[str] = field(default_factory=list, repr=False)
+    instance: str = ""  # the value this plan was fanned out for (see `fan_out`)
 
     @property
     def index(self) -> str:
@@ -61,7 +63,34 @@ class StreamPlan:
 
     @property
     def stream_id(self) -> str:
-        return f"{self.input_type}-{self.dataset}-{self.namespace}"
+        base = f"{self.input_type}-{self.dataset}-{self.namespace}"
+        return f"{base}-{self.instance}" if self.instance else base
+
+
+_FANOUT = re.compile(r"\{\{!--\s*intpkg:fan-out\s+([A-Za-z0-9_]+)\s*--\}\}")
+
+
+def fan_out(plan: StreamPlan) -> list[StreamPlan]:
+    """One plan per value of the variable a template names in `{{!-- intpkg:fan-out VAR --}}`.
+
+    Fleet renders a stream once per policy; a template that declares a fan-out variable (e.g. a
+    list of zone ids) is run by intpkg's agent once per value, each with its own cursor. The
+    directive is a Handlebars comment, so Fleet ignores it.
+    """
+    try:
+        match = _FANOUT.search(plan.template_path.read_text())
+    except OSError:
+        return [plan]
+    if not match:
+        return [plan]
+    name = match.group(1)
+    values = plan.variables.get(name)
+    values = values if isinstance(values, list) else [values]
+    plans = []
+    for value in dict.fromkeys(str(v) for v in values if not _is_empty(v)):
+        variables = {**plan.variables, name: value}
+        plans.append(dataclasses.replace(plan, variables=variables, instance=re.sub(r"[^A-Za-z0-9_.]", "_", value)))
+    return plans
 
 
 @dataclass
@@ -170,6 +199,7 @@ def plan_streams(package: Package, policy: dict[str, Any], *, env: dict[str, str
             ))
     if problems:
         raise PolicyError("the policy does not fit the package:\n  " + "\n  ".join(problems))
+    plans = [expanded for plan in plans for expanded in fan_out(plan)]
     if not plans:
         raise PolicyError("the policy enables no stream")
     return plans
