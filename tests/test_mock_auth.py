@@ -157,3 +157,12 @@ def test_bad_credentials_in_config(tmp_path, credential, message):
     with pytest.raises(ConfigError) as info:
         serve(tmp_path, f"x-intpkg:\n  credentials:\n    - {credential}\nrules: []\n")
     assert ":3:7: x-intpkg.credentials[0]:" in str(info.value) and message in str(info.value)
+
+
+def test_account_token_is_refused_on_user_level_endpoints(tmp_path):
+    config = CONFIG.replace("rules:\n", "rules:\n  - path: /client/v4/user/audit_logs\n"
+                                        "    x-intpkg-handler: {kind: audit_v1, dataset: v1}\n")
+    with serve(tmp_path, config) as mock:
+        account = {"Authorization": "Bearer test-account-token-0123456789"}
+        assert _error(_get(mock, "/user/audit_logs", account)) == (403, 10000, None)
+        assert _get(mock, "/user/audit_logs", {"Authorization": "Bearer test-token-0123456789"}).status_code == 200

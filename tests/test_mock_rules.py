@@ -246,3 +246,34 @@ def test_request_log_redacts_secrets(tmp_path):
     assert logged.headers["x-auth-key"] == "[REDACTED]"
     assert logged.headers["x-auth-email"] == "ops@example.com"
     assert "0123456789" not in json.dumps(logged.headers)
+
+
+def test_chunked_request_body_and_encoded_path(tmp_path):
+    config = """
+    rules:
+      - path: /body/{name}
+        methods: [POST]
+        request_body: 'hello world'
+        responses: [{status_code: 200, body: "got {{ .request.vars.name }}"}]
+    """
+    with serve(tmp_path, config) as mock:
+        session = requests.Session()
+        chunks = iter([b"hello ", b"world"])
+        r = session.post(f"{mock.base_url}/body/a%20b", data=chunks)
+        assert r.text == "got a b"
+        # the connection is still usable after a chunked upload
+        assert session.post(f"{mock.base_url}/body/c", data="hello world").text == "got c"
+
+
+def test_internal_errors_become_500_and_are_recorded(tmp_path):
+    config = """
+    rules:
+      - path: /x
+        responses: [{status_code: 200, body: ok}]
+    """
+    with serve(tmp_path, config) as mock:
+        def boom(*args):
+            raise AttributeError("simulated bug")
+        mock.engine._match = boom
+        assert requests.get(f"{mock.base_url}/x").status_code == 500
+        assert "simulated bug" in mock.errors[0]

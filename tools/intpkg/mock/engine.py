@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from intpkg.input.httpvalues import Header
 from intpkg.mock import envelope, faults
@@ -106,7 +106,7 @@ class Engine:
     def handle(self, raw: RawRequest) -> tuple[Reply, int | None, RequestRecord]:
         """The reply, for a `disconnect` fault how many body bytes to send before closing, and the log entry."""
         split = urlsplit(raw.target)
-        path = split.path or "/"
+        path = unquote(split.path) or "/"
         query = parse_qs(split.query, keep_blank_values=True)
         headers_lc: dict[str, str] = {}
         go_headers = Header()

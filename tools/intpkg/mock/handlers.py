@@ -86,6 +86,8 @@ def _guard(state: ApiState, call: Call, *, permission: str | None) -> Credential
         return denied
     if zone is not None and state.zones and zone not in state.zones:
         return denied
+    if account is None and zone is None and cred.owner == "account":
+        return denied  # user-level endpoints (e.g. /user/audit_logs) do not take account-owned tokens
     zone_account = (state.zones.get(zone) or {}).get("account") if zone else None
     problem = authorize(cred, account=account, zone=zone, zone_account=zone_account, permission=permission)
     return problem or cred

@@ -46,12 +46,34 @@ class _Handler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return self.server_version
 
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            parts = []
+            while True:
+                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(parts)
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
     def _serve(self) -> None:
         mock: MockServer = self.server.mock  # type: ignore[attr-defined]
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
+        try:
+            body = self._read_body()
+        except ValueError:
+            self.send_error(400, "bad request body framing")
+            return
         raw = RawRequest(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
-        reply, cut, record = mock.engine.handle(raw)
+        try:
+            reply, cut, record = mock.engine.handle(raw)
+        except Exception as exc:  # a bug must not kill the connection silently: answer 500, keep the error
+            mock.engine.errors.append(f"{self.command} {raw.target.split('?', 1)[0]}: internal error: {exc!r}")
+            self.send_error(500, "mock internal error")
+            return
         mock._log(record)
         self.send_response(reply.status)
         for name, value in reply.headers:
