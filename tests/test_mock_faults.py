@@ -145,3 +145,14 @@ def test_random_faults_are_seeded(tmp_path):
         mock.engine.sleep = slept.append
         assert requests.get(f"{mock.base_url}/x").text == "ok"
         assert slept == [0.25]
+
+
+def test_rate_limit_override_from_python(tmp_path):
+    with serve(tmp_path, CONFIG, rate_limit=False, clock=FakeClock(NOW)) as mock:
+        r = requests.get(f"{mock.base_url}/client/v4/nowhere", headers=BEARER)
+        assert "Ratelimit" not in r.headers
+    with serve(tmp_path, CONFIG, rate_limit={"quota": 1, "window": 60}, clock=FakeClock(NOW)) as mock:
+        statuses = [requests.get(f"{mock.base_url}/client/v4/nowhere", headers=BEARER) for _ in range(2)]
+        assert [r.status_code for r in statuses] == [404, 429]
+        assert statuses[0].headers["Ratelimit-Policy"] == '"burst";q=1;w=60'
+        assert statuses[1].headers["Retry-After"] == "60"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import bisect
 import json
 import random
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -125,12 +126,14 @@ class DatasetFactory:
                  settings: dict[str, Any]) -> None:
         self.named, self.anchor_ns, self.host_path, self.settings = named, anchor_ns, host_path, settings
         self._cache: dict[str, Dataset] = {}
+        self._lock = threading.Lock()
 
     def build(self, spec: Any, kind: str) -> Dataset:
         key = json.dumps([spec, kind], sort_keys=True, default=str)
-        if key not in self._cache:
-            self._cache[key] = self._build(spec, kind, depth=0)
-        return self._cache[key]
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = self._build(spec, kind, depth=0)
+            return self._cache[key]
 
     def _build(self, spec: Any, kind: str, depth: int) -> Dataset:
         if depth > 8:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ from intpkg.mock.handlers import HANDLERS, ApiState, Call
 from intpkg.mock.ratelimit import RateLimiter
 from intpkg.mock.templates import RequestURL, request_data
 
+MAX_LOGGED = 100_000  # requests kept in the log (a long-running mock must not grow without bound)
 SECRET_HEADERS = {"authorization", "x-auth-key", "cookie", "proxy-authorization"}
 NS = 1_000_000_000
 
@@ -91,7 +93,7 @@ class Engine:
     clock: Callable[[], float]
     sleep: Callable[[float], None] = time.sleep
     on_fatal: Callable[[str], None] | None = None
-    requests: list[RequestRecord] = field(default_factory=list)
+    requests: deque[RequestRecord] = field(default_factory=lambda: deque(maxlen=MAX_LOGGED))
     errors: list[str] = field(default_factory=list)
     fatal: str | None = None
 

@@ -137,9 +137,17 @@ def _anchor_ns(anchor: Any, clock: Callable[[], float]) -> int:
     return parse_rfc3339(str(anchor))
 
 
-def build_state(config: MockConfig, clock: Callable[[], float], anchor_ns: int) -> tuple[ApiState, RateLimiter | None]:
-    """Validate `x-intpkg` and build the mock account (credentials, zones, datasets, limits)."""
-    settings = config.settings
+def build_state(config: MockConfig, clock: Callable[[], float], anchor_ns: int,
+                rate_limit: Any = None) -> tuple[ApiState, RateLimiter | None]:
+    """Validate `x-intpkg` and build the mock account (credentials, zones, datasets, limits).
+
+    `rate_limit` overrides `x-intpkg.rate_limit`: False disables it, a mapping `{quota, window}` replaces it.
+    """
+    settings = dict(config.settings)
+    if rate_limit is False:
+        settings.pop("rate_limit", None)
+    elif rate_limit is not None:
+        settings["rate_limit"] = rate_limit
 
     def where(*keys: Any) -> str:
         return config.locate(("x-intpkg",) + keys)
@@ -181,17 +189,25 @@ def build_state(config: MockConfig, clock: Callable[[], float], anchor_ns: int) 
 
 
 class MockServer:
-    """A running mock Cloudflare API. Use as a context manager; `base_url` is the package's `api_url`."""
+    """A running mock Cloudflare API. Use as a context manager; `base_url` is the package's `api_url`.
+
+    Options: `host` (loopback only), `port` (0 = free port), `fault_rate`, `fault_error_code`, `delay_rate`,
+    `delay_duration` (seconds or a Go duration), `seed` (random faults), `clock` (a callable returning epoch
+    seconds; drives rate limits, Logpull windows and `now`), `anchor` (time that relative dataset bounds are
+    resolved from; default: start time), `rate_limit` (False or `{quota, window}` to override the config),
+    `log` (a stream for one redacted line per request), `on_fatal` (called on an as_sequence violation).
+    """
 
     def __init__(self, config: MockConfig, *, host: str = "127.0.0.1", port: int = 0, fault_rate: float = 0.0,
                  fault_error_code: int = 500, delay_rate: float = 0.0, delay_duration: Any = 0.0,
                  seed: int | None = None, clock: Callable[[], float] | None = None, anchor: Any = None,
-                 log: TextIO | None = None, on_fatal: Callable[[str], None] | None = None) -> None:
+                 rate_limit: Any = None, log: TextIO | None = None,
+                 on_fatal: Callable[[str], None] | None = None) -> None:
         self.config = config
         self.host = check_loopback(host)
         self.clock = clock or time.time
         self.anchor_ns = _anchor_ns(anchor, self.clock)
-        state, limiter = build_state(config, self.clock, self.anchor_ns)
+        state, limiter = build_state(config, self.clock, self.anchor_ns, rate_limit)
         if not 0 <= fault_rate <= 1 or not 0 <= delay_rate <= 1:
             raise IntpkgError("--fault-rate and --delay-rate must be between 0.0 and 1.0")
         plan = FaultPlan(fault_rate, int(fault_error_code), delay_rate, _seconds(delay_duration), seed)
