@@ -166,3 +166,9 @@ def test_account_token_is_refused_on_user_level_endpoints(tmp_path):
         account = {"Authorization": "Bearer test-account-token-0123456789"}
         assert _error(_get(mock, "/user/audit_logs", account)) == (403, 10000, None)
         assert _get(mock, "/user/audit_logs", {"Authorization": "Bearer test-token-0123456789"}).status_code == 200
+
+
+def test_bad_zone_entry_in_config(tmp_path):
+    from intpkg.mock import ConfigError
+    with pytest.raises(ConfigError, match=r"config.yml:3:\d+: x-intpkg.zones.example.com: expected a 32-hex id"):
+        serve(tmp_path, "x-intpkg:\n  zones:\n    example.com: {name: example.com}\nrules: []\n")

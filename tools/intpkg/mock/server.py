@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from intpkg.errors import IntpkgError
-from intpkg.mock.auth import parse_credential
+from intpkg.mock.auth import HEX32, parse_credential
 from intpkg.mock.config import ConfigError, MockConfig, load_config
 from intpkg.mock.datasets import Dataset, DatasetError, DatasetFactory
 from intpkg.mock.deploy import find_deployment
@@ -168,6 +168,11 @@ def build_state(config: MockConfig, clock: Callable[[], float], anchor_ns: int,
     for name in ("accounts", "zones", "datasets"):
         if not isinstance(settings.get(name) or {}, dict):
             raise ConfigError(f"{where(name)}: x-intpkg.{name}: expected a mapping keyed by id/name")
+    for name in ("accounts", "zones"):
+        for key, value in (settings.get(name) or {}).items():
+            if not HEX32.match(str(key)) or not isinstance(value or {}, dict):
+                raise ConfigError(f"{where(name, key)}: x-intpkg.{name}.{key}: expected a 32-hex id mapped to "
+                                  "{name: ..., ...}")
     limiters = []
     for name in ("rate_limit", "logpull_rate_limit"):
         spec = settings.get(name)
