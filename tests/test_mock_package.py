@@ -200,3 +200,22 @@ def test_cli_refuses_a_public_host():
     done = subprocess.run([sys.executable, "-m", "intpkg.cli", "mock", str(REPO_ROOT), "--host", "0.0.0.0"],
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 1 and "loopback" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_cli_exits_with_an_error_on_an_as_sequence_violation(tmp_path):
+    pkg = _copy_package(tmp_path)
+    (pkg / "_dev" / "deploy" / "docker" / "files" / "config.yml").write_text(
+        "as_sequence: true\nrules:\n  - path: /a\n    responses: [{status_code: 200, body: a}]\n"
+        "  - path: /b\n    responses: [{status_code: 200, body: b}]\n")
+    proc = subprocess.Popen([sys.executable, "-m", "intpkg.cli", "mock", str(pkg), "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = proc.stdout.readline().strip()
+        assert requests.get(f"{url}/a", timeout=10).text == "a"
+        assert requests.get(f"{url}/a", timeout=10).status_code == 500
+        assert proc.wait(timeout=10) == 1
+        assert "error: as_sequence: request matched rule #0" in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
