@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -241,11 +242,12 @@ def test_invalid_case_json_names_file_line_and_column(search_client, package):
     assert "test-events.json:2:" in result.failures[0] and "invalid JSON" in result.failures[0]
 
 
-def test_unknown_ingest_pipeline_reference_is_reported(search_client, package):
+def test_unknown_ingest_pipeline_reference_is_a_setup_error(search_client, package):
     path = package / "data_stream" / "demo" / "elasticsearch" / "ingest_pipeline" / "default.yml"
     path.write_text(path.read_text().replace('IngestPipeline "extra"', 'IngestPipeline "missing"'))
-    with pytest.raises(IntpkgError, match=r'default.yml:\d+: IngestPipeline "missing" names no pipeline'):
-        run(search_client, package)
+    results = run(search_client, package)
+    assert [(r.name, r.status) for r in results] == [("(setup)", "error")]
+    assert re.search(r'default.yml:\d+: IngestPipeline "missing" names no pipeline', results[0].failures[0])
 
 
 def _cli(search_target, package: Path, *extra: str) -> int:

@@ -33,8 +33,14 @@ class PipelineRunner(TestRunner):
         results: list[TestResult] = []
         for data_stream in package.data_streams(options.data_streams or None):
             test_dir = data_stream.path / "_dev" / "test" / "pipeline"
-            if test_dir.is_dir():
+            if not test_dir.is_dir():
+                continue
+            try:
                 results += self._run_data_stream(data_stream, test_dir, options)
+            except IntpkgError as exc:  # the data stream could not be set up: report it, test the others
+                setup = TestResult(TEST_TYPE, package.name, data_stream.name, "(setup)")
+                setup.error(str(exc))
+                results.append(setup)
         return results
 
     def _run_data_stream(self, ds: DataStream, test_dir: Path, options: RunOptions) -> list[TestResult]:

@@ -1,0 +1,1 @@
+"""Performance measurements (reported as figures, never asserted as timings in tests)."""

@@ -1,0 +1,189 @@
+"""`benchmark pipeline`: indexing throughput through a data stream's ingest pipeline vs. no pipeline.
+
+The corpus is the data stream's own pipeline test inputs (records that do not expect failure),
+copied until `docs` documents exist; each copy gets a unique record `id` so the pipeline's
+fingerprint `_id` never turns an index into an update. Both runs bulk-index the same bytes into a
+fresh one-shard index on the same node; the ratio of their docs/s is the pipeline's cost.
+Everything the run creates is deleted afterwards; the run is bounded by `docs` and `rounds`.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from intpkg.assets.install import _opensearch_mapping
+from intpkg.errors import IntpkgError
+from intpkg.fields import load_ecs, load_fields
+from intpkg.stack.client import SearchClient
+from intpkg.testing.package import DataStream
+from intpkg.testing.pipeline import cases as cases_mod
+from intpkg.testing.pipeline.installer import install
+
+
+@dataclass
+class RunFigures:
+    docs: int
+    seconds: float
+    failed: int
+    ingest_took_ms: int = 0
+
+    @property
+    def docs_per_second(self) -> float:
+        return self.docs / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class PipelineBenchmark:
+    data_stream: str
+    docs: int
+    batch_size: int
+    clients: int
+    rounds: int
+    baseline: list[float] = field(default_factory=list)  # docs/s per round
+    pipeline: list[float] = field(default_factory=list)
+    pipeline_failed_docs: int = 0
+    ingest_took_ms: list[int] = field(default_factory=list)
+
+    @property
+    def baseline_median(self) -> float:
+        return statistics.median(self.baseline)
+
+    @property
+    def pipeline_median(self) -> float:
+        return statistics.median(self.pipeline)
+
+    @property
+    def ratio(self) -> float:
+        return self.pipeline_median / self.baseline_median if self.baseline_median else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "baseline_docs_per_second": round(self.baseline_median, 1),
+                "pipeline_docs_per_second": round(self.pipeline_median, 1), "ratio": round(self.ratio, 3)}
+
+
+def corpus(ds: DataStream) -> list[dict[str, Any]]:
+    """Input events of the data stream's pipeline test cases, without the cases/events meant to fail."""
+    test_dir = ds.path / "_dev" / "test" / "pipeline"
+    events: list[dict[str, Any]] = []
+    for case in cases_mod.discover(test_dir) if test_dir.is_dir() else []:
+        if case.config.skip:
+            continue
+        events += [e for i, e in enumerate(case.events()) if not case.config.expects_failure(i)]
+    if not events:
+        raise IntpkgError(f"{ds.path}: no pipeline test inputs to build a benchmark corpus from.")
+    return events
+
+
+def _unique_copy(event: dict[str, Any], n: int) -> dict[str, Any]:
+    """The event with its record's `id` made unique (the record is JSON in `message` or `event.original`)."""
+    copy = json.loads(json.dumps(event))
+    for holder, key in ((copy, "message"), (copy.get("event") or {}, "original")):
+        try:
+            record = json.loads(holder[key]) if isinstance(holder.get(key), str) else None
+        except json.JSONDecodeError:
+            record = None
+        if isinstance(record, dict) and "id" in record:
+            holder[key] = json.dumps({**record, "id": f"{record['id']}-{n}"})
+    return copy
+
+
+def bulk_bodies(events: list[dict[str, Any]], docs: int, batch_size: int) -> list[bytes]:
+    """NDJSON `_bulk` bodies holding `docs` documents (index actions without index name or _id)."""
+    action = b'{"create":{}}\n'
+    lines = [action + json.dumps(_unique_copy(events[n % len(events)], n)).encode() + b"\n" for n in range(docs)]
+    return [b"".join(lines[i:i + batch_size]) for i in range(0, len(lines), batch_size)]
+
+
+def _index_all(client: SearchClient, index: str, bodies: list[bytes], clients: int,
+               pipeline: str | None) -> RunFigures:
+    url = f"{client.target.url}/{index}/_bulk"
+    params = {"pipeline": pipeline} if pipeline else {}
+    kwargs = client.target.requests_kwargs()
+    headers = {**kwargs.pop("headers"), "Content-Type": "application/x-ndjson"}
+    session = requests.Session()
+
+    def send(body: bytes) -> tuple[int, int, int]:
+        resp = session.post(url, data=body, params=params, headers=headers, timeout=120, **kwargs)
+        if resp.status_code != 200:
+            raise IntpkgError(f"POST {index}/_bulk answered HTTP {resp.status_code}: {resp.text[:300]}")
+        data = resp.json()
+        failed = sum(1 for item in data["items"] if next(iter(item.values())).get("status", 500) >= 300)
+        return len(data["items"]), failed, int(data.get("ingest_took", 0))
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        outcomes = list(pool.map(send, bodies))
+    seconds = time.perf_counter() - started
+    return RunFigures(sum(o[0] for o in outcomes), seconds, sum(o[1] for o in outcomes),
+                      sum(o[2] for o in outcomes))
+
+
+def index_mappings(client: SearchClient, ds: DataStream, ecs_dir: Path | None = None) -> dict[str, Any]:
+    """The data stream's mappings from its field definitions, as Fleet's index template would set them."""
+    fields = load_fields(ds.package.path, ds.name, load_ecs(ecs_dir))
+    mappings = {"properties": fields.mappings(), "dynamic_templates": fields.dynamic_templates()}
+    return _opensearch_mapping(mappings) if client.flavor == "opensearch" else mappings
+
+
+def _fresh_index(client: SearchClient, name: str, mappings: dict[str, Any]) -> None:
+    settings = {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "-1"}
+    client.request("PUT", f"/{name}", body={"settings": settings, "mappings": mappings})
+
+
+def run(client: SearchClient, ds: DataStream, *, docs: int = 20000, batch_size: int = 1000, clients: int = 2,
+        rounds: int = 3, ecs_dir: Path | None = None) -> PipelineBenchmark:
+    """Alternate baseline and pipeline rounds (after one warm-up of each) and keep every round's docs/s."""
+    if docs <= 0 or batch_size <= 0 or clients <= 0 or rounds <= 0:
+        raise IntpkgError("docs, batch size, clients and rounds must be positive.")
+    bodies = bulk_bodies(corpus(ds), docs, batch_size)
+    mappings = index_mappings(client, ds, ecs_dir)
+    warmup = bodies[: max(1, len(bodies) // 5)]
+    result = PipelineBenchmark(ds.name, docs, batch_size, clients, rounds)
+    prefix = f"intpkg-bench-{uuid.uuid4().hex[:8]}"
+    installed = install(client, ds)
+    created: list[str] = []
+    try:
+        for round_no in range(rounds + 1):
+            for label, pipeline in (("baseline", None), ("pipeline", installed.entry)):
+                index = f"{prefix}-{label}-{round_no}"
+                _fresh_index(client, index, mappings)
+                created.append(index)
+                figures = _index_all(client, index, warmup if round_no == 0 else bodies, clients, pipeline)
+                client.request("DELETE", f"/{index}", ignore=(404,))
+                if round_no == 0:
+                    continue  # warm-up: JIT, caches, script compilation
+                if label == "baseline":
+                    result.baseline.append(figures.docs_per_second)
+                else:
+                    result.pipeline.append(figures.docs_per_second)
+                    result.pipeline_failed_docs += figures.failed
+                    result.ingest_took_ms.append(figures.ingest_took_ms)
+    finally:
+        for index in created:
+            client.request("DELETE", f"/{index}", ignore=(404,))
+        installed.delete()
+    return result
+
+
+def pipeline_test_wall_time(client: SearchClient, package_dir, data_stream: str, repeats: int = 3) -> list[float]:
+    """Seconds per `intpkg test pipeline` run of one data stream; the first run warms up and is dropped."""
+    from intpkg.testing.pipeline.runner import PipelineRunner
+    from intpkg.testing.runner import RunOptions
+
+    times = []
+    for _ in range(repeats + 1):
+        started = time.perf_counter()
+        results = PipelineRunner(client).run(RunOptions(package_dir=package_dir, data_streams=[data_stream]))
+        times.append(time.perf_counter() - started)
+        if not all(r.ok for r in results):
+            raise IntpkgError(f"`intpkg test pipeline` fails for {data_stream}; fix it before timing it.")
+    return times[1:]

@@ -1,0 +1,71 @@
+"""`intpkg benchmark pipeline [PACKAGE_DIR]`: ingest pipeline throughput vs. plain indexing, and test time."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+from intpkg.benchmark import pipeline as bench
+from intpkg.commands._target import add_target_args, client_from_args
+from intpkg.commands.test import package_dir_from
+from intpkg.testing.package import Package
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    benchmark = sub.add_parser("benchmark", help="measure ingest pipeline performance")
+    kinds = benchmark.add_subparsers(dest="benchmark_type", metavar="TYPE")
+    kinds.required = True
+    pipeline = kinds.add_parser(
+        "pipeline", help="docs/s through each data stream's pipeline vs. the same docs with no pipeline",
+        description="Bulk-index the data stream's pipeline test inputs (copied up to --docs documents) into a "
+                    "fresh index with and without the ingest pipeline on the same cluster, alternating rounds "
+                    "after a warm-up, and report the median docs/s of each and their ratio. Also times "
+                    "`intpkg test pipeline` for the data stream (warm). Everything created is deleted.")
+    pipeline.add_argument("package_dir", nargs="?", type=Path, metavar="PACKAGE_DIR")
+    pipeline.add_argument("-d", "--data-streams", default="", help="comma-separated data streams (default: all "
+                          "with pipeline tests)")
+    pipeline.add_argument("--docs", type=int, default=20000, help="documents per round (default 20000)")
+    pipeline.add_argument("--batch-size", type=int, default=1000, help="documents per _bulk request (default 1000)")
+    pipeline.add_argument("--clients", type=int, default=2, help="concurrent _bulk requests (default 2)")
+    pipeline.add_argument("--rounds", type=int, default=3, help="measured rounds after the warm-up (default 3)")
+    pipeline.add_argument("--skip-test-timing", action="store_true", help="do not time `intpkg test pipeline`")
+    pipeline.add_argument("--format", choices=("human", "json"), default="human")
+    add_target_args(pipeline)
+    pipeline.set_defaults(func=cmd_pipeline)
+
+
+def cmd_pipeline(args: argparse.Namespace) -> int:
+    package = Package.load(package_dir_from(args.package_dir))
+    only = [d.strip() for d in args.data_streams.split(",") if d.strip()] or None
+    streams = [ds for ds in package.data_streams(only) if (ds.path / "_dev" / "test" / "pipeline").is_dir()]
+    client = client_from_args(args)
+    reports = []
+    for ds in streams:
+        result = bench.run(client, ds, docs=args.docs, batch_size=args.batch_size, clients=args.clients,
+                           rounds=args.rounds)
+        report = result.to_dict()
+        if not args.skip_test_timing:
+            times = bench.pipeline_test_wall_time(client, package.path, ds.name)
+            report["test_pipeline_seconds"] = [round(t, 3) for t in times]
+        reports.append(report)
+    if args.format == "json":
+        print(json.dumps({"cluster": f"{client.flavor} {client.version}", "benchmarks": reports}, indent=2))
+        return 0
+    print(f"Cluster: {client.target.url} ({client.flavor} {client.version})")
+    for r in reports:
+        print(f"\n{r['data_stream']}: {r['docs']} docs/round, batch {r['batch_size']}, {r['clients']} client(s), "
+              f"{r['rounds']} round(s) after warm-up")
+        print(f"  no pipeline : {r['baseline_docs_per_second']:>10,.0f} docs/s  (rounds: "
+              f"{', '.join(f'{v:,.0f}' for v in r['baseline'])})")
+        print(f"  pipeline    : {r['pipeline_docs_per_second']:>10,.0f} docs/s  (rounds: "
+              f"{', '.join(f'{v:,.0f}' for v in r['pipeline'])})")
+        print(f"  ratio       : {r['ratio']:.0%} of plain indexing (goal >= 70%)")
+        if r["pipeline_failed_docs"]:
+            print(f"  warning: {r['pipeline_failed_docs']} document(s) were rejected through the pipeline")
+        if "test_pipeline_seconds" in r:
+            times = r["test_pipeline_seconds"]
+            print(f"  intpkg test pipeline (warm): median {statistics.median(times):.2f}s over {len(times)} runs "
+                  "(goal < 5s)")
+    return 0
