@@ -1,0 +1,67 @@
+"""`benchmark pipeline` on the real node, kept tiny: it must produce figures and leave nothing behind.
+
+Speeds are reported by the command, never asserted here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from intpkg import cli
+from intpkg.benchmark import pipeline as bench
+from intpkg.errors import IntpkgError
+from intpkg.testing.package import Package
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def audit():
+    return Package.load(REPO_ROOT).data_streams(["audit"])[0]
+
+
+def test_corpus_leaves_out_expected_failures_and_ids_are_unique(audit):
+    events = bench.corpus(audit)
+    assert not any("this is not JSON" in e.get("message", "") for e in events)
+    bodies = bench.bulk_bodies(events, len(events) * 2 + 1, 50)
+    lines = b"".join(bodies).decode().splitlines()
+    docs = [json.loads(line) for line in lines[1::2]]
+    assert len(docs) == len(events) * 2 + 1 and len(bodies) == -(-len(docs) // 50)
+    ids = []
+    for doc in docs:
+        raw = doc.get("event", {}).get("original") or doc["message"]
+        try:
+            ids.append(json.loads(raw)["id"])
+        except (ValueError, KeyError):
+            ids.append(None)  # an envelope without records
+    real = [i for i in ids if i is not None]
+    assert len(real) == len(set(real))
+
+
+def test_run_reports_figures_and_cleans_up(search_client, audit):
+    before = set(search_client.request("GET", "/_ingest/pipeline"))
+    result = bench.run(search_client, audit, docs=300, batch_size=100, clients=1, rounds=1)
+    assert len(result.baseline) == len(result.pipeline) == 1
+    assert result.baseline_median > 0 and result.pipeline_median > 0 and result.ratio > 0
+    assert result.pipeline_failed_docs == 0
+    assert set(search_client.request("GET", "/_ingest/pipeline")) == before
+    leftovers = search_client.request("GET", "/_cat/indices/intpkg-bench-*", params={"format": "json"})
+    assert leftovers == []
+
+
+def test_invalid_sizes_are_refused(search_client, audit):
+    with pytest.raises(IntpkgError, match="must be positive"):
+        bench.run(search_client, audit, docs=0)
+
+
+def test_cli_json_output(search_target, capsys):
+    code = cli.main(["benchmark", "pipeline", str(REPO_ROOT), "-d", "audit", "--docs", "200", "--batch-size", "100",
+                     "--clients", "1", "--rounds", "1", "--format", "json", "--es-url", search_target.url])
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    (report,) = data["benchmarks"]
+    assert report["data_stream"] == "audit" and report["docs"] == 200
+    assert {"baseline_docs_per_second", "pipeline_docs_per_second", "ratio", "test_pipeline_seconds"} <= set(report)
