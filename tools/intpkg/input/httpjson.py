@@ -98,6 +98,7 @@ class HttpJsonInput:
         self.client = HttpClient(self.config, session=session, budget=self.budget, clock=self.clock,
                                  redactor=self.redactor, tracer=tracer, log=self.log)
         self.ctx = TransformContext()
+        self._repeats = 0
         if now is None and clock is not None:
             now = lambda: GoTime.from_unix_nano(int(self.clock.time() * 1e9))  # noqa: E731
         self._now = now
@@ -132,6 +133,7 @@ class HttpJsonInput:
 
     def _interval(self, publish: Publish, result: IntervalResult) -> None:
         cfg = self.config
+        self._repeats = 0
         request = self._build_request(pagination=False)
         response = self.client.do(request)
         if cfg.save_first_response:
@@ -201,6 +203,11 @@ class HttpJsonInput:
                     "page would be requested forever; set fail_on_template_error: true on the value that "
                     "ends paging")
             if previous is not None and (previous.url, previous.body) == (request.url, request.body):
+                self._repeats += 1
+            else:
+                self._repeats = 0
+            # one repeat is legitimate (e.g. the 0-based page counter re-asks page 1); two in a row is a loop
+            if self._repeats >= 2:
                 raise PaginationLoopError(
                     f"indefinite pagination: the next page request repeats {self.redactor.text(request.url)}; "
                     "set fail_on_template_error: true on the pagination value that ends paging")
