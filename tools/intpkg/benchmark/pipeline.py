@@ -2,9 +2,17 @@
 
 The corpus is the data stream's own pipeline test inputs (records that do not expect failure),
 copied until `docs` documents exist; each copy gets a unique record `id` so the pipeline's
-fingerprint `_id` never turns an index into an update. Both runs bulk-index the same bytes into a
-fresh one-shard index on the same node; the ratio of their docs/s is the pipeline's cost.
-Everything the run creates is deleted afterwards; the run is bounded by `docs` and `rounds`.
+fingerprint `_id` never turns an index into an update. Each round bulk-indexes, into fresh
+one-shard indices with the data stream's mappings on the same node:
+
+- `raw`: the input documents with no pipeline (the cheapest possible indexing);
+- `processed`: the documents the pipeline produces (obtained once with `_simulate`), with their
+  `_id`, with no pipeline: the cost of indexing the final documents alone;
+- `pipeline`: the input documents through the ingest pipeline.
+
+`pipeline / processed` is the share of throughput kept when the pipeline does the work;
+`pipeline / raw` compares with storing the raw records. Everything the run creates is deleted
+afterwards; the run is bounded by `docs` and `rounds`.
 """
 
 from __future__ import annotations
@@ -41,6 +49,9 @@ class RunFigures:
         return self.docs / self.seconds if self.seconds else 0.0
 
 
+RUNS = ("raw", "processed", "pipeline")
+
+
 @dataclass
 class PipelineBenchmark:
     data_stream: str
@@ -48,26 +59,20 @@ class PipelineBenchmark:
     batch_size: int
     clients: int
     rounds: int
-    baseline: list[float] = field(default_factory=list)  # docs/s per round
-    pipeline: list[float] = field(default_factory=list)
+    docs_per_second: dict[str, list[float]] = field(default_factory=lambda: {run: [] for run in RUNS})
     pipeline_failed_docs: int = 0
     ingest_took_ms: list[int] = field(default_factory=list)
 
-    @property
-    def baseline_median(self) -> float:
-        return statistics.median(self.baseline)
+    def median(self, run: str) -> float:
+        return statistics.median(self.docs_per_second[run])
 
-    @property
-    def pipeline_median(self) -> float:
-        return statistics.median(self.pipeline)
-
-    @property
-    def ratio(self) -> float:
-        return self.pipeline_median / self.baseline_median if self.baseline_median else 0.0
+    def ratio(self, baseline: str) -> float:
+        return self.median("pipeline") / self.median(baseline) if self.median(baseline) else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "baseline_docs_per_second": round(self.baseline_median, 1),
-                "pipeline_docs_per_second": round(self.pipeline_median, 1), "ratio": round(self.ratio, 3)}
+        return {**asdict(self), "median_docs_per_second": {run: round(self.median(run), 1) for run in RUNS},
+                "ratio_vs_processed": round(self.ratio("processed"), 3), "ratio_vs_raw": round(self.ratio("raw"), 3),
+                "ingest_us_per_doc": round(statistics.median(self.ingest_took_ms) * 1000 / self.docs, 1)}
 
 
 def corpus(ds: DataStream) -> list[dict[str, Any]]:
@@ -96,11 +101,31 @@ def _unique_copy(event: dict[str, Any], n: int) -> dict[str, Any]:
     return copy
 
 
-def bulk_bodies(events: list[dict[str, Any]], docs: int, batch_size: int) -> list[bytes]:
-    """NDJSON `_bulk` bodies holding `docs` documents (index actions without index name or _id)."""
-    action = b'{"create":{}}\n'
-    lines = [action + json.dumps(_unique_copy(events[n % len(events)], n)).encode() + b"\n" for n in range(docs)]
+def unique_events(events: list[dict[str, Any]], docs: int) -> list[dict[str, Any]]:
+    return [_unique_copy(events[n % len(events)], n) for n in range(docs)]
+
+
+def bulk_bodies(docs: list[dict[str, Any]], batch_size: int, ids: list[str | None] | None = None) -> list[bytes]:
+    """NDJSON `_bulk` bodies of `create` actions (with the given `_id`s, if any)."""
+    lines = []
+    for n, doc in enumerate(docs):
+        action = {"create": {"_id": ids[n]} if ids and ids[n] else {}}
+        lines.append(json.dumps(action).encode() + b"\n" + json.dumps(doc).encode() + b"\n")
     return [b"".join(lines[i:i + batch_size]) for i in range(0, len(lines), batch_size)]
+
+
+def processed_documents(client: SearchClient, entry: str, index: str, events: list[dict[str, Any]],
+                        batch_size: int) -> tuple[list[dict[str, Any]], list[str | None]]:
+    """The pipeline's output for `events` (dropped ones left out) and their `_id`s, via `_simulate`."""
+    docs: list[dict[str, Any]] = []
+    ids: list[str | None] = []
+    for i in range(0, len(events), batch_size):
+        body = {"docs": [{"_index": index, "_source": e} for e in events[i:i + batch_size]]}
+        for item in client.request("POST", f"/_ingest/pipeline/{entry}/_simulate", body=body)["docs"]:
+            if item and item.get("doc"):
+                docs.append(item["doc"]["_source"])
+                ids.append(item["doc"].get("_id") if item["doc"].get("_id") != "_id" else None)
+    return docs, ids
 
 
 def _index_all(client: SearchClient, index: str, bodies: list[bytes], clients: int,
@@ -141,30 +166,32 @@ def _fresh_index(client: SearchClient, name: str, mappings: dict[str, Any]) -> N
 
 def run(client: SearchClient, ds: DataStream, *, docs: int = 20000, batch_size: int = 1000, clients: int = 2,
         rounds: int = 3, ecs_dir: Path | None = None) -> PipelineBenchmark:
-    """Alternate baseline and pipeline rounds (after one warm-up of each) and keep every round's docs/s."""
+    """After one warm-up round, alternate raw / processed / pipeline runs and keep every round's docs/s."""
     if docs <= 0 or batch_size <= 0 or clients <= 0 or rounds <= 0:
         raise IntpkgError("docs, batch size, clients and rounds must be positive.")
-    bodies = bulk_bodies(corpus(ds), docs, batch_size)
+    events = unique_events(corpus(ds), docs)
     mappings = index_mappings(client, ds, ecs_dir)
-    warmup = bodies[: max(1, len(bodies) // 5)]
     result = PipelineBenchmark(ds.name, docs, batch_size, clients, rounds)
     prefix = f"intpkg-bench-{uuid.uuid4().hex[:8]}"
     installed = install(client, ds)
     created: list[str] = []
     try:
+        processed, ids = processed_documents(client, installed.entry, ds.index, events, batch_size)
+        bodies = {"raw": bulk_bodies(events, batch_size), "processed": bulk_bodies(processed, batch_size, ids),
+                  "pipeline": bulk_bodies(events, batch_size)}
         for round_no in range(rounds + 1):
-            for label, pipeline in (("baseline", None), ("pipeline", installed.entry)):
+            for label in RUNS:
                 index = f"{prefix}-{label}-{round_no}"
                 _fresh_index(client, index, mappings)
                 created.append(index)
-                figures = _index_all(client, index, warmup if round_no == 0 else bodies, clients, pipeline)
+                work = bodies[label] if round_no else bodies[label][: max(1, len(bodies[label]) // 5)]
+                pipeline = installed.entry if label == "pipeline" else None
+                figures = _index_all(client, index, work, clients, pipeline)
                 client.request("DELETE", f"/{index}", ignore=(404,))
                 if round_no == 0:
                     continue  # warm-up: JIT, caches, script compilation
-                if label == "baseline":
-                    result.baseline.append(figures.docs_per_second)
-                else:
-                    result.pipeline.append(figures.docs_per_second)
+                result.docs_per_second[label].append(figures.docs_per_second)
+                if label == "pipeline":
                     result.pipeline_failed_docs += figures.failed
                     result.ingest_took_ms.append(figures.ingest_took_ms)
     finally:
