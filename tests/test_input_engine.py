@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
+import subprocess
 import threading
 import time
 
@@ -424,3 +426,99 @@ def test_tracer_redacts_credentials_and_configured_secrets(tmp_path):
         assert secret not in text
         assert secret not in result.error and secret not in result.body
     assert result.status == 401
+
+
+def test_response_transforms_do_not_change_last_response_body():
+    cfg = {"request.url": "{url}/x",
+           "request.transforms": [{"set": {"target": "url.params.prev", "value": "[[.last_response.body.marker]]"}}],
+           "response.transforms": [{"delete": {"target": "body.marker"}},
+                                   {"set": {"target": "body.added", "value": "[[.last_response.page]]"}}]}
+    clock = ManualClock()
+    sink = Sink()
+    with ScriptedServer([Reply(body={"marker": "m1", "n": 1}), Reply(body={"n": 2})], clock=clock) as server:
+        engine = make(cfg, server, clock)
+        engine.run_interval({}, sink)
+        engine.run_interval({}, sink)
+    assert sink.events[0] == {"n": 1, "added": "0"}
+    assert server.requests[1].param("prev") == "m1"
+
+
+# --------------------------------------------------------------------------- transport options
+
+
+def test_request_timeout_is_a_retried_connection_error():
+    clock = ManualClock()
+    replies = [Reply(body={}, delay=0.5), Reply(body={"ok": 1})]
+    cfg = {**RETRY, "request.timeout": "0.1s"}
+    sink = Sink()
+    with ScriptedServer(replies, clock=clock) as server:
+        result = make(cfg, server, clock).run_interval({}, sink)
+    assert result.ok and sink.events == [{"ok": 1}] and clock.sleeps == [1.0]
+
+
+def test_proxy_url_is_used():
+    clock = ManualClock()
+    sink = Sink()
+    with ScriptedServer(lambda r: Reply(body={"host": r.header.Get("Host"), "path": r.path}), clock=clock) as proxy:
+        cfg = {"request.url": "http://upstream.invalid/data", "request.proxy_url": proxy.url}
+        result = HttpJsonInput(cfg, clock=clock, budget=RequestBudget(clock=clock)).run_interval({}, sink)
+    assert result.ok and sink.events == [{"host": "upstream.invalid", "path": "/data"}]
+
+
+@pytest.fixture(scope="module")
+def self_signed(tmp_path_factory):
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl CLI not available")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    return str(cert), str(key)
+
+
+@pytest.mark.parametrize(("ssl_options", "ok"), [
+    ({}, False),
+    ({"certificate_authorities": ["CERT"]}, True),
+    ({"certificate_authorities": ["PEM"]}, True),
+    ({"verification_mode": "none"}, True),
+])
+def test_tls_verification(self_signed, ssl_options, ok):
+    cert, key = self_signed
+    options = {k: [cert if v == ["CERT"] else open(cert).read()] if isinstance(v, list) else v
+               for k, v in ssl_options.items()}
+    clock = ManualClock()
+    with ScriptedServer(lambda r: Reply(body={"tls": True}), clock=clock, tls=(cert, key)) as server:
+        cfg = {"request.url": "{url}/x", "request.ssl": options, "request.retry.max_attempts": 3}
+        result = make(cfg, server, clock).run_interval({}, Sink())
+    assert result.ok is ok
+    if not ok:
+        assert "certificate" in result.error and clock.sleeps == []  # TLS certificate errors are not retried
+
+
+@pytest.mark.parametrize("forward", [False, True])
+def test_redirects_forward_headers_and_ban_list(forward):
+    def script(recorded: Recorded) -> Reply:
+        if recorded.path == "/start":
+            port = server.url.rsplit(":", 1)[1]
+            return Reply(302, headers={"Location": f"http://localhost:{port}/moved"})
+        return Reply(body={"auth": recorded.header.Get("Authorization"), "x": recorded.header.Get("X-Banned")})
+
+    cfg = {"request.url": "{url}/start", "request.redirect.forward_headers": forward,
+           "request.redirect.headers_ban_list": ["X-Banned"], "request.transforms": [
+               {"set": {"target": "header.Authorization", "value": "Bearer tok"}},
+               {"set": {"target": "header.X-Banned", "value": "b"}}]}
+    clock = ManualClock()
+    sink = Sink()
+    with ScriptedServer(script, clock=clock) as server:
+        result = make(cfg, server, clock).run_interval({}, sink)
+    assert result.ok
+    assert sink.events == ([{"auth": "Bearer tok", "x": ""}] if forward else [{"auth": "", "x": "b"}])
+
+
+def test_too_many_redirects_is_not_retried():
+    clock = ManualClock()
+    with ScriptedServer(lambda r: Reply(302, headers={"Location": "/again"}), clock=clock) as server:
+        result = make({**RETRY, "request.redirect.max_redirects": 2}, server, clock).run_interval({}, Sink())
+    assert not result.ok and "stopped after 2 redirects" in result.error
+    assert len(server.requests) == 3 and clock.sleeps == []

@@ -78,6 +78,9 @@ GO_CASES = [
     ('{{urlquery "a b&c=d"}}', "a+b%26c%3Dd"),
     ("{{js \"it's <b>\"}}", "it\\'s \\u003Cb\\u003E"),
     ("{{(index .a.b 0)}}", "1"),
+    ('{{or .n "d"}} {{and .n .n.x}}', "d <no value>"),  # and/or short-circuit: .n.x is never evaluated
+    ('{{if and .s (eq .s "hi")}}ok{{end}}', "ok"),
+    ("{{with .e}}x{{else with .s}}{{.}}{{end}}", "hi"),
     ("{{.a.b | len}}", "3"),
     ('{{define "T"}}<{{.}}>{{end}}{{template "T" .s}}', "<hi>"),
     ('{{"\\t\\u00e9\\x41"}}|{{`raw\\n`}}', "\té\x41|raw\\n"),

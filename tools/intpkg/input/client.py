@@ -6,11 +6,13 @@ import logging
 import tempfile
 import time
 import uuid
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
 from intpkg.input.config import HttpJsonConfig
 from intpkg.input.gotime import NANOS
@@ -69,6 +71,15 @@ class HttpClient:
         self.cfg = cfg
         self.session = session or requests.Session()
         self.session.max_redirects = cfg.max_redirects
+        if cfg.forward_headers:
+            banned = list(cfg.headers_ban_list)
+
+            def keep_headers_on_redirect(prepared, response) -> None:
+                # redirect.forward_headers: every header follows the redirect except the ban list
+                for name in banned:
+                    prepared.headers.pop(name, None)
+
+            self.session.rebuild_auth = keep_headers_on_redirect
         self.budget = budget
         self.clock = clock
         self.redactor = redactor
@@ -231,11 +242,14 @@ class HttpClient:
             headers[name] = ", ".join(values)
         self.requests_sent += 1
         try:
-            raw = self.session.request(
-                req.method, req.url, headers=headers, data=req.body, timeout=self.cfg.timeout,
-                verify=self._verify, cert=self._cert, proxies=self._proxies, allow_redirects=True,
-            )
-            body = raw.content
+            with warnings.catch_warnings():
+                if self._verify is False:  # verification_mode: none was asked for explicitly
+                    warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+                raw = self.session.request(
+                    req.method, req.url, headers=headers, data=req.body, timeout=self.cfg.timeout,
+                    verify=self._verify, cert=self._cert, proxies=self._proxies, allow_redirects=True,
+                )
+                body = raw.content
         except requests.TooManyRedirects:
             self.budget.record_failure(key)
             self._trace(req, None, None, f"stopped after {self.cfg.max_redirects} redirects", started,

@@ -33,6 +33,7 @@ from intpkg.input.transforms import (
     TransformContext,
     TransformError,
     apply_transform,
+    clone_json,
     execute_value,
 )
 
@@ -108,7 +109,11 @@ class HttpJsonInput:
     # ------------------------------------------------------------------ interval
 
     def run_interval(self, cursor: dict | None = None, publish: Publish | None = None) -> IntervalResult:
-        """Fetch every page once; publish events; return the new cursor only if all pages succeeded."""
+        """Fetch every page once; publish events; return the new cursor only if all pages succeeded.
+
+        `publish(event_body, cursor_after)` may block (backpressure) and must treat event_body as read-only
+        (it stays `.last_event` for the templates); persist `IntervalResult.cursor`, not `cursor_after`.
+        """
         publish = publish or self.publish
         if publish is None:
             raise ValueError("run_interval needs a publish(event_body, cursor_after) callback")
@@ -254,7 +259,7 @@ class HttpJsonInput:
 
     def _process_document(self, document: dict, page: ResponseState) -> list[dict]:
         cfg = self.config
-        tr = Transformable(body=document, header=page.header.Clone(), url=page.url)
+        tr = Transformable(body=clone_json(document), header=page.header.Clone(), url=page.url)
         for transform in cfg.response_transforms:
             apply_transform(transform, self.ctx, tr, self.log)
         body = tr.body if tr.body is not None else {}
@@ -266,10 +271,10 @@ class HttpJsonInput:
 
     def _publish(self, event: dict, publish: Publish) -> None:
         if not self.ctx.first_event:
-            self.ctx.first_event = copy.deepcopy(event)
-        self.ctx.last_event = copy.deepcopy(event)
+            self.ctx.first_event = event
+        self.ctx.last_event = event
         self._update_cursor()
-        publish(event, copy.deepcopy(self.ctx.cursor))
+        publish(event, dict(self.ctx.cursor))
 
     def _update_cursor(self) -> None:
         for entry in self.config.cursor:

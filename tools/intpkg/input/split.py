@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +12,7 @@ from intpkg.input.transforms import (
     TransformContext,
     TransformError,
     apply_transform,
+    clone_json,
     get_path,
     put_path,
 )
@@ -87,7 +87,7 @@ def _split(s: SplitConfig, ctx: TransformContext, root: dict, emit: Emit, log, i
             _empty(s, ctx, root, emit, log, is_root, emit_root_when_root=False, keep_parent_on_ignore=False)
             return
         for part in value.split(s.delimiter):
-            clone = copy.deepcopy(root)
+            clone = clone_json(root)
             put_path(clone, s.target, part)
             _finish(s, ctx, clone, emit, log)
 
@@ -127,10 +127,10 @@ def _send(s: SplitConfig, ctx, root: dict, key: str, value: Any, emit: Emit, log
     if s.key_field and key:
         put_path(obj, s.key_field, key)
     if s.keep_parent:
-        clone = copy.deepcopy(root)
+        clone = clone_json(root)
         put_path(clone, s.target, value)
     else:
-        clone = copy.deepcopy(obj)
+        clone = clone_json(obj)
     _finish(s, ctx, clone, emit, log)
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import ssl
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +27,7 @@ class Reply:
     gzip: bool = False
     truncate_to: int | None = None
     drop: bool = False
+    delay: float = 0.0  # real seconds to wait before answering (timeouts)
 
     def payload(self) -> bytes:
         body = self.body
@@ -60,8 +63,9 @@ Script = Callable[[Recorded], Reply] | list[Reply]
 class ScriptedServer:
     """`with ScriptedServer(script, clock=clock) as server:` → `server.url`, `server.requests`."""
 
-    def __init__(self, script: Script, clock: Clock | None = None):
+    def __init__(self, script: Script, clock: Clock | None = None, tls: tuple[str, str] | None = None):
         self.script = script
+        self.tls = tls
         self.clock = clock
         self.requests: list[Recorded] = []
         self._lock = threading.Lock()
@@ -72,7 +76,7 @@ class ScriptedServer:
     def url(self) -> str:
         assert self._server is not None
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
 
     def _next_reply(self, recorded: Recorded) -> Reply:
         if callable(self.script):
@@ -100,6 +104,8 @@ class ScriptedServer:
                 with outer._lock:
                     outer.requests.append(recorded)
                     reply = outer._next_reply(recorded)
+                if reply.delay:
+                    time.sleep(reply.delay)
                 if reply.drop:
                     self.close_connection = True
                     self.connection.close()
@@ -117,6 +123,10 @@ class ScriptedServer:
             do_GET = do_POST = _handle  # noqa: N815
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if self.tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
                                         daemon=True)
