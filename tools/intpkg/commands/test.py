@@ -80,11 +80,10 @@ def cmd_test(args: argparse.Namespace) -> int:
             args.report_output.write_text(rendered, encoding="utf-8")
         except OSError as exc:
             raise IntpkgError(f"{args.report_output}: cannot write the report: {exc.strerror}") from None
-        if args.report_format != "human":
-            sys.stdout.write(report.human(results))
+        sys.stdout.write(report.human(results))
     else:
         sys.stdout.write(rendered)
-    if coverage and args.report_format == "human" or coverage and args.report_output:
+    if coverage and (args.report_format == "human" or args.report_output):
         sys.stdout.write(coverage_text(coverage))
     sys.stdout.flush()
     if options.generate:
