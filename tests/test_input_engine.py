@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import shutil
@@ -522,3 +523,22 @@ def test_too_many_redirects_is_not_retried():
         result = make({**RETRY, "request.redirect.max_redirects": 2}, server, clock).run_interval({}, Sink())
     assert not result.ok and "stopped after 2 redirects" in result.error
     assert len(server.requests) == 3 and clock.sleeps == []
+
+
+def test_basic_auth_and_first_response(tmp_path):
+    cfg = {"request.url": "{url}/x", "auth.basic": {"user": "u", "password": "pa55word-xyz"},
+           "request.tracer.filename": str(tmp_path / "t.ndjson"),
+           "response.save_first_response": True,
+           "response.pagination": [{"set": {
+               "target": "url.params.token", "value": "[[.first_response.body.token]]-[[.last_response.body.n]]",
+               "fail_on_template_error": True}}]}
+    replies = [Reply(body={"token": "T", "n": 1}), Reply(body={"n": 2}), Reply(body=[])]
+    clock = ManualClock()
+    with ScriptedServer(replies, clock=clock) as server:
+        result = make(cfg, server, clock).run_interval({}, Sink())
+    assert result.ok and result.events == 2
+    expected = "Basic " + base64.b64encode(b"u:pa55word-xyz").decode()
+    assert {r.header.Get("Authorization") for r in server.requests} == {expected}
+    assert [r.param("token") for r in server.requests] == ["", "T-1", "T-2"]
+    trace = (tmp_path / "t.ndjson").read_text()
+    assert "pa55word-xyz" not in trace and expected.split()[1] not in trace
