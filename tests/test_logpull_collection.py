@@ -1,0 +1,242 @@
+"""The logpull stream end to end: the package's template (fanned out per zone), the httpjson engine, the
+agent, the pipeline and the node, against the mock Cloudflare API enforcing Logpull's window rules.
+
+Time is injected: the mock and the input share one settable clock, so "3 hours of downtime" is a jump
+of the clock, not a wait.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from intpkg.agent.policy import Package, plan_streams
+from intpkg.agent.runner import Agent
+from intpkg.agent.state import CursorStore
+from intpkg.assets.install import install_package
+from intpkg.input.config import parse_config
+from intpkg.input.gotime import GoTime
+from intpkg.input.httpjson import HttpJsonInput
+from intpkg.mock.server import MockServer
+from intpkg.stack.client import SearchClient
+
+REPO = Path(__file__).resolve().parents[1]
+TOKEN = "test-token-0123456789"
+ZONE_COM = "5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b"  # example.com, 20 000 records over the last 7 days
+ZONE_IO = "8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e"  # example.io, traffic from -6h to +6h of the anchor
+DATASETS = {ZONE_COM: "logpull_example_com", ZONE_IO: "logpull_example_io"}
+NS = 1_000_000_000
+HOUR = 3600 * NS
+MINUTE = 60 * NS
+
+
+class SettableClock:
+    """Epoch seconds that only move when a test moves them."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def installed(search_client: SearchClient) -> SearchClient:
+    install_package(search_client, REPO)
+    return search_client
+
+
+@pytest.fixture
+def clock() -> SettableClock:
+    return SettableClock(float(int(time.time())))
+
+
+@pytest.fixture
+def mock(clock):
+    with MockServer.from_package(REPO, clock=clock, anchor=clock.now) as server:
+        yield server
+
+
+def input_factory(clock: SettableClock):
+    """The agent's httpjson engine with `now` read from the test clock."""
+
+    def factory(plan, config):
+        parsed = parse_config(config, input_id=plan.stream_id)
+        return HttpJsonInput(parsed, secrets=plan.secret_values, input_id=plan.stream_id,
+                             now=lambda: GoTime.from_unix_nano(int(clock() * NS)))
+
+    return factory
+
+
+def run_agent(client, clock, namespace, base_url, state_dir, zones, **stream_vars) -> dict:
+    policy = {"namespace": namespace, "inputs": {"cloudflare-httpjson": {"streams": {"cloudflare.logpull": {
+        "vars": {"zone_id": zones, "api_url": base_url, "api_token": TOKEN, **stream_vars}}}}}}
+    plans = plan_streams(Package.load(REPO), policy, env={})
+    return Agent(plans, client, state_dir, input_factory=input_factory(clock)).run(once=True)["streams"]
+
+
+def stream_id(namespace: str, zone: str) -> str:
+    return f"httpjson-cloudflare.logpull-{namespace}-{zone}"
+
+
+def count(client: SearchClient, index: str, query: dict | None = None) -> int:
+    client.request("POST", f"/{index}/_refresh", ignore=(404,))
+    body = {"query": query} if query else None
+    return client.request("GET", f"/{index}/_count", body=body, ignore=(404,)).get("count", 0)
+
+
+def to_ns(rfc3339: str) -> int:
+    return int(datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp()) * NS
+
+
+def windows(mock: MockServer, zone: str, since: int = 0) -> list[tuple[int, int, int]]:
+    """(start_ns, end_ns, status) of every Logpull data request for `zone`, in order."""
+    out = []
+    for request in mock.requests[since:]:
+        if request.path == f"/client/v4/zones/{zone}/logs/received":
+            out.append((to_ns(request.query["start"][0]), to_ns(request.query["end"][0]), request.status))
+    return out
+
+
+def assert_cloudflare_rules(spans: list[tuple[int, int, int]], now_ns: int) -> None:
+    """Every window is accepted and obeys the rules; consecutive windows neither gap nor overlap."""
+    assert spans, "no Logpull request was made"
+    for start, end, status in spans:
+        assert status == 200, (start, end, status)
+        assert now_ns - 168 * HOUR < start < end <= now_ns - MINUTE
+        assert end - start <= HOUR
+    for (_, previous_end, _), (start, _, _) in zip(spans, spans[1:], strict=False):
+        assert start == previous_end
+
+
+def truth(mock: MockServer, zone: str, start_ns: int, end_ns: int) -> int:
+    i0, i1 = mock.dataset(DATASETS[zone]).index_range(start_ns, end_ns, high_inclusive=False)
+    return i1 - i0
+
+
+def test_two_zones_each_with_its_own_cursor_get_every_record_once(installed, mock, clock, tmp_path,
+                                                                   unique_name) -> None:
+    namespace = unique_name.replace("-", "")
+    index = f"logs-cloudflare.logpull-{namespace}"
+    now_ns = int(clock() * NS)
+    status = run_agent(installed, clock, namespace, mock.base_url, tmp_path, [ZONE_COM, ZONE_IO],
+                       initial_interval="5h")
+    expected_total = 0
+    for zone in (ZONE_COM, ZONE_IO):
+        stream = status[stream_id(namespace, zone)]
+        assert (stream["state"], stream["events_rejected"]) == ("ok", 0), stream
+        spans = windows(mock, zone)
+        assert len(spans) == 5  # 5 hours back: four full windows and one that ends a minute ago
+        assert_cloudflare_rules(spans, now_ns)
+        assert stream["cursor"] == {"window_end": datetime.fromtimestamp(spans[-1][1] // NS, UTC)
+                                    .strftime("%Y-%m-%dT%H:%M:%SZ")}
+        expected = truth(mock, zone, spans[0][0], spans[-1][1])
+        assert expected > 500
+        assert count(installed, index, {"term": {"cloudflare.logpull.zone.id": int(zone[:8], 16)}}) == expected
+        expected_total += expected
+    assert count(installed, index) == expected_total
+    assert count(installed, index, {"exists": {"field": "error.message"}}) == 0
+    # gzip was asked for and used
+    data_requests = [r for r in mock.requests if r.path.endswith("/logs/received")]
+    assert all("gzip" in r.headers.get("accept-encoding", "") for r in data_requests)
+
+
+def test_catch_up_after_three_hours_of_downtime_leaves_no_gap_and_no_overlap(installed, mock, clock, tmp_path,
+                                                                           unique_name) -> None:
+    namespace = unique_name.replace("-", "")
+    index = f"logs-cloudflare.logpull-{namespace}"
+    first = run_agent(installed, clock, namespace, mock.base_url, tmp_path, [ZONE_IO], initial_interval="30m")
+    assert first[stream_id(namespace, ZONE_IO)]["state"] == "ok"
+    before = len(mock.requests)
+    first_spans = windows(mock, ZONE_IO)
+    clock.now += 3 * 3600  # the agent was down for three hours; new traffic arrived meanwhile
+    second = run_agent(installed, clock, namespace, mock.base_url, tmp_path, [ZONE_IO], initial_interval="30m")
+    assert second[stream_id(namespace, ZONE_IO)]["state"] == "ok"
+    catch_up = windows(mock, ZONE_IO, since=before)
+    # the cursor was a minute before the stop, so three full hours bring it to a minute before now
+    assert [end - start for start, end, _ in catch_up] == [HOUR] * 3
+    assert catch_up[-1][1] == int(clock() * NS) - MINUTE
+    assert catch_up[0][0] == first_spans[-1][1]  # resumes exactly at the cursor
+    spans = first_spans + catch_up
+    assert_cloudflare_rules(spans, int(clock() * NS))
+    assert count(installed, index) == truth(mock, ZONE_IO, spans[0][0], spans[-1][1])
+    ids = installed.request("GET", f"/{index}/_search", body={
+        "size": 0, "aggs": {"ids": {"cardinality": {"field": "event.id", "precision_threshold": 10000}}}})
+    assert ids["aggregations"]["ids"]["value"] == count(installed, index)
+
+
+def test_a_cursor_older_than_seven_days_is_clamped_inside_the_retention(installed, mock, clock, tmp_path,
+                                                                        unique_name) -> None:
+    namespace = unique_name.replace("-", "")
+    CursorStore(tmp_path / "cursors").save(stream_id(namespace, ZONE_COM), {"window_end": "2020-01-01T00:00:00Z"})
+    status = run_agent(installed, clock, namespace, mock.base_url, tmp_path, [ZONE_COM], count="1")
+    stream = status[stream_id(namespace, ZONE_COM)]
+    assert stream["state"] == "ok", stream
+    spans = windows(mock, ZONE_COM)
+    now_ns = int(clock() * NS)
+    assert_cloudflare_rules(spans, now_ns)
+    assert now_ns - spans[0][0] <= 167 * HOUR + 59 * MINUTE  # a minute of margin under Cloudflare's 168h
+    assert len(spans) > 100  # it walked forward window by window instead of failing "too early"
+
+
+@pytest.mark.parametrize("timestamps", ["unixnano", "unix", "rfc3339"])
+def test_every_timestamp_format_gives_the_same_event_times(installed, mock, clock, tmp_path, unique_name,
+                                                           timestamps) -> None:
+    namespace = unique_name.replace("-", "")
+    index = f"logs-cloudflare.logpull-{namespace}"
+    status = run_agent(installed, clock, namespace, mock.base_url, tmp_path, [ZONE_IO], initial_interval="10m",
+                       timestamps=timestamps)
+    assert status[stream_id(namespace, ZONE_IO)]["state"] == "ok"
+    spans = windows(mock, ZONE_IO)
+    dataset = mock.dataset(DATASETS[ZONE_IO])
+    i0, i1 = dataset.index_range(spans[0][0], spans[-1][1], high_inclusive=False)
+    assert i1 > i0
+    record = dataset.record(i0)
+    installed.request("POST", f"/{index}/_refresh")
+    hits = installed.request("GET", f"/{index}/_search", body={
+        "query": {"term": {"event.id": record["RayID"]}}})["hits"]["hits"]
+    assert len(hits) == 1
+    source = hits[0]["_source"]
+    start_s = record["EdgeStartTimestamp"] // NS
+    assert to_ns(source["@timestamp"][:19] + "Z") == start_s * NS
+    assert source["event"]["kind"] == "event" and "error" not in source
+    if timestamps == "unixnano":
+        assert source["event"]["duration"] == record["EdgeEndTimestamp"] - record["EdgeStartTimestamp"]
+
+
+def test_error_streaming_data_publishes_nothing_and_keeps_the_cursor(installed, mock, clock, tmp_path,
+                                                                     unique_name) -> None:
+    namespace = unique_name.replace("-", "")
+    index = f"logs-cloudflare.logpull-{namespace}"
+    broken = run_agent(installed, clock, namespace, mock.base_url, tmp_path, [ZONE_IO],
+                       api_token="test-token-logpull-broken")
+    stream = broken[stream_id(namespace, ZONE_IO)]
+    assert stream["state"] == "error" and "decode" in stream["last_error"].lower()
+    assert "cursor" not in stream
+    assert count(installed, index) == 0  # the complete lines before the marker were not published either
+    good = run_agent(installed, clock, namespace, mock.base_url, tmp_path, [ZONE_IO])
+    assert good[stream_id(namespace, ZONE_IO)]["state"] == "ok"
+    spans = windows(mock, ZONE_IO)
+    assert spans[-1][0] == spans[0][0]  # the good run re-read the window the broken one could not finish
+    assert count(installed, index) == truth(mock, ZONE_IO, spans[-1][0], spans[-1][1])
+
+
+def test_bot_fields_are_opt_in(installed, mock, clock, tmp_path, unique_name) -> None:
+    namespace = unique_name.replace("-", "")
+    run_agent(installed, clock, namespace, mock.base_url, tmp_path, [ZONE_COM], initial_interval="10m")
+    default_fields = windows_query(mock, ZONE_COM)["fields"][0].split(",")
+    assert "BotScore" not in default_fields and "RayID" in default_fields and len(default_fields) == 66
+    run_agent(installed, clock, namespace + "b", mock.base_url, tmp_path, [ZONE_COM], initial_interval="10m",
+              bot_management_fields=True)
+    fields = windows_query(mock, ZONE_COM)["fields"][0].split(",")
+    assert {"BotScore", "BotScoreSrc"} <= set(fields)
+    has_score = {"exists": {"field": "cloudflare.logpull.bot.score"}}
+    assert count(installed, f"logs-cloudflare.logpull-{namespace}b", has_score)
+    assert not count(installed, f"logs-cloudflare.logpull-{namespace}", has_score)
+
+
+def windows_query(mock: MockServer, zone: str) -> dict[str, list[str]]:
+    return [r for r in mock.requests if r.path == f"/client/v4/zones/{zone}/logs/received"][-1].query

@@ -1,0 +1,79 @@
+"""The logpull stream template's window arithmetic, with `now` moving while the request is built.
+
+Each template reads `now` itself, so the `start` and `end` formulas see slightly different times; the
+mock Cloudflare API rejects any window that breaks the rules, and these tests put a minute (or second)
+boundary between the two reads on purpose.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from intpkg.agent.policy import Package, plan_streams
+from intpkg.agent.runner import render_stream
+from intpkg.input.config import parse_config
+from intpkg.input.gotime import GoTime
+from intpkg.input.httpjson import HttpJsonInput
+from intpkg.mock.server import MockServer
+
+REPO = Path(__file__).resolve().parents[1]
+ZONE = "8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e"
+NS = 1_000_000_000
+
+
+class TickingClock:
+    """Every read moves time forward by `step` seconds."""
+
+    def __init__(self, start: float, step: float) -> None:
+        self.now, self.step = start, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def stream_input(base_url: str, clock: TickingClock, **stream_vars) -> HttpJsonInput:
+    policy = {"namespace": "default", "inputs": {"cloudflare-httpjson": {"streams": {"cloudflare.logpull": {
+        "vars": {"zone_id": [ZONE], "api_url": base_url, "api_token": "test-token-0123456789",
+                 **stream_vars}}}}}}
+    [plan] = plan_streams(Package.load(REPO), policy, env={})
+    config = parse_config(render_stream(plan), input_id=plan.stream_id)
+    return HttpJsonInput(config, now=lambda: GoTime.from_unix_nano(int(clock() * NS)))
+
+
+@pytest.mark.parametrize("cursor", [None, {"window_end": "2020-01-01T00:00:00Z"}])
+@pytest.mark.parametrize("step", [0.3, 0.9])
+def test_windows_stay_valid_when_now_crosses_a_minute_between_start_and_end(cursor, step) -> None:
+    anchor = 1_795_000_000 - 1_795_000_000 % 60 + 60  # a minute boundary
+    clock = TickingClock(anchor - 0.5, step)
+    with MockServer.from_package(REPO, clock=clock, anchor=anchor) as mock:
+        stream = stream_input(mock.base_url, clock, initial_interval="167h59m")
+        result = stream.run_interval(cursor, lambda event, cursor_after: None)
+        spans = [(r.query["start"][0], r.query["end"][0], r.status, r.note) for r in mock.requests
+                 if r.path.endswith("/logs/received")]
+    assert result.ok, (result.error, spans)
+    assert spans and all(status == 200 for _, _, status, _ in spans), spans
+
+
+def test_initial_interval_longer_than_the_retention_is_clamped() -> None:
+    clock = TickingClock(1_795_000_000.0, 0.0)
+    with MockServer.from_package(REPO, clock=clock, anchor=clock.now) as mock:
+        stream = stream_input(mock.base_url, clock, initial_interval="400h", count=1)
+        result = stream.run_interval(None, lambda event, cursor_after: None)
+        first = next(r for r in mock.requests if r.path.endswith("/logs/received"))
+    assert result.ok, result.error
+    assert first.status == 200
+    floor = int(clock.now) - (167 * 3600 + 58 * 60)
+    expected = datetime.fromtimestamp(floor - floor % 60, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert first.query["start"] == [expected]  # now - 167h58m, truncated to the minute
+
+
+def test_no_credentials_is_a_config_error_naming_both_options(tmp_path) -> None:
+    policy = {"namespace": "default", "inputs": {"cloudflare-httpjson": {"streams": {"cloudflare.logpull": {
+        "vars": {"zone_id": [ZONE]}}}}}}
+    [plan] = plan_streams(Package.load(REPO), policy, env={})
+    rendered = render_stream(plan)
+    assert "api_token" in rendered["config_error"] and "auth_key" in rendered["config_error"]
