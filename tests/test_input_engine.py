@@ -13,6 +13,7 @@ import time
 import pytest
 
 from intpkg.input.httpjson import HttpJsonInput
+from intpkg.input.httpvalues import Header
 from intpkg.input.ratelimit import ManualClock, RequestBudget, SystemClock
 from intpkg.input.testing import Recorded, Reply, ScriptedServer
 
@@ -377,9 +378,8 @@ def test_budget_is_shared_by_inputs_using_the_same_credential():
 
 def test_budget_sends_a_single_probe_after_a_block():
     budget = RequestBudget(limit=100, window_seconds=10, clock=SystemClock())
-    budget.record_response("k", 429, None)  # blocks for block_seconds...
-    budget._keys["k"].blocked_until = 0  # ...pretend it already expired
-    budget.acquire("k")  # the probe
+    budget.record_response("k", 429, Header([("Retry-After", "0")]))  # a block that is already over
+    assert budget.acquire("k") == 0  # the probe goes out at once
     done = threading.Event()
     threading.Thread(target=lambda: (budget.acquire("k"), done.set()), daemon=True).start()
     assert not done.wait(0.3)  # nobody else goes out while the probe is in flight

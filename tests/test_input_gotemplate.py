@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from intpkg.input.gotemplate import Template, TemplateExecError, TemplateParseError
+from intpkg.input.gotemplate import Template, TemplateError, TemplateExecError, TemplateParseError
 from intpkg.input.gotime import (
     LAYOUTS,
     Duration,
@@ -135,6 +135,23 @@ def test_execution_errors(source, message):
         Template(source).execute(DATA)
     assert message in str(info.value)
     assert ":1:" in str(info.value)
+
+
+def test_python_object_fields_and_go_named_methods():
+    class Request:
+        method = "GET"
+        _hidden = "x"
+
+        def Path(self, prefix):  # noqa: N802 - Go-named method
+            return prefix + "/p"
+
+        def helper(self):
+            return "not exported"
+
+    assert Template('{{.method}} {{.Path "/a"}}').execute(Request()) == "GET /a/p"
+    for source in ("{{._hidden}}", "{{.helper}}"):
+        with pytest.raises(TemplateError):
+            Template(source).execute(Request())
 
 
 def test_missingkey_default_prints_no_value():

@@ -1110,7 +1110,8 @@ class _State:
             if self.t.missingkey_error:
                 raise self.error(node, f'map has no entry for key "{name}"')
             return MISSING
-        if not isinstance(receiver, (list, tuple, str, int, float, bool)) and name[:1].isupper() and \
+        # public data attributes of Python objects act as struct fields (any case, for convenience)
+        if not isinstance(receiver, (list, tuple, str, int, float, bool)) and not name.startswith("_") and \
                 hasattr(receiver, name) and not callable(getattr(receiver, name)):
             if has_args:
                 raise self.error(node, f"{name} has arguments but cannot be invoked as function")
