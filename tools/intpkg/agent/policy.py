@@ -162,7 +162,8 @@ def plan_streams(package: Package, policy: dict[str, Any], *, env: dict[str, str
         template, input_def = known_inputs[input_key]
         input_vars = _resolve(input_def.get("vars") or [], (input_policy or {}).get("vars") or {},
                               f"{where}.vars", env, problems)
-        datasets = {package.dataset(ds): ds for ds in template.get("data_streams") or package.data_streams}
+        datasets = {package.dataset(ds): ds for ds in template.get("data_streams") or package.data_streams
+                    if ds in package.data_streams}
         for dataset, stream_policy in ((input_policy or {}).get("streams") or {}).items():
             swhere = f"{where}.streams.{dataset}"
             if dataset not in datasets:

@@ -1,0 +1,202 @@
+"""System tests: the package collecting from its mock service into the real cluster.
+
+For each `data_stream/<ds>/_dev/test/system/test-<name>-config.yml`:
+
+1. start the mock API that the package declares under `_dev/deploy` (`service:` names it);
+2. install the package into the cluster and pick a fresh namespace;
+3. run intpkg's agent with the config's `vars` and `data_stream.vars` (placeholders `{{Hostname}}`,
+   `{{Port}}` and `{{TEST_RUN_ID}}` filled in) until the assertions hold or `wait_for_data_timeout`;
+4. fail on any `event.kind: pipeline_error` document, on fields the definitions do not allow, and on
+   unmet `assert.hit_count` / `assert.min_count` / `assert.fields_present`;
+5. with `--generate`, write the first document as the data stream's `sample_event.json`;
+6. delete the data stream and stop the agent and the mock.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from intpkg.agent.policy import Package as PolicyPackage
+from intpkg.agent.policy import plan_streams
+from intpkg.agent.render import render_template
+from intpkg.agent.runner import Agent
+from intpkg.assets.install import install_package
+from intpkg.errors import IntpkgError
+from intpkg.input.gotime import parse_duration
+from intpkg.stack.client import SearchClient
+from intpkg.testing.fieldcheck import load_validator
+from intpkg.testing.package import read_yaml
+from intpkg.testing.result import SKIP, TestResult
+from intpkg.testing.runner import RunOptions, TestRunner, register_runner
+
+MAX_HITS = 500
+
+
+def _get(doc: dict[str, Any], dotted: str) -> Any:
+    node: Any = doc
+    for part in dotted.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, dict) and dotted in node:
+            return node[dotted]
+        else:
+            return None
+    return node
+
+
+class SystemRunner(TestRunner):
+    test_type = "system"
+
+    def __init__(self, client: SearchClient, *, state_root: Path | None = None) -> None:
+        self.client = client
+        self.state_root = state_root
+
+    def run(self, options: RunOptions) -> list[TestResult]:
+        package = PolicyPackage.load(options.package_dir)
+        results = []
+        for ds in package.data_streams:
+            if options.data_streams and ds not in options.data_streams:
+                continue
+            folder = package.root / "data_stream" / ds / "_dev" / "test" / "system"
+            for config_path in sorted(folder.glob("test-*-config.yml")):
+                results.append(self._run_case(package, ds, config_path, options))
+        return results
+
+    def _run_case(self, package: PolicyPackage, ds: str, config_path: Path, options: RunOptions) -> TestResult:
+        name = config_path.name.removeprefix("test-").removesuffix("-config.yml")
+        result = TestResult("system", package.name, ds, name)
+        started = time.monotonic()
+        try:
+            self._execute(package, ds, config_path, options, result)
+        except IntpkgError as exc:
+            result.error(str(exc))
+        result.duration = time.monotonic() - started
+        return result
+
+    def _execute(self, package: PolicyPackage, ds: str, config_path: Path, options: RunOptions,
+                 result: TestResult) -> None:
+        from intpkg.mock.server import MockServer
+
+        raw = read_yaml(config_path) or {}
+        if raw.get("skip"):
+            result.status = SKIP
+            result.failures.append(f"skipped: {raw['skip'].get('reason', 'no reason given')}")
+            return
+        run_id = uuid.uuid4().hex[:8]
+        with MockServer.from_package(package.root, service=raw.get("service")) as mock:
+            placeholders = {"Hostname": mock.host, "Port": str(mock.port), "TEST_RUN_ID": run_id}
+            config = render_template(config_path.read_text(), placeholders, name=str(config_path))
+            namespace = f"ep{run_id}"
+            dataset = package.dataset(ds)
+            template = config.get("policy_template") or package.manifest["policy_templates"][0]["name"]
+            input_key = f"{template}-{config.get('input', 'httpjson')}"
+            policy = {"namespace": namespace, "vars": {}, "inputs": {input_key: {
+                "vars": config.get("vars") or {},
+                "streams": {dataset: {"vars": (config.get("data_stream") or {}).get("vars") or {}}},
+            }}}
+            _split_vars(package, input_key, policy)
+            plans = plan_streams(package, policy, env={})
+            install_package(self.client, package.root, ecs_dir=options.ecs_dir)
+            index = plans[0].index
+            state = (self.state_root or Path(config_path).parent) / f".system-state-{run_id}"
+            agent = Agent(plans, self.client, state)
+            worker = threading.Thread(target=agent.run, daemon=True)
+            worker.start()
+            try:
+                hits = self._wait_for_hits(index, config, worker)
+            finally:
+                agent.stop()
+                worker.join()
+                _remove_tree(state)
+            try:
+                self._check(package, ds, hits, config, options, result)
+                result.details["hits"] = len(hits)
+                if options.generate and hits and result.ok:
+                    sample = package.root / "data_stream" / ds / "sample_event.json"
+                    sample.write_text(json.dumps(hits[0], indent=4, sort_keys=True, ensure_ascii=False) + "\n")
+                    result.details["generated"] = str(sample)
+            finally:
+                self.client.request("DELETE", f"/_data_stream/{index}", ignore=(404,))
+
+    def _wait_for_hits(self, index: str, config: dict[str, Any], worker: threading.Thread) -> list[dict]:
+        assertions = config.get("assert") or {}
+        timeout = parse_duration(str(config.get("wait_for_data_timeout", "10m"))).Seconds()
+        deadline = time.monotonic() + timeout
+        hits: list[dict] = []
+        while time.monotonic() < deadline:
+            self.client.request("POST", f"/{index}/_refresh", ignore=(404,))
+            found = self.client.request("GET", f"/{index}/_search", ignore=(404,),
+                                        body={"size": MAX_HITS, "sort": [{"@timestamp": "asc"}]})
+            hits = [h["_source"] for h in (found.get("hits") or {}).get("hits", [])]
+            if _satisfied(hits, assertions):
+                break
+            if not worker.is_alive():
+                break
+            time.sleep(1.0)
+        return hits
+
+    def _check(self, package: PolicyPackage, ds: str, hits: list[dict], config: dict[str, Any],
+               options: RunOptions, result: TestResult) -> None:
+        assertions = config.get("assert") or {}
+        if not hits:
+            result.fail("no documents arrived before wait_for_data_timeout")
+            return
+        expected = assertions.get("hit_count")
+        if expected is not None and len(hits) != int(expected):
+            result.fail(f"assert.hit_count: expected {expected} documents, found {len(hits)}")
+        minimum = assertions.get("min_count")
+        if minimum is not None and len(hits) < int(minimum):
+            result.fail(f"assert.min_count: expected at least {minimum} documents, found {len(hits)}")
+        for field_name in assertions.get("fields_present") or []:
+            if not any(_get(h, field_name) is not None for h in hits):
+                result.fail(f"assert.fields_present: no document has {field_name}")
+        for i, hit in enumerate(hits):
+            if _get(hit, "event.kind") == "pipeline_error" or _get(hit, "error.message"):
+                result.fail(f"document {i} is a pipeline error: {_get(hit, 'error.message')}")
+        validator = load_validator(package.root, ds, options.ecs_dir)
+        seen: set[str] = set()
+        for hit in hits:
+            for problem in validator.validate_document(
+                hit, numeric_keyword_fields=config.get("numeric_keyword_fields") or ()):
+                if problem not in seen:
+                    seen.add(problem)
+                    result.fail(problem)
+
+
+def _satisfied(hits: list[dict], assertions: dict[str, Any]) -> bool:
+    if not hits:
+        return False
+    if "hit_count" in assertions:
+        return len(hits) >= int(assertions["hit_count"])
+    if "min_count" in assertions:
+        return len(hits) >= int(assertions["min_count"])
+    return True
+
+
+def _split_vars(package: PolicyPackage, input_key: str, policy: dict[str, Any]) -> None:
+    """elastic-package's `vars` may hold package- or input-level vars: put each where it is declared."""
+    given = policy["inputs"][input_key]["vars"]
+    package_names = {v["name"] for v in package.manifest.get("vars") or []}
+    input_names = {v["name"] for t in package.manifest.get("policy_templates") or []
+                   for i in t.get("inputs") or [] if f"{t['name']}-{i['type']}" == input_key
+                   for v in i.get("vars") or []}
+    stream = next(iter(policy["inputs"][input_key]["streams"].values()))
+    for name in list(given):
+        if name in package_names:
+            policy["vars"][name] = given.pop(name)
+        elif name not in input_names:
+            stream["vars"].setdefault(name, given.pop(name))
+
+
+def _remove_tree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+register_runner("system", SystemRunner)
