@@ -542,3 +542,29 @@ def test_basic_auth_and_first_response(tmp_path):
     assert [r.param("token") for r in server.requests] == ["", "T-1", "T-2"]
     trace = (tmp_path / "t.ndjson").read_text()
     assert "pa55word-xyz" not in trace and expected.split()[1] not in trace
+
+
+@pytest.mark.parametrize("ignore_empty", [False, True])
+def test_empty_envelope_pitfall_end_to_end(ignore_empty):
+    def script(recorded: Recorded) -> Reply:
+        pages = {"1": [{"id": "a", "when": "2024-01-02T00:00:00Z"}, {"id": "b", "when": "2024-01-01T00:00:00Z"}],
+                 "2": [{"id": "c", "when": "2023-12-31T00:00:00Z"}]}
+        return Reply(body={"success": True, "result": pages.get(recorded.param("page"), [])})
+
+    cfg = {"request.url": "{url}/audit_logs?page=1&direction=desc",
+           "response.split": {"target": "body.result", "ignore_empty_value": ignore_empty},
+           "response.pagination": [{"set": {
+               "target": "url.params.page", "fail_on_template_error": True,
+               "value": "[[if (ne (len .last_response.body.result) 0)]][[add .last_response.page 1]][[end]]"}}],
+           "cursor": {"last_timestamp": {"value": "[[.first_event.when]]"}}}
+    clock = ManualClock()
+    sink = Sink()
+    with ScriptedServer(script, clock=clock) as server:
+        result = make(cfg, server, clock).run_interval({}, sink)
+    assert result.ok
+    assert [r.param("page") for r in server.requests] == ["1", "1", "2", "3"]  # page off-by-one
+    ids = [e.get("id", "<envelope>") for e in sink.events]
+    assert ids == ["a", "b", "a", "b", "c"] + ([] if ignore_empty else ["<envelope>"])
+    if not ignore_empty:
+        assert sink.events[-1] == {"success": True, "result": []}  # integrations #5392
+    assert result.cursor == {"last_timestamp": "2024-01-02T00:00:00Z"}
