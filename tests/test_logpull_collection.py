@@ -240,3 +240,17 @@ def test_bot_fields_are_opt_in(installed, mock, clock, tmp_path, unique_name) ->
 
 def windows_query(mock: MockServer, zone: str) -> dict[str, list[str]]:
     return [r for r in mock.requests if r.path == f"/client/v4/zones/{zone}/logs/received"][-1].query
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "httpjson saves the cursor only after publishing events, so an empty one-hour window is asked for "
+    "again and again; needs an engine option to advance the cursor on an empty, successful page"))
+def test_an_hour_without_traffic_does_not_stall_the_zone(installed, mock, clock, tmp_path, unique_name) -> None:
+    namespace = unique_name.replace("-", "")
+    quiet_start = int(clock() * NS) - 8 * HOUR  # example.io has no traffic before anchor - 6h
+    stamp = datetime.fromtimestamp(quiet_start // NS, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    CursorStore(tmp_path / "cursors").save(stream_id(namespace, ZONE_IO), {"window_end": stamp})
+    status = run_agent(installed, clock, namespace, mock.base_url, tmp_path, [ZONE_IO])
+    assert status[stream_id(namespace, ZONE_IO)]["state"] == "ok"
+    spans = windows(mock, ZONE_IO)
+    assert spans[-1][1] == int(clock() * NS) - MINUTE  # caught up through the two quiet hours
