@@ -568,3 +568,16 @@ def test_empty_envelope_pitfall_end_to_end(ignore_empty):
     if not ignore_empty:
         assert sink.events[-1] == {"success": True, "result": []}  # integrations #5392
     assert result.cursor == {"last_timestamp": "2024-01-02T00:00:00Z"}
+
+
+def test_tracer_rotates_at_maxsize(tmp_path):
+    from intpkg.input.tracer import Redactor, RequestTracer
+
+    tracer = RequestTracer(tmp_path / "t.ndjson", Redactor(["tok"]), maxsize_bytes=2048, maxbackups=2)
+    for i in range(60):
+        tracer.trace(method="GET", url=f"https://h/x?i={i}&t=tok", request_headers=Header(), request_body=None,
+                     status=200, response_headers=Header(), response_body=b"{}")
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["t.ndjson", "t.ndjson.1", "t.ndjson.2"]
+    assert all(p.stat().st_size <= 2048 for p in tmp_path.iterdir())
+    assert "tok" not in "".join(p.read_text() for p in tmp_path.iterdir())
