@@ -581,3 +581,18 @@ def test_tracer_rotates_at_maxsize(tmp_path):
     assert names == ["t.ndjson", "t.ndjson.1", "t.ndjson.2"]
     assert all(p.stat().st_size <= 2048 for p in tmp_path.iterdir())
     assert "tok" not in "".join(p.read_text() for p in tmp_path.iterdir())
+
+
+def test_stop_event_interrupts_a_budget_wait():
+    stop = threading.Event()
+    clock = SystemClock(stop_event=stop)
+    budget = RequestBudget(clock=clock)
+    with ScriptedServer([Reply(429), Reply(body={})]) as server:
+        engine = HttpJsonInput({"request.url": server.url + "/x", "request.retry.max_attempts": 1},
+                               clock=clock, budget=budget)
+        assert engine.run_interval({}, Sink()).status == 429  # blocks the credential for 300 s
+        threading.Timer(0.2, stop.set).start()
+        started = time.monotonic()
+        result = engine.run_interval({}, Sink())
+    assert time.monotonic() - started < 5
+    assert not result.ok and "stopped while waiting" in result.error and len(server.requests) == 1

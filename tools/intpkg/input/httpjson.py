@@ -22,7 +22,7 @@ from intpkg.input.config import ConfigError, HttpJsonConfig, TransformConfig, pa
 from intpkg.input.funcs import user_agent
 from intpkg.input.gotime import GoTime
 from intpkg.input.httpvalues import GoURL, Header
-from intpkg.input.ratelimit import Clock, RequestBudget, SystemClock
+from intpkg.input.ratelimit import Clock, Interrupted, RequestBudget, SystemClock
 from intpkg.input.split import SplitError, run_split
 from intpkg.input.tracer import Redactor, RequestTracer
 from intpkg.input.transforms import (
@@ -123,7 +123,8 @@ class HttpJsonInput:
         result = IntervalResult(ok=False, cursor=None)
         try:
             self._interval(publish, result)
-        except (RequestError, TemplateFailure, TransformError, DecodeError, SplitError, PaginationLoopError) as exc:
+        except (RequestError, TemplateFailure, TransformError, DecodeError, SplitError, PaginationLoopError,
+                Interrupted) as exc:
             result.error = self.redactor.text(str(exc))
             if isinstance(exc, RequestError):
                 result.status, result.body = exc.status, exc.body

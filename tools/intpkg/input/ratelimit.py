@@ -22,15 +22,26 @@ class Clock(Protocol):
     def sleep(self, seconds: float) -> None: ...
 
 
+class Interrupted(Exception):
+    """A sleep was cut short because the clock's stop event was set (shutdown)."""
+
+
 class SystemClock:
-    """Wall clock and real sleeps."""
+    """Wall clock and real sleeps; setting `stop_event` interrupts any sleep with `Interrupted`."""
+
+    def __init__(self, stop_event: threading.Event | None = None):
+        self.stop_event = stop_event
 
     def time(self) -> float:
         return time.time()
 
     def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            time.sleep(seconds)
+        if self.stop_event is None:
+            if seconds > 0:
+                time.sleep(seconds)
+            return
+        if self.stop_event.wait(max(0.0, seconds)):
+            raise Interrupted("stopped while waiting")
 
 
 class ManualClock:
