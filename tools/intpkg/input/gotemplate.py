@@ -535,8 +535,8 @@ class _Parser:
         else_body = None
         if end == "else":
             nxt = self.peek_non_space()
-            if kind != "range" and nxt.kind == "keyword" and nxt.value in ("if", "with"):
-                # {{else if ...}} / {{else with ...}}: a nested branch closed by the same {{end}}
+            if nxt.kind == "keyword" and nxt.value == kind and kind in ("if", "with"):
+                # {{if}}..{{else if}} / {{with}}..{{else with}}: a nested branch closed by the same {{end}}
                 self.next_non_space()
                 nested = self.branch(nxt.value, nxt)
                 else_body = ListNode(nxt.pos, [nested])

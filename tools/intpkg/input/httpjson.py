@@ -1,4 +1,16 @@
-"""`HttpJsonInput`: one httpjson stream, run one interval at a time (requests, pages, events, cursor)."""
+"""`HttpJsonInput`: one httpjson stream, run one interval at a time (requests, pages, events, cursor).
+
+Deliberate differences from Filebeat's httpjson (stricter or safer, same results otherwise):
+- the new cursor is returned only when the whole interval (all pages) succeeded; any request, decode,
+  transform or split error fails the interval (Filebeat logs some of them and moves on);
+- a pagination request repeated twice in a row, or built with no pagination value at all, stops with an
+  "indefinite pagination" error (Filebeat repeats it forever); `max_pages` caps an interval;
+- retry exhaustion keeps the last status and body; all error texts and traces are redacted;
+- JSON integers stay integers (Go decodes float64), so big ids print in full and `eq .n 1` works;
+- Content-Type parameters (`; charset=...`) are ignored when picking the decoder;
+- a shared `RequestBudget` (per credential), Cloudflare's `Ratelimit` header and a single probe request
+  after a 429 protect the account; chain, OAuth2/AWS/file auth, XML and form encoding are refused.
+"""
 
 from __future__ import annotations
 
