@@ -1,0 +1,1 @@
+"""Cloudflare-specific helpers (the input engine itself knows nothing of Cloudflare)."""

@@ -1,0 +1,70 @@
+"""`intpkg verify-credentials`: is the Cloudflare credential valid, and may it read what we collect?"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from intpkg.agent.policy import Package, load_policy_file, plan_streams
+from intpkg.cloudflare.verify import Credentials, Verifier
+from intpkg.errors import IntpkgError
+
+DEFAULT_API_URL = "https://api.cloudflare.com"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    verify = sub.add_parser(
+        "verify-credentials",
+        help="check the Cloudflare credential and its permissions for each enabled stream",
+        description="Credentials come from CLOUDFLARE_API_TOKEN, or CLOUDFLARE_EMAIL + CLOUDFLARE_API_KEY (the "
+                    "names Cloudflare's own tools use), or from the streams of a policy file.")
+    verify.add_argument("package_dir", nargs="?", type=Path, default=Path("."), help="package folder (default: .)")
+    verify.add_argument("--policy", type=Path, help="take credentials, ids and streams from this policy")
+    verify.add_argument("--api-url", help=f"scheme and host of the API (default {DEFAULT_API_URL})")
+    verify.add_argument("--account-id", default=os.environ.get("CLOUDFLARE_ACCOUNT_ID"),
+                        help="account whose audit logs are collected (CLOUDFLARE_ACCOUNT_ID)")
+    verify.add_argument("--zone-id", action="append", default=[], help="zone for Logpull (repeatable)")
+    verify.add_argument("--api-version", choices=["v2", "v1"], default="v2", help="audit logs API to probe")
+    verify.set_defaults(func=cmd_verify)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    checks: list[tuple[Credentials, str, str | None, list[str], set[str]]] = []
+    if args.policy:
+        plans = plan_streams(Package.load(args.package_dir), load_policy_file(args.policy))
+        for plan in plans:
+            v = plan.variables
+            creds = Credentials(token=v.get("api_token") or None, email=v.get("auth_email") or None,
+                                key=v.get("auth_key") or None)
+            zones = v.get("zone_id") or []
+            zones = zones if isinstance(zones, list) else [zones]
+            stream = "logpull" if plan.data_stream == "logpull" else f"audit_{v.get('api_version', 'v2')}"
+            checks.append((creds, args.api_url or v.get("api_url") or DEFAULT_API_URL,
+                           v.get("account_id") or None, [str(z) for z in zones], {stream}))
+    else:
+        creds = Credentials.from_env(dict(os.environ))
+        if creds is None:
+            raise IntpkgError("No Cloudflare credentials: set CLOUDFLARE_API_TOKEN (preferred), or CLOUDFLARE_EMAIL "
+                              "and CLOUDFLARE_API_KEY, or pass --policy.")
+        streams = {f"audit_{args.api_version}"} if args.account_id else set()
+        if args.zone_id:
+            streams.add("logpull")
+        checks.append((creds, args.api_url or DEFAULT_API_URL, args.account_id, args.zone_id, streams))
+
+    ok = True
+    for creds, api_url, account, zones, streams in checks:
+        if not (creds.token or (creds.email and creds.key)):
+            raise IntpkgError("The policy's stream has neither api_token nor auth_email + auth_key.")
+        print(f"{api_url} with {creds.kind}:")
+        report = Verifier(api_url, creds).verify(account_id=account, zone_ids=zones, streams=streams)
+        for finding in report.findings:
+            print(f"  {'ok  ' if finding.ok else 'FAIL'} {finding.message}")
+        for warning in report.warnings:
+            print(f"  warning: {warning}", file=sys.stderr)
+        if not streams:
+            print("  (no account or zone given: only the credential was checked)")
+        ok = ok and report.ok
+    print("All checks passed." if ok else "Some checks failed.")
+    return 0 if ok else 1
