@@ -596,3 +596,17 @@ def test_stop_event_interrupts_a_budget_wait():
         result = engine.run_interval({}, Sink())
     assert time.monotonic() - started < 5
     assert not result.ok and "stopped while waiting" in result.error and len(server.requests) == 1
+
+
+@pytest.mark.parametrize(("remaining", "early_limit", "sleeps"), [
+    ("11", 0.9, []), ("10", 0.9, [5.0]), ("6", 6, [5.0]), ("7", 6, []), ("1", None, []), ("0", None, [5.0])])
+def test_rate_limit_early_limit(remaining, early_limit, sleeps):
+    clock = ManualClock(start=1000.0)
+    rate = {"limit": '[[.last_response.header.Get "L"]]', "remaining": '[[.last_response.header.Get "R"]]',
+            "reset": '[[.last_response.header.Get "T"]]'}
+    if early_limit is not None:
+        rate["early_limit"] = early_limit
+    reply = Reply(body={}, headers={"L": "100", "R": remaining, "T": "1005"})
+    with ScriptedServer([reply], clock=clock) as server:
+        result = make({"request.url": "{url}/x", "request.rate_limit": rate}, server, clock).run_interval({}, Sink())
+    assert result.ok and clock.sleeps == sleeps
