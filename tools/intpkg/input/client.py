@@ -15,7 +15,6 @@ import requests
 import urllib3
 
 from intpkg.input.config import HttpJsonConfig
-from intpkg.input.gotime import NANOS
 from intpkg.input.httpvalues import Header
 from intpkg.input.ratelimit import Clock, RequestBudget, credential_fingerprint, parse_retry_after
 from intpkg.input.tracer import Redactor, RequestTracer
@@ -299,4 +298,4 @@ class HttpClient:
         return self.redactor.text(url)
 
 
-__all__ = ["HttpClient", "HttpRequest", "HttpResponse", "RequestError", "HttpStatusError", "NANOS"]
+__all__ = ["HttpClient", "HttpRequest", "HttpResponse", "RequestError", "HttpStatusError"]

@@ -8,7 +8,6 @@ maps that also have methods (e.g. an HTTP header: `.header.Get "X"` and `.header
 from __future__ import annotations
 
 import html as _html
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -1203,7 +1202,3 @@ class Template:
 
     def __repr__(self) -> str:
         return f"Template({self.source!r})"
-
-
-def is_nan(value: Any) -> bool:
-    return isinstance(value, float) and math.isnan(value)
