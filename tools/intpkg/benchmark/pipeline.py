@@ -62,6 +62,8 @@ class PipelineBenchmark:
     docs_per_second: dict[str, list[float]] = field(default_factory=lambda: {run: [] for run in RUNS})
     pipeline_failed_docs: int = 0
     ingest_took_ms: list[int] = field(default_factory=list)
+    index_prefix: str = ""  # of the (deleted) indices this run created
+    pipelines: list[str] = field(default_factory=list)  # the (deleted) pipelines this run installed
 
     def median(self, run: str) -> float:
         return statistics.median(self.docs_per_second[run])
@@ -171,9 +173,10 @@ def run(client: SearchClient, ds: DataStream, *, docs: int = 20000, batch_size: 
         raise IntpkgError("docs, batch size, clients and rounds must be positive.")
     events = unique_events(corpus(ds), docs)
     mappings = index_mappings(client, ds, ecs_dir)
-    result = PipelineBenchmark(ds.name, docs, batch_size, clients, rounds)
     prefix = f"intpkg-bench-{uuid.uuid4().hex[:8]}"
+    result = PipelineBenchmark(ds.name, docs, batch_size, clients, rounds, index_prefix=prefix)
     installed = install(client, ds)
+    result.pipelines = list(installed.names.values())
     created: list[str] = []
     try:
         processed, ids = processed_documents(client, installed.entry, ds.index, events, batch_size)

@@ -1,0 +1,107 @@
+"""End-to-end collector throughput: a large backfill from the mock API into the cluster.
+
+Two timed runs into fresh namespaces of the same data stream (same template, same ingest pipeline):
+
+- collector: `intpkg run --once` as a child process reads the mock account's whole history (the
+  mock's 100 000-record backfill account by default) and ships it; its peak RSS is read from
+  `getrusage(RUSAGE_CHILDREN)` when it exits;
+- direct: the same records, wrapped exactly as the agent wraps them, bulk-indexed by this process
+  with the client's streaming bulk helper.
+
+The overhead is how much slower the collector is than direct indexing of the same documents.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import yaml
+
+from intpkg.agent.events import EventBuilder
+from intpkg.assets.install import install_package
+from intpkg.stack.client import SearchClient
+
+BACKFILL_ACCOUNT = "3d4e5f60718293a4b5c6d7e8f90a1b2c"
+MOCK_TOKEN = "test-token-0123456789"
+
+
+@dataclass
+class CollectorBenchmark:
+    api_version: str
+    events: int
+    collector_seconds: float
+    collector_docs: int
+    collector_eps: float
+    direct_seconds: float
+    direct_docs: int
+    direct_eps: float
+    overhead_percent: float
+    agent_peak_rss_mb: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _count(client: SearchClient, index: str) -> int:
+    client.request("POST", f"/{index}/_refresh", ignore=(404,))
+    return client.request("GET", f"/{index}/_count", ignore=(404,)).get("count", 0)
+
+
+def run(client: SearchClient, package_dir: Path, *, api_version: str = "v1", page_size: int = 1000,
+        batch_size: int = 500) -> CollectorBenchmark:
+    from intpkg.mock.server import MockServer
+
+    install_package(client, package_dir)
+    dataset_name = f"audit_{api_version}_backfill"
+    run_id = uuid.uuid4().hex[:6]
+    with MockServer.from_package(package_dir, rate_limit=False) as mock, tempfile.TemporaryDirectory() as tmp:
+        records = list(mock.dataset(dataset_name).records())
+        ns_collector, ns_direct = f"benchc{run_id}", f"benchd{run_id}"
+        policy = Path(tmp) / "policy.yml"
+        policy.write_text(yaml.safe_dump({"namespace": ns_collector, "inputs": {"cloudflare-httpjson": {"streams": {
+            "cloudflare.audit": {"vars": {"account_id": BACKFILL_ACCOUNT, "api_token": MOCK_TOKEN,
+                                          "api_url": mock.base_url, "api_version": api_version,
+                                          "page_size": page_size, "initial_interval": "13140h"}}}}}}))
+        cmd = [sys.executable, "-m", "intpkg.cli", "run", str(package_dir), "--policy", str(policy), "--once",
+               "--state-dir", str(Path(tmp) / "state"), "--es-url", client.target.url, "--log-level", "WARNING"]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        started = time.monotonic()
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ))
+        collector_seconds = time.monotonic() - started
+        peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        if proc.returncode != 0:
+            raise RuntimeError(f"the collector failed: {proc.stderr[-2000:]}")
+        index_c = f"logs-cloudflare.audit-{ns_collector}"
+        collector_docs = _count(client, index_c)
+
+        builder = EventBuilder(dataset="cloudflare.audit", ds_type="logs", namespace=ns_direct, input_type="httpjson")
+        index_d = f"logs-cloudflare.audit-{ns_direct}"
+        actions = ({"_op_type": "create", "_index": index_d, "_source": builder.build(r)} for r in records)
+        started = time.monotonic()
+        for ok, info in client.streaming_bulk(actions, chunk_size=batch_size, raise_on_error=False):
+            if not ok and next(iter(info.values()), {}).get("status") != 409:
+                raise RuntimeError(f"direct indexing failed: {json.dumps(info)[:500]}")
+        direct_seconds = time.monotonic() - started
+        direct_docs = _count(client, index_d)
+        for index in (index_c, index_d):
+            client.request("DELETE", f"/_data_stream/{index}", ignore=(404,))
+
+    collector_eps = collector_docs / collector_seconds
+    direct_eps = direct_docs / direct_seconds
+    return CollectorBenchmark(
+        api_version=api_version, events=len(records),
+        collector_seconds=round(collector_seconds, 2), collector_docs=collector_docs,
+        collector_eps=round(collector_eps, 1),
+        direct_seconds=round(direct_seconds, 2), direct_docs=direct_docs, direct_eps=round(direct_eps, 1),
+        overhead_percent=round((1 - collector_eps / direct_eps) * 100, 1),
+        agent_peak_rss_mb=round(max(peak_kb, before) / 1024, 1),
+    )
