@@ -254,3 +254,25 @@ def test_an_hour_without_traffic_does_not_stall_the_zone(installed, mock, clock,
     assert status[stream_id(namespace, ZONE_IO)]["state"] == "ok"
     spans = windows(mock, ZONE_IO)
     assert spans[-1][1] == int(clock() * NS) - MINUTE  # caught up through the two quiet hours
+
+
+@pytest.mark.slow
+def test_a_100k_record_window_lands_completely(installed, tmp_path, unique_name, capsys) -> None:
+    """One window holding 100 000 records (bench.example); prints the end-to-end rate, asserts no timing."""
+    zone = "9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f"
+    namespace = unique_name.replace("-", "")
+    index = f"logs-cloudflare.logpull-{namespace}"
+    clock = SettableClock(float(int(time.time())))
+    with MockServer.from_package(REPO, clock=clock, anchor=clock.now) as server:
+        started = time.perf_counter()
+        status = run_agent(installed, clock, namespace, server.base_url, tmp_path, [zone], initial_interval="1h")
+        elapsed = time.perf_counter() - started
+        spans = windows(server, zone)
+        i0, i1 = server.dataset("logpull_bench").index_range(spans[0][0], spans[-1][1], high_inclusive=False)
+    stream = status[stream_id(namespace, zone)]
+    assert (stream["state"], stream["events_rejected"]) == ("ok", 0), stream
+    assert i1 - i0 == 100_000
+    assert count(installed, index) == 100_000
+    with capsys.disabled():
+        print(f"\nlogpull end to end: 100000 events in {elapsed:.1f}s = {100_000 / elapsed:,.0f} events/s "
+              f"({len(spans)} request(s))")
