@@ -277,3 +277,51 @@ def test_any_file_kind_with_unexpected_shape_is_reported_not_raised(content: str
         if path.suffix != ".hbs" and "docker-compose" not in rel and "-config.yml" not in rel:
             assert problems, f"{rel} holding {content!r} passed lint"
         path.write_bytes(original)
+
+
+FUZZ_FILES = ["manifest.yml", "changelog.yml", "_dev/build/build.yml", f"{DS}/manifest.yml", f"{DS}/fields/fields.yml",
+              f"{PIPE}/default.yml", f"{DS}/sample_event.json", "kibana/dashboard/cloudflare-example-overview.json"]
+FUZZ_VALUES = [3, "x", [], {}, None, [3], {"a": 3}]
+
+
+def _node_paths(node, prefix=()):
+    if prefix:
+        yield prefix
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _node_paths(value, prefix + (key,))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _node_paths(value, prefix + (i,))
+
+
+def test_rules_survive_values_of_any_type(base: Path, ecs, tmp_path: Path):
+    """Replace nodes all over the main files with values of other types: lint reports, never raises/LNT001."""
+    import copy
+
+    import yaml
+
+    from intpkg.yamlpos import load_file
+
+    root = tmp_path / "pkg"
+    shutil.copytree(base, root)
+    count = 0
+    for rel in FUZZ_FILES:
+        path = root / rel
+        original = path.read_text(encoding="utf-8")
+        data = load_file(path).data
+        for n, node_path in enumerate(_node_paths(data)):
+            if n % 12:
+                continue  # a deterministic sample keeps the test fast
+            mutated = copy.deepcopy(data)
+            target = mutated
+            for part in node_path[:-1]:
+                target = target[part]
+            target[node_path[-1]] = FUZZ_VALUES[count % len(FUZZ_VALUES)]
+            text = json.dumps(mutated) if rel.endswith(".json") else yaml.safe_dump(mutated)
+            path.write_text(("---\n" if "ingest_pipeline" in rel else "") + text, encoding="utf-8")
+            problems = lint_package(root, ecs=ecs)
+            assert not [p for p in problems if p.code == "LNT001"], (rel, node_path, problems)
+            count += 1
+        path.write_text(original, encoding="utf-8")
+    assert count > 30

@@ -43,9 +43,9 @@ def fields_table(fieldset: FieldSet) -> str:
     header += (["Unit"] if with_unit else []) + (["Metric Type"] if with_metric else [])
     lines = ["**Exported fields**", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
-        cells = [_cell(r["name"]), _cell(r["description"]), r["type"]]
-        cells += [r["unit"]] if with_unit else []
-        cells += [r["metric_type"]] if with_metric else []
+        cells = [_cell(r["name"]), _cell(r["description"]), _cell(r["type"])]
+        cells += [_cell(r["unit"])] if with_unit else []
+        cells += [_cell(r["metric_type"])] if with_metric else []
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -141,8 +141,9 @@ class FieldSet:
 
     def _check(self, name: str, definition: dict, value: Any, problems: list, numeric_kw: set,
                string_num: set) -> None:
-        ftype = definition.get("type") or "keyword"
-        if "array" in (definition.get("normalize") or []) and not isinstance(value, list):
+        ftype = definition.get("type") if isinstance(definition.get("type"), str) else "keyword"
+        normalize = definition.get("normalize")
+        if isinstance(normalize, list) and "array" in normalize and not isinstance(value, list):
             problems.append((name, f"field {name!r} must be an array (normalize: array)"))
         if ftype in ("group", "nested"):
             items = value if isinstance(value, list) else [value]
@@ -220,10 +221,10 @@ class FieldSet:
             if not (isinstance(item, str) and re.match(r"^-?\d+(\.\d+)?,\s*-?\d+(\.\d+)?$", item)):
                 return f"field {name!r} is geo_point but the value {shown} is not a point"
         pattern = definition.get("pattern")
-        if pattern and isinstance(item, str) and not re.fullmatch(pattern, item):
+        if isinstance(pattern, str) and isinstance(item, str) and not _fullmatch(pattern, item):
             return f"field {name!r} value {shown} does not match pattern {pattern!r}"
         expected = definition.get("expected_values") or (self.ecs.allowed_values(name) if self.ecs else None)
-        if expected and item not in expected:
+        if isinstance(expected, list) and expected and item not in expected:
             return f"field {name!r} value {shown} is not one of the expected values {expected}"
         return None
 
@@ -253,6 +254,13 @@ class FieldSet:
                 mapping = _mapping({"type": object_type})
                 templates.append({name: {"path_match": f"{name}.*", "mapping": mapping}})
         return templates
+
+
+def _fullmatch(pattern: str, value: str) -> bool:
+    try:
+        return re.fullmatch(pattern, value) is not None
+    except re.error:
+        return True  # an invalid pattern is the fields file's problem (schema format: regex)
 
 
 def _is_number(value: Any) -> bool:

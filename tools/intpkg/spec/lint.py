@@ -32,6 +32,12 @@ def lint_package(package_dir: Path, *, ecs: EcsReference | None = None, ecs_dir:
     ctx = LintContext(pkg=pkg, ecs=ecs, ecs_error=ecs_error)
     problems = check_structure(pkg)
     for module in RULE_MODULES:
-        problems.extend(module.check(ctx))
+        try:
+            problems.extend(module.check(ctx))
+        except Exception as exc:  # noqa: BLE001 - a rule must never end lint with a traceback
+            area = module.__name__.rsplit(".", 1)[-1]
+            problems.append(Problem("manifest.yml", 1, 1, "LNT001",
+                                    f"the {area} rules stopped on data of an unexpected shape "
+                                    f"({type(exc).__name__}: {exc}); fix the other problems and lint again"))
     problems.extend(pkg.problems)
     return sorted(set(problems))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from intpkg.errors import IntpkgError
 from intpkg.fields import EcsReference, FieldSet, flatten
@@ -32,6 +33,21 @@ class LintContext:
 
     def rel(self, entry_file) -> str:
         return entry_file.resolve().relative_to(self.pkg.root).as_posix()
+
+
+def items(value: Any) -> list:
+    """`value` when it is a list, else [] (rules run on files that may not match their schema)."""
+    return value if isinstance(value, list) else []
+
+
+def names(values: Any) -> list[str]:
+    """The string items of a list (other items are schema problems)."""
+    return [v for v in items(values) if isinstance(v, str)]
+
+
+def template_data_streams(template: dict, pkg: Package) -> list[str]:
+    """Data streams a policy template covers (all of them when it names none)."""
+    return names(template.get("data_streams")) or pkg.data_streams
 
 
 def try_load_ecs(ecs_dir=None) -> tuple[EcsReference | None, str | None]:

@@ -20,8 +20,9 @@ def check(ctx: LintContext) -> list[Problem]:
     pkg = ctx.pkg
     problems: list[Problem] = []
     build = pkg.data("_dev/build/build.yml")
-    ecs_dep = ((build.get("dependencies") or {}).get("ecs") or {}) if isinstance(build, dict) else {}
-    has_ecs_ref = isinstance(ecs_dep, dict) and bool(ecs_dep.get("reference"))
+    deps = build.get("dependencies") if isinstance(build, dict) else None
+    ecs_dep = deps.get("ecs") if isinstance(deps, dict) else None
+    has_ecs_ref = isinstance(ecs_dep, dict) and isinstance(ecs_dep.get("reference"), str)
     if ctx.ecs is None and ctx.uses_external() and pkg.mode == "source":
         problems.append(Problem("_dev/build/build.yml", 1, 1, "FLD006",
                                 f"cannot resolve `external: ecs` fields: {ctx.ecs_error}"))
@@ -57,7 +58,7 @@ def check(ctx: LintContext) -> list[Problem]:
                 continue
             if ftype is None:
                 problems.append(Problem(rel, line, col, "FLD004", f"field {entry.name!r} has no type"))
-            elif ftype not in FIELD_TYPES:
+            elif not isinstance(ftype, str) or ftype not in FIELD_TYPES:
                 problems.append(Problem(rel, line, col, "FLD004",
                                         f"field {entry.name!r} has unknown type {ftype!r}"))
         problems += _required(ctx, ds)
@@ -73,7 +74,7 @@ def _required(ctx: LintContext, ds: str) -> list[Problem]:
         where = f"data_stream/{ds}/fields"
         if definition is None:
             problems.append(Problem(where, 1, 1, "FLD005", f"data stream {ds!r} does not define {name!r} ({types[0]})"))
-        elif definition.get("type") is not None and definition.get("type") not in types:
+        elif definition.get("type") is not None and str(definition.get("type")) not in types:
             entry = next(e for e in fieldset.entries if e.name == name)
             line, col = entry.position
             problems.append(Problem(ctx.rel(entry.file), line, col, "FLD005",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from intpkg.spec.problems import Problem
-from intpkg.spec.rules.context import LintContext
+from intpkg.spec.rules.context import LintContext, items
 from intpkg.spec.structure import KIBANA_PREFIXED
 
 #: ids that Fleet/Kibana provide, so references to them are not dangling
@@ -20,7 +20,7 @@ def check(ctx: LintContext) -> list[Problem]:
         loaded = pkg.load(rel)
         if loaded is not None and isinstance(loaded.data, dict):
             objects[rel] = loaded
-    ids = {o.data.get("id") for o in objects.values()} | BUILTIN_IDS
+    ids = {o.data["id"] for o in objects.values() if isinstance(o.data.get("id"), str)} | BUILTIN_IDS
     for rel, loaded in objects.items():
         path = PurePosixPath(rel)
         obj_id = loaded.data.get("id")
@@ -29,7 +29,7 @@ def check(ctx: LintContext) -> list[Problem]:
                 problems.append(pkg.problem(rel, ("id",), "KIB001",
                                             f"id {obj_id!r} must start with {pkg.name + '-'!r} and equal the file "
                                             f"name {path.stem!r}"))
-        for i, ref in enumerate(loaded.data.get("references") or []):
+        for i, ref in enumerate(items(loaded.data.get("references"))):
             if isinstance(ref, dict) and isinstance(ref.get("id"), str) and ref["id"] not in ids:
                 problems.append(pkg.problem(rel, ("references", i, "id"), "KIB002",
                                             f"reference {ref.get('name')!r} points to {ref.get('type')} "

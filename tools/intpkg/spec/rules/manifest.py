@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from intpkg.spec.problems import Problem
-from intpkg.spec.rules.context import LintContext
+from intpkg.spec.rules.context import LintContext, items, template_data_streams
 from intpkg.spec.schema import SEMVER
 
 SECRET_WORDS = ("access_key", "api_key", "passphrase", "password", "secret", "token")
@@ -93,15 +93,15 @@ def _manifest_refs(ctx: LintContext) -> list[Problem]:
     problems: list[Problem] = []
     images: list[tuple[tuple, Any]] = []
     for key in ("icons", "screenshots"):
-        for i, item in enumerate(manifest.get(key) or []):
+        for i, item in enumerate(items(manifest.get(key))):
             images.append(((key, i, "src"), item))
-    for t, template in enumerate(manifest.get("policy_templates") or []):
+    for t, template in enumerate(items(manifest.get("policy_templates"))):
         if not isinstance(template, dict):
             continue
         for key in ("icons", "screenshots"):
-            for i, item in enumerate(template.get(key) or []):
+            for i, item in enumerate(items(template.get(key))):
                 images.append((("policy_templates", t, key, i, "src"), item))
-        for d, ds in enumerate(template.get("data_streams") or []):
+        for d, ds in enumerate(items(template.get("data_streams"))):
             if isinstance(ds, str) and ds not in pkg.data_streams:
                 problems.append(pkg.problem("manifest.yml", ("policy_templates", t, "data_streams", d), "MAN002",
                                             f"data stream {ds!r} does not exist (no data_stream/{ds}/)"))
@@ -120,17 +120,17 @@ def _var_lists(ctx: LintContext) -> Iterator[tuple[str, tuple, list]]:
     manifest = ctx.pkg.manifest
     if isinstance(manifest.get("vars"), list):
         yield "manifest.yml", ("vars",), manifest["vars"]
-    for t, template in enumerate(manifest.get("policy_templates") or []):
+    for t, template in enumerate(items(manifest.get("policy_templates"))):
         if not isinstance(template, dict):
             continue
         if isinstance(template.get("vars"), list):
             yield "manifest.yml", ("policy_templates", t, "vars"), template["vars"]
-        for i, inp in enumerate(template.get("inputs") or []):
+        for i, inp in enumerate(items(template.get("inputs"))):
             if isinstance(inp, dict) and isinstance(inp.get("vars"), list):
                 yield "manifest.yml", ("policy_templates", t, "inputs", i, "vars"), inp["vars"]
     for ds in ctx.pkg.data_streams:
         rel = f"data_stream/{ds}/manifest.yml"
-        for s, stream in enumerate(ctx.pkg.ds_manifest(ds).get("streams") or []):
+        for s, stream in enumerate(items(ctx.pkg.ds_manifest(ds).get("streams"))):
             if isinstance(stream, dict) and isinstance(stream.get("vars"), list):
                 yield rel, ("streams", s, "vars"), stream["vars"]
 
@@ -169,7 +169,7 @@ def _default_problem(var: dict, value: Any) -> str | None:
         parsed = urlparse(value) if isinstance(value, str) else None
         if not parsed or not parsed.scheme or not (parsed.netloc or parsed.scheme == "file"):
             return f"default {shown} of url variable is not an absolute URL"
-        allowed = var.get("url_allowed_schemes") or []
+        allowed = [str(s) for s in items(var.get("url_allowed_schemes"))]
         if allowed and parsed.scheme not in allowed:
             return f"default {shown} uses scheme {parsed.scheme!r}, allowed: {', '.join(allowed)}"
         return None
@@ -186,8 +186,8 @@ def _vars(ctx: LintContext, rel: str, path: tuple, var_list: list) -> list[Probl
         if not isinstance(var, dict):
             continue
         vpath = path + (i,)
-        name = var.get("name")
-        if name in seen:
+        name = var.get("name") if isinstance(var.get("name"), str) else None
+        if name is not None and name in seen:
             problems.append(pkg.problem(rel, vpath + ("name",), "VAR006", f"variable {name!r} is declared twice"))
         seen.add(name)
         if var.get("secret") is True and not password_like(var):
@@ -218,7 +218,7 @@ def _vars(ctx: LintContext, rel: str, path: tuple, var_list: list) -> list[Probl
                 problems.append(pkg.problem(rel, dpath, "VAR003", f"{name}: {message}"))
                 continue
             if var.get("type") == "select":
-                options = [o.get("value") for o in var.get("options") or [] if isinstance(o, dict)]
+                options = [o.get("value") for o in items(var.get("options")) if isinstance(o, dict)]
                 if value not in options:
                     problems.append(pkg.problem(rel, dpath, "VAR004",
                                                 f"default {value!r} of {name!r} is not among its options {options}"))
@@ -240,15 +240,15 @@ def _inputs(ctx: LintContext) -> list[Problem]:
     problems: list[Problem] = []
     streams_by_ds: dict[str, set[str]] = {}
     for ds in pkg.data_streams:
-        streams = pkg.ds_manifest(ds).get("streams") or []
-        streams_by_ds[ds] = {s.get("input") for s in streams if isinstance(s, dict) and s.get("input")}
-    templates = [t for t in pkg.manifest.get("policy_templates") or [] if isinstance(t, dict)]
-    for t, template in enumerate(pkg.manifest.get("policy_templates") or []):
+        streams = items(pkg.ds_manifest(ds).get("streams"))
+        streams_by_ds[ds] = {s["input"] for s in streams if isinstance(s, dict) and isinstance(s.get("input"), str)}
+    templates = [t for t in items(pkg.manifest.get("policy_templates")) if isinstance(t, dict)]
+    for t, template in enumerate(items(pkg.manifest.get("policy_templates"))):
         if not isinstance(template, dict):
             continue
-        data_streams = [d for d in template.get("data_streams") or pkg.data_streams if d in streams_by_ds]
+        data_streams = [d for d in template_data_streams(template, pkg) if d in streams_by_ds]
         used = set().union(*(streams_by_ds[d] for d in data_streams)) if data_streams else set()
-        for i, inp in enumerate(template.get("inputs") or []):
+        for i, inp in enumerate(items(template.get("inputs"))):
             if isinstance(inp, dict) and isinstance(inp.get("type"), str) and inp["type"] not in used:
                 problems.append(pkg.problem(
                     "manifest.yml", ("policy_templates", t, "inputs", i, "type"), "POL001",
@@ -257,11 +257,12 @@ def _inputs(ctx: LintContext) -> list[Problem]:
     for ds in streams_by_ds:
         offered = set()
         for template in templates:
-            if ds in (template.get("data_streams") or pkg.data_streams):
-                offered |= {i.get("type") for i in template.get("inputs") or [] if isinstance(i, dict)}
+            if ds in template_data_streams(template, pkg):
+                offered |= {i["type"] for i in items(template.get("inputs"))
+                            if isinstance(i, dict) and isinstance(i.get("type"), str)}
         rel = f"data_stream/{ds}/manifest.yml"
-        for s, stream in enumerate(pkg.ds_manifest(ds).get("streams") or []):
-            if isinstance(stream, dict) and stream.get("input") and stream["input"] not in offered:
+        for s, stream in enumerate(items(pkg.ds_manifest(ds).get("streams"))):
+            if isinstance(stream, dict) and isinstance(stream.get("input"), str) and stream["input"] not in offered:
                 problems.append(pkg.problem(
                     rel, ("streams", s, "input"), "POL001",
                     f"stream input {stream['input']!r} is not an input of any policy template that includes {ds!r}"))

@@ -4,24 +4,28 @@ from __future__ import annotations
 
 from intpkg.spec import hbs
 from intpkg.spec.problems import Problem
-from intpkg.spec.rules.context import LintContext
+from intpkg.spec.rules.context import LintContext, items, template_data_streams
 
 META_ROOT = "_meta"
+
+
+def var_names(var_list: object) -> set[str]:
+    return {v["name"] for v in items(var_list) if isinstance(v, dict) and isinstance(v.get("name"), str)}
 
 
 def _declared(ctx: LintContext, ds: str, stream: dict) -> set[str]:
     """Names visible to a stream template: package, policy-template, input and stream vars."""
     manifest = ctx.pkg.manifest
-    names = {v.get("name") for v in manifest.get("vars") or [] if isinstance(v, dict)}
-    for template in manifest.get("policy_templates") or []:
-        if not isinstance(template, dict) or ds not in (template.get("data_streams") or ctx.pkg.data_streams):
+    names = var_names(manifest.get("vars"))
+    for template in items(manifest.get("policy_templates")):
+        if not isinstance(template, dict) or ds not in template_data_streams(template, ctx.pkg):
             continue
-        names |= {v.get("name") for v in template.get("vars") or [] if isinstance(v, dict)}
-        for inp in template.get("inputs") or []:
+        names |= var_names(template.get("vars"))
+        for inp in items(template.get("inputs")):
             if isinstance(inp, dict) and inp.get("type") == stream.get("input"):
-                names |= {v.get("name") for v in inp.get("vars") or [] if isinstance(v, dict)}
-    names |= {v.get("name") for v in stream.get("vars") or [] if isinstance(v, dict)}
-    return {n for n in names if isinstance(n, str)}
+                names |= var_names(inp.get("vars"))
+    names |= var_names(stream.get("vars"))
+    return names
 
 
 def _is_declared(name: str, declared: set[str]) -> bool:
@@ -44,7 +48,7 @@ def check(ctx: LintContext) -> list[Problem]:
             except UnicodeDecodeError:
                 problems.append(Problem(rel, 1, 1, "PRS001", "not UTF-8 text"))
         mrel = f"data_stream/{ds}/manifest.yml"
-        for s, stream in enumerate(pkg.ds_manifest(ds).get("streams") or []):
+        for s, stream in enumerate(items(pkg.ds_manifest(ds).get("streams"))):
             if not isinstance(stream, dict):
                 continue
             template_path = stream.get("template_path") or "stream.yml.hbs"
