@@ -276,3 +276,53 @@ def test_a_100k_record_window_lands_completely(installed, tmp_path, unique_name,
     with capsys.disabled():
         print(f"\nlogpull end to end: 100000 events in {elapsed:.1f}s = {100_000 / elapsed:,.0f} events/s "
               f"({len(spans)} request(s))")
+
+
+def test_a_connection_cut_midway_is_retried_at_once(installed, mock, clock, tmp_path, unique_name,
+                                                   monkeypatch) -> None:
+    namespace = unique_name.replace("-", "")
+    index = f"logs-cloudflare.logpull-{namespace}"
+    data_path = f"/client/v4/zones/{ZONE_IO}/logs/received"
+    take, seen = mock.engine.fault_plan.take, []
+
+    def first_reply_cut(path: str) -> list[dict]:
+        seen.append(path)
+        return [{"kind": "disconnect", "keep": 0.5}] if seen.count(data_path) == 1 and path == data_path else take(path)
+
+    monkeypatch.setattr(mock.engine.fault_plan, "take", first_reply_cut)
+    status = run_agent(installed, clock, namespace, mock.base_url, tmp_path, [ZONE_IO], initial_interval="30m")
+    assert status[stream_id(namespace, ZONE_IO)]["state"] == "ok"
+    spans = windows(mock, ZONE_IO)
+    assert len(spans) == 2 and spans[0][:2] == spans[1][:2]  # the same window, asked again
+    assert count(installed, index) == truth(mock, ZONE_IO, spans[0][0], spans[0][1])
+
+
+@pytest.mark.parametrize("fault", ["error_streaming", "truncate"])
+def test_a_broken_window_during_catch_up_is_read_again_without_loss_or_copies(installed, mock, clock, tmp_path,
+                                                                            unique_name, monkeypatch, fault) -> None:
+    namespace = unique_name.replace("-", "")
+    index = f"logs-cloudflare.logpull-{namespace}"
+    sid = stream_id(namespace, ZONE_IO)
+    run_agent(installed, clock, namespace, mock.base_url, tmp_path, [ZONE_IO], initial_interval="10m")
+    cursor = CursorStore(tmp_path / "cursors").load(sid)
+    clock.now += 3 * 3600
+    before = len(mock.requests)
+    # the second window of the catch-up breaks (the first one is complete and published)
+    data_path = f"/client/v4/zones/{ZONE_IO}/logs/received"
+    take, seen = mock.engine.fault_plan.take, []
+
+    def second_window_breaks(path: str) -> list[dict]:
+        seen.append(path)
+        return [{"kind": fault, "keep": 0.5}] if seen.count(data_path) == 2 and path == data_path else take(path)
+
+    monkeypatch.setattr(mock.engine.fault_plan, "take", second_window_breaks)
+    broken = run_agent(installed, clock, namespace, mock.base_url, tmp_path, [ZONE_IO], initial_interval="10m")
+    assert broken[sid]["state"] == "error", broken[sid]
+    assert CursorStore(tmp_path / "cursors").load(sid) == cursor  # a half-done catch-up does not move it
+    assert len(windows(mock, ZONE_IO, since=before)) == 2  # the failure ended the interval
+    assert count(installed, index) > 0  # the first window's events were shipped ...
+    good = run_agent(installed, clock, namespace, mock.base_url, tmp_path, [ZONE_IO], initial_interval="10m")
+    assert good[sid]["state"] == "ok"
+    spans = windows(mock, ZONE_IO)
+    # ... and are read again from the cursor, without copies: every record exactly once
+    assert count(installed, index) == truth(mock, ZONE_IO, spans[0][0], spans[-1][1])
