@@ -80,7 +80,8 @@ def test_docs_are_rendered_with_fields_table_and_event(package, ecs, tmp_path):
     assert "| cloudflare.example.latency_ms | Time the action took. | long | ms |" in text
     assert "An example event for `example` looks as following:" in text
     sample = json.loads((package / "data_stream/example/sample_event.json").read_text())
-    block = text.split("```json\n", 1)[1].split("\n```", 1)[0]
+    section = text.split("An example event for `example` looks as following:", 1)[1]
+    block = section.split("```json\n", 1)[1].split("\n```", 1)[0]
     assert json.loads(block) == sample
     built = (result.folder / "docs" / "README.md").read_text()
     assert built == text

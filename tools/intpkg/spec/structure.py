@@ -119,8 +119,8 @@ def _walk(pkg: Package, folder: Path, rel: str, spec: list[Entry], problems: lis
         child_rel = f"{rel}{name}"
         if top and (name.startswith(".") or name in OUTSIDE):
             continue
-        if name in (".DS_Store",) or name.endswith((".swp", "~")):
-            continue
+        if name.startswith(".") or name.endswith((".swp", "~")):
+            continue  # hidden and editor files are never built, so they are not the package's content
         match = next((i for i, e in enumerate(spec) if e.folder == path.is_dir() and e.matches(name, pkg.name)), None)
         if match is None:
             kind = "folder" if path.is_dir() else "file"
