@@ -144,3 +144,18 @@ def test_mappings(example):
     assert fs.mappings() == {"m": {"type": "object"}, "r": {"type": "scaled_float", "scaling_factor": 1000}}
     names = [next(iter(t)) for t in fs.dynamic_templates()]
     assert names == ["labels.*", "m"]
+
+
+def test_ecs_json_cache_is_used_and_survives_corruption(ecs, tmp_path, monkeypatch):
+    from intpkg.fields import ecs as ecs_module
+
+    monkeypatch.setenv("INTPKG_HOME", str(tmp_path))
+    ecs_module._read.cache_clear()
+    first = load_ecs()
+    cached = list((tmp_path / "cache" / "ecs").glob("*.json"))
+    assert len(cached) == 1
+    assert first.fields == ecs.fields
+    cached[0].write_text("{broken")
+    ecs_module._read.cache_clear()
+    assert load_ecs().fields == ecs.fields
+    ecs_module._read.cache_clear()
