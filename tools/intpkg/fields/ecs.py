@@ -75,7 +75,7 @@ def _read(path: Path, mtime_ns: int) -> dict[str, dict]:
         return json.loads(cache.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         pass
-    data = _parse(path)
+    data = json.loads(json.dumps(_parse(path), default=str))  # same values as a cached read
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(f".{os.getpid()}.tmp")
