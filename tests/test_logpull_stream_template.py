@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from intpkg.agent.policy import Package, plan_streams
+from intpkg.agent.render import render_template
 from intpkg.agent.runner import render_stream
 from intpkg.input.config import parse_config
 from intpkg.input.gotime import GoTime
@@ -77,3 +78,16 @@ def test_no_credentials_is_a_config_error_naming_both_options(tmp_path) -> None:
     [plan] = plan_streams(Package.load(REPO), policy, env={})
     rendered = render_stream(plan)
     assert "api_token" in rendered["config_error"] and "auth_key" in rendered["config_error"]
+
+
+def test_a_zone_list_rendered_without_fan_out_is_a_config_error() -> None:
+    """Fleet ignores the fan-out comment and renders the stream once; two zones must not become one URL."""
+    source = (REPO / "data_stream/logpull/agent/stream/httpjson.yml.hbs").read_text()
+    common = {"api_token": "t", "api_url": "https://api.cloudflare.com", "interval": "1m", "initial_interval": "1h",
+              "fields": "RayID", "timestamps": "unixnano", "http_client_timeout": "60s", "tags": ["forwarded"]}
+    two = render_template(source, {**common, "zone_id": [ZONE, "5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b"]})
+    assert "one integration policy per zone" in two["config_error"]
+    one = render_template(source, {**common, "zone_id": [ZONE]})
+    assert "config_error" not in one and f"/zones/{ZONE}/logs/received" in one["request.url"]
+    fanned = render_template(source, {**common, "zone_id": ZONE})
+    assert "config_error" not in fanned and f"/zones/{ZONE}/logs/received" in fanned["request.url"]
