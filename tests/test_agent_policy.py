@@ -116,3 +116,15 @@ def test_fan_out_runs_a_stream_per_value_with_its_own_cursor(tmp_path: Path) -> 
     assert [r["request.url"] for r in rendered] == ["https://x/zones/z1/logs", "https://x/zones/z2/logs"]
     template.write_text("request.url: https://x/\n")
     assert fan_out(plan) == [plan]  # no directive: Fleet's behaviour, one stream
+
+
+def test_missing_credentials_are_refused_naming_both_options(package: Package, tmp_path: Path) -> None:
+    from intpkg.agent.runner import Agent
+
+    plans = plan_streams(package, policy(), env={})
+    with pytest.raises(IntpkgError) as err:
+        Agent(plans, client=None, state_dir=tmp_path)
+    assert "api_token" in str(err.value) and "auth_email" in str(err.value) and "auth_key" in str(err.value)
+    half = plan_streams(package, policy(auth_email="ops@example.com"), env={})
+    with pytest.raises(IntpkgError, match="Auth Email is set without Auth Key"):
+        Agent(half, client=None, state_dir=tmp_path)

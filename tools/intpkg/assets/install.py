@@ -36,15 +36,15 @@ class InstallReport:
     previous_version: str | None = None
 
 
-def _opensearch_mapping(node: Any) -> Any:
+def opensearch_mapping(node: Any) -> Any:
     if isinstance(node, dict):
         if node.get("type") == "flattened":
             return {"type": "flat_object"}
         if node.get("type") == "constant_keyword" and "value" not in node:
             return {"type": "keyword"}  # OpenSearch needs the value up front; Elasticsearch takes the first
-        return {k: _opensearch_mapping(v) for k, v in node.items()}
+        return {k: opensearch_mapping(v) for k, v in node.items()}
     if isinstance(node, list):
-        return [_opensearch_mapping(v) for v in node]
+        return [opensearch_mapping(v) for v in node]
     return node
 
 
@@ -89,7 +89,7 @@ def install_package(client: SearchClient, package_dir: Path, *, ecs_dir: Path | 
         if dynamic:
             mappings["dynamic_templates"] = dynamic
         if client.flavor == "opensearch":
-            mappings = _opensearch_mapping(mappings)
+            mappings = opensearch_mapping(mappings)
         settings: dict[str, Any] = {"index": {"mapping": {"total_fields": {"limit": 10000}}}}
         if "default" in names:
             settings["index"]["default_pipeline"] = names["default"]

@@ -28,7 +28,7 @@ from typing import Any
 
 import requests
 
-from intpkg.assets.install import _opensearch_mapping
+from intpkg.assets.install import opensearch_mapping
 from intpkg.errors import IntpkgError
 from intpkg.fields import load_ecs, load_fields
 from intpkg.stack.client import SearchClient
@@ -158,7 +158,7 @@ def index_mappings(client: SearchClient, ds: DataStream, ecs_dir: Path | None = 
     """The data stream's mappings from its field definitions, as Fleet's index template would set them."""
     fields = load_fields(ds.package.path, ds.name, load_ecs(ecs_dir))
     mappings = {"properties": fields.mappings(), "dynamic_templates": fields.dynamic_templates()}
-    return _opensearch_mapping(mappings) if client.flavor == "opensearch" else mappings
+    return opensearch_mapping(mappings) if client.flavor == "opensearch" else mappings
 
 
 def _fresh_index(client: SearchClient, name: str, mappings: dict[str, Any]) -> None:

@@ -15,13 +15,13 @@ from intpkg.testing import report
 from intpkg.testing.runner import RUNNERS, RunOptions
 
 # Modules that register a runner (static, system and asset runners go here when they exist).
-RUNNER_MODULES = ["intpkg.testing.pipeline.runner"]
+RUNNER_MODULES = ["intpkg.testing.pipeline.runner", "intpkg.testing.system"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     for module in RUNNER_MODULES:
         importlib.import_module(module)
-    test = sub.add_parser("test", help="run package tests (pipeline)")
+    test = sub.add_parser("test", help="run package tests (pipeline, system)")
     types = test.add_subparsers(dest="test_type", metavar="TYPE")
     types.required = True
 
@@ -37,6 +37,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                           help="report processors no case ran (from _nodes/stats/ingest)")
     add_target_args(pipeline)
     pipeline.set_defaults(func=cmd_test)
+
+    system = types.add_parser(
+        "system", help="collect from the package's mock service into the cluster and check the documents",
+        description="For each data_stream/<ds>/_dev/test/system/test-<name>-config.yml: start the mock API of "
+                    "_dev/deploy, install the package, run the agent with the config's vars until the "
+                    "assertions hold (or wait_for_data_timeout), fail on pipeline errors and on fields the "
+                    "definitions do not allow; the data stream is deleted afterwards.")
+    _common_args(system)
+    system.add_argument("-g", "--generate", action="store_true",
+                        help="write the first document as the data stream's sample_event.json")
+    add_target_args(system)
+    system.set_defaults(func=cmd_test)
 
 
 def _common_args(parser: argparse.ArgumentParser) -> None:

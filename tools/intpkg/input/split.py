@@ -130,7 +130,8 @@ def _send(s: SplitConfig, ctx, root: dict, key: str, value: Any, emit: Emit, log
         clone = clone_json(root)
         put_path(clone, s.target, value)
     else:
-        clone = clone_json(obj)
+        # `root` is already the caller's private copy of the page, and each element is emitted once
+        clone = obj
     _finish(s, ctx, clone, emit, log)
 
 

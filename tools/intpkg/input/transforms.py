@@ -39,15 +39,19 @@ class ResponseState:
     header: Header = field(default_factory=Header)
     body: Any = None
     page: int = 0
+    _values: dict | None = field(default=None, repr=False, compare=False)
 
     def template_values(self) -> dict:
-        return {
-            "header": self.header.Clone(),
-            "page": self.page,
-            "url": {"value": self.url.String() if self.url else "",
-                    "params": self.url.Query() if self.url else URLValues()},
-            "body": self.body,
-        }
+        """The `.last_response` map; built once per page (cursor templates read it for every event)."""
+        if self._values is None:
+            self._values = {
+                "header": self.header.Clone(),
+                "page": self.page,
+                "url": {"value": self.url.String() if self.url else "",
+                        "params": self.url.Query() if self.url else URLValues()},
+                "body": self.body,
+            }
+        return self._values
 
 
 @dataclass

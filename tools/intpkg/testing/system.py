@@ -15,6 +15,7 @@ For each `data_stream/<ds>/_dev/test/system/test-<name>-config.yml`:
 from __future__ import annotations
 
 import json
+import tempfile
 import threading
 import time
 import uuid
@@ -103,7 +104,7 @@ class SystemRunner(TestRunner):
             plans = plan_streams(package, policy, env={})
             install_package(self.client, package.root, ecs_dir=options.ecs_dir)
             index = plans[0].index
-            state = (self.state_root or Path(config_path).parent) / f".system-state-{run_id}"
+            state = Path(tempfile.mkdtemp(prefix=f"intpkg-system-{run_id}-", dir=self.state_root))
             agent = Agent(plans, self.client, state)
             worker = threading.Thread(target=agent.run, daemon=True)
             worker.start()
