@@ -91,3 +91,23 @@ def test_a_zone_list_rendered_without_fan_out_is_a_config_error() -> None:
     assert "config_error" not in one and f"/zones/{ZONE}/logs/received" in one["request.url"]
     fanned = render_template(source, {**common, "zone_id": ZONE})
     assert "config_error" not in fanned and f"/zones/{ZONE}/logs/received" in fanned["request.url"]
+
+
+def test_every_option_renders_into_a_valid_httpjson_config() -> None:
+    policy = {"namespace": "default", "inputs": {"cloudflare-httpjson": {"streams": {"cloudflare.logpull": {
+        "vars": {"zone_id": [ZONE], "auth_email": "ops@example.com",
+                 "auth_key": "0123456789abcdef0123456789abcdef01234", "sample": "0.1", "count": 500,
+                 "timestamps": "rfc3339", "bot_management_fields": True, "proxy_url": "http://127.0.0.1:3128",
+                 "ssl": "verification_mode: none", "enable_request_tracer": True, "preserve_original_event": True,
+                 "processors": "- add_fields:\n    target: ''\n    fields:\n      team: soc\n"}}}}}}
+    [plan] = plan_streams(Package.load(REPO), policy, env={})
+    rendered = render_stream(plan)
+    config = parse_config(rendered, input_id=plan.stream_id)
+    query = dict(part.split("=", 1) for part in config.url.split("?", 1)[1].split("&"))
+    assert query["timestamps"] == "rfc3339" and query["sample"] == "0.1" and query["count"] == "500"
+    assert query["fields"].endswith(",BotScore,BotScoreSrc")
+    targets = [f"{t.target_type}.{t.target_name}" for t in config.request_transforms]
+    assert "header.X-Auth-Email" in targets and "header.X-Auth-Key" in targets
+    assert "header.Authorization" not in targets
+    assert rendered["request.proxy_url"] == "http://127.0.0.1:3128"
+    assert rendered["tags"][0] == "preserve_original_event" and rendered["processors"]
