@@ -610,3 +610,36 @@ def test_rate_limit_early_limit(remaining, early_limit, sleeps):
     with ScriptedServer([reply], clock=clock) as server:
         result = make({"request.url": "{url}/x", "request.rate_limit": rate}, server, clock).run_interval({}, Sink())
     assert result.ok and clock.sleeps == sleeps
+
+
+WINDOWED = {
+    "request.url": "{url}/logs",
+    "request.transforms": [
+        {"set": {"target": "url.params.end", "value": "[[add (toInt .cursor.window_end) 60]]", "default": "60"}},
+    ],
+    "response.decode_as": "application/x-ndjson",
+    "cursor": {"window_end": {"value": '[[.last_response.url.params.Get "end"]]'}},
+}
+
+
+def windowed(update_on_empty: bool) -> dict:
+    cfg = json.loads(json.dumps(WINDOWED))
+    cfg["cursor"]["window_end"]["update_on_empty"] = update_on_empty
+    return cfg
+
+
+def test_update_on_empty_advances_the_cursor_past_an_empty_window():
+    clock = ManualClock()
+    with ScriptedServer(lambda r: Reply(body=b""), clock=clock) as server:
+        plain = make(windowed(False), server, clock).run_interval({"window_end": "120"}, Sink())
+        opted = make(windowed(True), server, clock).run_interval({"window_end": "120"}, Sink())
+    assert [r.param("end") for r in server.requests] == ["180", "180"]
+    assert plain.ok and plain.cursor == {"window_end": "120"}  # Filebeat: nothing published, nothing moves
+    assert opted.ok and opted.cursor == {"window_end": "180"}  # the empty window is done
+
+
+def test_update_on_empty_keeps_the_cursor_of_a_failed_interval():
+    clock = ManualClock()
+    with ScriptedServer(lambda r: Reply(400, b"bad query"), clock=clock) as server:
+        result = make(windowed(True), server, clock).run_interval({"window_end": "120"}, Sink())
+    assert not result.ok and result.cursor is None

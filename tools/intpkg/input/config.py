@@ -101,6 +101,9 @@ class CursorEntry:
     value: ValueTemplate
     default: ValueTemplate | None = None
     ignore_empty_value: bool = True
+    # intpkg extension (Filebeat ignores unknown cursor keys): also evaluate the value once at the end
+    # of a successful interval, so that pages without events (an empty time window) still advance it
+    update_on_empty: bool = False
 
 
 @dataclass
@@ -328,6 +331,7 @@ def parse_cursor(spec: Any) -> list[CursorEntry]:
         if entry.get("default") is not None:
             cursor.default = compile_template(entry["default"], f"{key}.default")
         cursor.ignore_empty_value = _bool(entry.get("ignore_empty_value", True), f"{key}.ignore_empty_value")
+        cursor.update_on_empty = _bool(entry.get("update_on_empty", False), f"{key}.update_on_empty")
         entries.append(cursor)
     return entries
 

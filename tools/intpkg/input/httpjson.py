@@ -143,6 +143,7 @@ class HttpJsonInput:
             self.log.error("error while processing http request: %s", result.error)
         else:
             result.ok = True
+            self._update_cursor(only_update_on_empty=True)
             result.cursor = copy.deepcopy(self.ctx.cursor)
             self.log.info("request finished: %d events published", result.events)
         result.requests = self.client.requests_sent - sent_before
@@ -163,6 +164,7 @@ class HttpJsonInput:
             page = self._decode(response, page_number)
             page_number += 1
             result.pages += 1
+            self.ctx.last_response = page  # also for an empty page: `update_on_empty` cursors read it
             if page_number > 1 and page.body is None:
                 result.stopped_by = "empty_body"
                 return
@@ -170,7 +172,6 @@ class HttpJsonInput:
             if not documents:
                 result.stopped_by = "no_events"
                 return
-            self.ctx.last_response = page
             for document in documents:
                 for event in self._process_document(document, page):
                     self._publish(event, publish)
@@ -289,8 +290,10 @@ class HttpJsonInput:
         self._update_cursor()
         publish(event, dict(self.ctx.cursor))
 
-    def _update_cursor(self) -> None:
+    def _update_cursor(self, only_update_on_empty: bool = False) -> None:
         for entry in self.config.cursor:
+            if only_update_on_empty and not entry.update_on_empty:
+                continue
             try:
                 value = execute_value(entry.value, self.ctx, None, entry.default)
             except TemplateFailure:
