@@ -90,16 +90,22 @@ def corpus(ds: DataStream) -> list[dict[str, Any]]:
     return events
 
 
+# record keys that make a document's `_id` (fingerprinted by the pipelines): audit `id`, Logpull `RayID`
+UNIQUE_KEYS = ("id", "RayID")
+
+
 def _unique_copy(event: dict[str, Any], n: int) -> dict[str, Any]:
-    """The event with its record's `id` made unique (the record is JSON in `message` or `event.original`)."""
+    """The event with its record's identity made unique (the record is JSON in `message` or `event.original`)."""
     copy = json.loads(json.dumps(event))
     for holder, key in ((copy, "message"), (copy.get("event") or {}, "original")):
         try:
             record = json.loads(holder[key]) if isinstance(holder.get(key), str) else None
         except json.JSONDecodeError:
             record = None
-        if isinstance(record, dict) and "id" in record:
-            holder[key] = json.dumps({**record, "id": f"{record['id']}-{n}"})
+        if isinstance(record, dict):
+            unique = {k: f"{record[k]}-{n}" for k in UNIQUE_KEYS if k in record}
+            if unique:
+                holder[key] = json.dumps({**record, **unique})
     return copy
 
 
