@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
+from fixtures.lint.pkgcopy import copy_real_package
 from intpkg.assets.install import install_package, uninstall_package
 from intpkg.stack.client import SearchClient
 
@@ -19,10 +19,7 @@ BASE = "logs-cloudflare.audit"
 @pytest.fixture
 def package_copy(tmp_path: Path) -> Path:
     """A copy of the package, so that tests can change its version without touching the repository."""
-    target = tmp_path / "pkg"
-    shutil.copytree(REPO, target, ignore=shutil.ignore_patterns(".git", ".venv", ".intpkg", "build", "tests",
-                                                                  "tools", "__pycache__"))
-    return target
+    return copy_real_package(tmp_path / "pkg")
 
 
 def set_version(package_dir: Path, version: str) -> None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from fixtures.lint.pkgcopy import copy_real_package
 from intpkg.stack.client import SearchClient
 from intpkg.testing.runner import RunOptions
 from intpkg.testing.system import SystemRunner
@@ -20,15 +20,7 @@ SYSTEM = Path("data_stream/audit/_dev/test/system")
 
 @pytest.fixture
 def package_copy(tmp_path: Path) -> Path:
-    target = tmp_path / "pkg"
-    target.mkdir()
-    for name in ("manifest.yml", "changelog.yml", "docs", "img", "_dev", "data_stream", "kibana"):
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, target / name)
-        elif source.exists():
-            shutil.copy2(source, target / name)
-    return target
+    return copy_real_package(tmp_path / "pkg")
 
 
 def test_the_package_system_tests_pass(search_client: SearchClient, tmp_path: Path) -> None:

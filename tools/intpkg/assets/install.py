@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from intpkg.agent.policy import Package
-from intpkg.assets.pipelines import load_pipelines, pipeline_name, with_references_resolved
+from intpkg.assets.pipelines import definitions, entry_pipeline
 from intpkg.fields import load_ecs, load_fields
 from intpkg.stack.client import SearchClient
 
@@ -73,15 +73,15 @@ def install_package(client: SearchClient, package_dir: Path, *, ecs_dir: Path | 
             else None
         report.previous_version = report.previous_version or previous
 
-        pipelines = load_pipelines(ds_dir)
-        names = {p.stem: pipeline_name(ds_type, dataset, version, p.stem) for p in pipelines}
-        for pipe in pipelines:
-            body = with_references_resolved(pipe, names)
+        entry = entry_pipeline(manifest)
+        names, bodies = definitions(ds_dir, f"{base}-{version}", entry)
+        for stem in sorted(bodies, key=lambda s: s == entry):  # sub-pipelines first
+            body = bodies[stem]
             if client.flavor == "elasticsearch":  # OpenSearch pipelines take no _meta
                 body.setdefault("_meta", {}).update(managed_by=MANAGED_BY, package={"name": package.name,
                                                                                     "version": version})
-            client.request("PUT", f"/_ingest/pipeline/{names[pipe.stem]}", body=body)
-            report.installed.append(f"ingest pipeline {names[pipe.stem]}")
+            client.request("PUT", f"/_ingest/pipeline/{names[stem]}", body=body)
+            report.installed.append(f"ingest pipeline {names[stem]}")
 
         fields = load_fields(package.root, ds, ecs)
         mappings: dict[str, Any] = {"properties": fields.mappings()}
@@ -91,8 +91,8 @@ def install_package(client: SearchClient, package_dir: Path, *, ecs_dir: Path | 
         if client.flavor == "opensearch":
             mappings = opensearch_mapping(mappings)
         settings: dict[str, Any] = {"index": {"mapping": {"total_fields": {"limit": 10000}}}}
-        if "default" in names:
-            settings["index"]["default_pipeline"] = names["default"]
+        if entry in names:
+            settings["index"]["default_pipeline"] = names[entry]
         custom = manifest.get("elasticsearch", {}).get("index_template", {})
         settings.update(custom.get("settings") or {})
         template: dict[str, Any] = {"settings": settings, "mappings": mappings}

@@ -1,15 +1,15 @@
-"""A data stream's ingest pipelines: load them and name them as Fleet installs them.
+"""A data stream's ingest pipelines, named as Fleet installs them.
 
-Fleet installs the entry pipeline (`default.yml`) as `<type>-<dataset>-<version>` and every other
-file as `<type>-<dataset>-<version>-<file stem>`, rewriting `{{ IngestPipeline "x" }}` references to
-those names. Test runners pass a `suffix` (a nonce) so that concurrent runs never collide.
+Fleet installs the entry pipeline (`default.yml`, or the one the data stream's manifest names) as
+`<type>-<dataset>-<version>` and every other file as `<type>-<dataset>-<version>-<file stem>`,
+rewriting `{{ IngestPipeline "x" }}` references to those names. Test runners add a `suffix` (a
+nonce) so that concurrent runs never collide.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,58 +17,52 @@ import yaml
 
 from intpkg.errors import IntpkgError
 
-INGEST_PIPELINE_REF = re.compile(r"""\{\{\s*IngestPipeline\s+["']([^"']+)["']\s*\}\}""")
+REFERENCE = re.compile(r"""\{\{\s*IngestPipeline\s+["']([^"']+)["']\s*\}\}""")
 
 
-@dataclass(frozen=True)
-class Pipeline:
-    stem: str  # file name without extension; "default" is the entry pipeline
-    path: Path
-    body: dict[str, Any]
-
-
-def load_pipelines(data_stream_dir: Path) -> list[Pipeline]:
-    """Every pipeline file of a data stream (YAML or JSON), entry pipeline first."""
+def pipeline_files(data_stream_dir: Path) -> dict[str, Path]:
     folder = data_stream_dir / "elasticsearch" / "ingest_pipeline"
-    pipelines = []
-    for path in sorted(folder.glob("*")) if folder.is_dir() else []:
-        if path.suffix not in (".yml", ".yaml", ".json"):
-            continue
+    files = sorted(folder.glob("*.yml")) + sorted(folder.glob("*.json")) if folder.is_dir() else []
+    return {p.stem: p for p in files}
+
+
+def entry_pipeline(manifest: dict[str, Any]) -> str:
+    """File stem of the entry pipeline: the manifest's `ingest_pipeline.name`, else `default`."""
+    configured = (((manifest.get("elasticsearch") or {}).get("index_template") or {})
+                  .get("ingest_pipeline") or {}).get("name")
+    return configured or "default"
+
+
+def definitions(data_stream_dir: Path, base: str, entry: str = "default",
+                suffix: str = "") -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """Installed names and bodies of every pipeline of a data stream, references rewritten.
+
+    `base` is `<type>-<dataset>-<version>`; names get `-<suffix>` appended when one is given.
+    """
+    files = pipeline_files(data_stream_dir)
+    if not files:
+        return {}, {}
+    if entry not in files:
+        raise IntpkgError(f"{data_stream_dir}: no entry ingest pipeline `{entry}.yml`.")
+    tail = f"-{suffix}" if suffix else ""
+    names = {stem: (base if stem == entry else f"{base}-{stem}") + tail for stem in files}
+    bodies = {}
+    for stem, path in files.items():
+        text = path.read_text(encoding="utf-8")
+
+        def rewrite(match: re.Match[str], path: Path = path, text: str = text) -> str:
+            target = match.group(1)
+            if target not in names:
+                line = text.count("\n", 0, match.start()) + 1
+                raise IntpkgError(f"{path}:{line}: IngestPipeline \"{target}\" names no pipeline of the data stream.")
+            return names[target]
+
+        text = REFERENCE.sub(rewrite, text)
         try:
-            text = path.read_text()
             body = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-        except (OSError, ValueError, yaml.YAMLError) as exc:
-            raise IntpkgError(f"{path}: cannot read the pipeline: {exc}") from None
+        except (json.JSONDecodeError, yaml.YAMLError) as exc:
+            raise IntpkgError(f"{path}: cannot parse the pipeline: {exc}") from None
         if not isinstance(body, dict):
-            raise IntpkgError(f"{path}: a pipeline must be a mapping with `processors`")
-        pipelines.append(Pipeline(path.stem, path, body))
-    pipelines.sort(key=lambda p: (p.stem != "default", p.stem))
-    return pipelines
-
-
-def pipeline_name(ds_type: str, dataset: str, version: str, stem: str, suffix: str = "") -> str:
-    base = f"{ds_type}-{dataset}-{version}"
-    name = base if stem == "default" else f"{base}-{stem}"
-    return f"{name}-{suffix}" if suffix else name
-
-
-def with_references_resolved(pipeline: Pipeline, names: dict[str, str]) -> dict[str, Any]:
-    """The pipeline body with every `{{ IngestPipeline "x" }}` replaced by the installed name of x."""
-
-    def resolve(node: Any) -> Any:
-        if isinstance(node, dict):
-            return {k: resolve(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [resolve(v) for v in node]
-        if isinstance(node, str):
-            def sub(match: re.Match) -> str:
-                target = match.group(1)
-                if target not in names:
-                    raise IntpkgError(f"{pipeline.path}: IngestPipeline {target!r} names no pipeline file "
-                                      f"(known: {', '.join(sorted(names))})")
-                return names[target]
-
-            return INGEST_PIPELINE_REF.sub(sub, node)
-        return node
-
-    return resolve(pipeline.body)
+            raise IntpkgError(f"{path}: a pipeline must be an object with `processors`.")
+        bodies[stem] = body
+    return names, bodies

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from intpkg.assets.pipelines import entry_pipeline
 from intpkg.errors import IntpkgError
 
 
@@ -47,9 +48,7 @@ class DataStream:
     @property
     def entry_pipeline(self) -> str:
         """Name (file stem) of the entry ingest pipeline."""
-        configured = (((self.manifest.get("elasticsearch") or {}).get("index_template") or {})
-                      .get("ingest_pipeline") or {}).get("name")
-        return configured or "default"
+        return entry_pipeline(self.manifest)
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import yaml
-
+from intpkg.assets.pipelines import definitions
 from intpkg.errors import IntpkgError
 from intpkg.stack.client import SearchClient
 from intpkg.testing.package import DataStream
@@ -34,40 +31,12 @@ class InstalledPipelines:
             self.client.request("DELETE", f"/_ingest/pipeline/{name}", ignore=(404,))
 
 
-def pipeline_files(data_stream: DataStream) -> dict[str, Path]:
-    folder = data_stream.path / "elasticsearch" / "ingest_pipeline"
-    files = sorted(folder.glob("*.yml")) + sorted(folder.glob("*.json")) if folder.is_dir() else []
-    return {p.stem: p for p in files}
-
-
 def load_definitions(data_stream: DataStream, nonce: str) -> tuple[dict[str, str], dict[str, Any]]:
     """Installed names and bodies of every pipeline, `IngestPipeline` references rewritten."""
-    files = pipeline_files(data_stream)
-    if data_stream.entry_pipeline not in files:
+    base = f"{data_stream.type}-{data_stream.dataset}-{data_stream.package.version}"
+    names, bodies = definitions(data_stream.path, base, data_stream.entry_pipeline, suffix=nonce)
+    if not names:
         raise IntpkgError(f"{data_stream.path}: no entry ingest pipeline `{data_stream.entry_pipeline}.yml`.")
-    pkg = data_stream.package
-    base = f"{data_stream.type}-{data_stream.dataset}-{pkg.version}"
-    names = {stem: (base if stem == data_stream.entry_pipeline else f"{base}-{stem}") + f"-{nonce}"
-             for stem in files}
-    bodies = {}
-    for stem, path in files.items():
-        text = path.read_text(encoding="utf-8")
-
-        def rewrite(match: re.Match[str], path: Path = path, text: str = text) -> str:
-            target = match.group(1)
-            if target not in names:
-                line = text.count("\n", 0, match.start()) + 1
-                raise IntpkgError(f"{path}:{line}: IngestPipeline \"{target}\" names no pipeline of the data stream.")
-            return names[target]
-
-        text = REFERENCE.sub(rewrite, text)
-        try:
-            body = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-        except (json.JSONDecodeError, yaml.YAMLError) as exc:
-            raise IntpkgError(f"{path}: cannot parse the pipeline: {exc}") from None
-        if not isinstance(body, dict):
-            raise IntpkgError(f"{path}: a pipeline must be an object with `processors`.")
-        bodies[stem] = body
     return names, bodies
 
 
