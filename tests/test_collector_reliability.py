@@ -1,0 +1,85 @@
+"""The collector under faults: the cluster away for 30 s mid-run, and Cloudflare's rate limit."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from intpkg.agent.policy import Package, plan_streams
+from intpkg.agent.runner import Agent
+from intpkg.assets.install import install_package
+from intpkg.mock.server import MockServer
+from intpkg.stack.client import SearchClient
+from test_agent_delivery import LateForwarder, client_behind, upstream_of
+from test_collector_e2e import ACCOUNT_A, TOKEN, count, policy
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def installed(search_client: SearchClient) -> SearchClient:
+    install_package(search_client, REPO)
+    return search_client
+
+
+@pytest.mark.slow
+def test_cluster_away_for_30_seconds_mid_run_loses_nothing(installed, tmp_path, unique_name) -> None:
+    namespace = unique_name.replace("-", "")
+    index = f"logs-cloudflare.audit-{namespace}"
+    forwarder = LateForwarder(upstream_of(installed))
+    client = client_behind(forwarder)
+    forwarder.open()  # client_behind closed it again: the cluster is reachable when the run starts
+    with MockServer.from_package(REPO) as mock:
+        truth = len(mock.dataset("audit_v2_main"))
+        plans = plan_streams(Package.load(REPO), policy(namespace, mock.base_url, api_token=TOKEN, page_size=100),
+                             env={})
+        agent = Agent(plans, client, tmp_path, queue_size=200, bulk_size=100)
+
+        def outage() -> None:
+            while count(installed, index) == 0:  # wait until documents are flowing
+                time.sleep(0.1)
+            forwarder.close()
+            time.sleep(30)
+            forwarder.open()
+
+        cut = threading.Thread(target=outage, daemon=True)
+        cut.start()
+        try:
+            status = agent.run(once=True)
+        finally:
+            forwarder.close()
+        cut.join(timeout=1)
+    (entry,) = status["streams"].values()
+    assert entry["state"] == "ok", entry
+    assert 0 < entry["events_acked"] == truth
+    assert count(installed, index) == truth
+    assert agent.cursors.load(plans[0].stream_id)  # saved once everything was acknowledged
+
+
+def test_a_429_is_waited_out_as_told_and_followed_by_no_burst(installed, tmp_path, unique_name) -> None:
+    """Another tool spent the credential's quota (Cloudflare counts every client of a token): the agent's
+    first request is refused with 429 and Retry-After, and it must wait that long before the next one."""
+    namespace = unique_name.replace("-", "")
+    with MockServer.from_package(REPO, rate_limit={"quota": 3, "window": 6}) as mock:
+        truth = len(mock.dataset("audit_v1_main"))
+        url = f"{mock.base_url}/client/v4/accounts/{ACCOUNT_A}/audit_logs"
+        other = [requests.get(url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10) for _ in range(4)]
+        assert other[-1].status_code == 429 and int(other[-1].headers["Retry-After"]) > 0
+        before = len(mock.requests)
+        plans = plan_streams(Package.load(REPO), policy(namespace, mock.base_url, api_token=TOKEN,
+                                                         api_version="v1", page_size=500), env={})
+        status = Agent(plans, installed, tmp_path).run(once=True)
+        sent = mock.requests[before:]
+    (entry,) = status["streams"].values()
+    assert entry["state"] == "ok", entry
+    assert count(installed, f"logs-cloudflare.audit-{namespace}") == truth
+    assert sent[0].status == 429, "the agent's first request should have met the block"
+    for i, request in enumerate(sent[:-1]):
+        if request.status == 429:
+            # the mock blocks until its Retry-After has passed: a request sent earlier would be a 429 too
+            assert sent[i + 1].status == 200, "a request went out before Retry-After expired"
+            assert sent[i + 1].time - request.time >= 1.0
