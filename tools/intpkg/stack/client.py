@@ -9,6 +9,7 @@ Credentials live only in the `Target`; its repr and every error message leave th
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -20,6 +21,11 @@ import requests
 from intpkg.errors import IntpkgError
 
 ENV_PREFIXES = ("INTPKG_ES_", "ELASTIC_PACKAGE_ELASTICSEARCH_")
+
+# The clients log every non-2xx answer as a warning, expected ones too (a 404 when probing for a
+# template); intpkg raises or reports the errors that matter itself.
+for _name in ("opensearch", "elastic_transport.transport"):
+    logging.getLogger(_name).setLevel(logging.ERROR)
 
 
 def _env(name: str) -> str | None:

@@ -63,6 +63,7 @@ def ensure_installed(dist: Distribution, cache: Path, *, offline: bool = False, 
         return home
     archive = _download(dist, cache, offline=offline, quiet=quiet)
     _unpack(archive, home, dist)
+    archive.unlink()  # Maven's repository keeps its own copy
     return home
 
 
