@@ -128,3 +128,21 @@ def test_missing_credentials_are_refused_naming_both_options(package: Package, t
     half = plan_streams(package, policy(auth_email="ops@example.com"), env={})
     with pytest.raises(IntpkgError, match="Auth Email is set without Auth Key"):
         Agent(half, client=None, state_dir=tmp_path)
+
+
+def test_compiled_templates_are_cached_and_render_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from intpkg.agent import render
+
+    monkeypatch.setenv("INTPKG_HOME", str(tmp_path))
+    source = "a: {{escape_string tok}}\n{{#each tags as |t|}}{{#contains t \"x\"}}hit: {{t}}\n{{/contains}}{{/each}}"
+    variables = {"tok": "it's", "tags": ["y", "x"]}
+    render._compiled.cache_clear()
+    fresh = render_template(source, variables)
+    (cached,) = (tmp_path / "cache" / "hbs").glob("*.js")
+    assert "it's" not in cached.read_text()  # the cache holds the compiled template, never values
+    render._compiled.cache_clear()
+    assert render_template(source, variables) == fresh == {"a": "it's", "hit": "x"}
+    cached.write_text("this is not javascript (")
+    render._compiled.cache_clear()
+    assert render_template(source, variables) == fresh  # a broken cache file is compiled afresh
+    render._compiled.cache_clear()
