@@ -1,30 +1,37 @@
 """End-to-end collector throughput: a large backfill from the mock API into the cluster.
 
-Two timed runs into fresh namespaces of the same data stream (same template, same ingest pipeline):
+Each round makes three timed runs into fresh namespaces of the same data stream (same template,
+same ingest pipeline), in rotating order so that none always runs on a warmer node:
 
 - collector: `intpkg run --once` as a child process reads the mock account's whole history (the
   mock's 100 000-record backfill account by default) and ships it; its peak RSS is the child's
   VmHWM, sampled from /proc while it runs;
-- direct: the same records, wrapped exactly as the agent wraps them, bulk-indexed by this process
-  with the client's streaming bulk helper.
+- direct: the same records, wrapped exactly as the agent wraps them, bulk-indexed from memory with
+  the client's streaming bulk helper (no API at all);
+- fetch+bulk: the simplest client of the same API — page through the mock with `requests`, then
+  bulk-index each page — so the mock's own CPU (it shares the machine's cores) weighs on it as on
+  the collector.
 
-The overhead is how much slower the collector is than direct indexing of the same documents: once for
-the whole process (start-up included: imports, Handlebars rendering through js2py) and once for the
-collection interval alone (first request to last acknowledgement, from the agent's status file).
+Overheads are how much slower the collector is than each baseline (medians over the rounds), once
+for the whole process (start-up included) and once for the collection interval alone (first request
+to last acknowledgement, from the agent's status file).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
+import requests
 import yaml
 
 from intpkg.agent.events import EventBuilder
@@ -33,26 +40,37 @@ from intpkg.stack.client import SearchClient
 
 BACKFILL_ACCOUNT = "3d4e5f60718293a4b5c6d7e8f90a1b2c"
 MOCK_TOKEN = "test-token-0123456789"
+DATASET = "cloudflare.audit"
 
 
 @dataclass
 class CollectorBenchmark:
     api_version: str
     events: int
-    collector_seconds: float
-    collector_docs: int
-    collector_eps: float
-    interval_seconds: float  # the collection interval alone: first request to last acknowledgement
-    interval_eps: float
-    direct_seconds: float
-    direct_docs: int
-    direct_eps: float
-    overhead_percent: float
-    interval_overhead_percent: float  # without the process start-up (imports, template rendering)
-    agent_peak_rss_mb: float
+    rounds: int
+    collector_eps: list[float] = field(default_factory=list)  # whole process, start-up included
+    interval_eps: list[float] = field(default_factory=list)  # the collection interval alone
+    direct_eps: list[float] = field(default_factory=list)
+    fetch_bulk_eps: list[float] = field(default_factory=list)
+    agent_peak_rss_mb: float = 0.0
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def median(self, name: str) -> float:
+        return round(statistics.median(getattr(self, name)), 1)
+
+    def overhead(self, collector: str, baseline: str) -> float:
+        return round((1 - self.median(collector) / self.median(baseline)) * 100, 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["median_eps"] = {k: self.median(k) for k in ("collector_eps", "interval_eps", "direct_eps",
+                                                          "fetch_bulk_eps")}
+        data["overhead_percent"] = {
+            "process_vs_direct": self.overhead("collector_eps", "direct_eps"),
+            "interval_vs_direct": self.overhead("interval_eps", "direct_eps"),
+            "process_vs_fetch_bulk": self.overhead("collector_eps", "fetch_bulk_eps"),
+            "interval_vs_fetch_bulk": self.overhead("interval_eps", "fetch_bulk_eps"),
+        }
+        return data
 
 
 def _count(client: SearchClient, index: str) -> int:
@@ -60,61 +78,126 @@ def _count(client: SearchClient, index: str) -> int:
     return client.request("GET", f"/{index}/_count", ignore=(404,)).get("count", 0)
 
 
-def run(client: SearchClient, package_dir: Path, *, api_version: str = "v1", page_size: int = 1000,
-        batch_size: int = 500) -> CollectorBenchmark:
-    from intpkg.mock.server import MockServer
+def _index(namespace: str) -> str:
+    return f"logs-{DATASET}-{namespace}"
 
-    install_package(client, package_dir)
-    dataset_name = f"audit_{api_version}_backfill"
-    run_id = uuid.uuid4().hex[:6]
-    with MockServer.from_package(package_dir, rate_limit=False) as mock, tempfile.TemporaryDirectory() as tmp:
-        records = list(mock.dataset(dataset_name).records())
-        ns_collector, ns_direct = f"benchc{run_id}", f"benchd{run_id}"
-        policy = Path(tmp) / "policy.yml"
-        policy.write_text(yaml.safe_dump({"namespace": ns_collector, "inputs": {"cloudflare-httpjson": {"streams": {
-            "cloudflare.audit": {"vars": {"account_id": BACKFILL_ACCOUNT, "api_token": MOCK_TOKEN,
-                                          "api_url": mock.base_url, "api_version": api_version,
-                                          "page_size": page_size, "initial_interval": "13140h"}}}}}}))
-        cmd = [sys.executable, "-m", "intpkg.cli", "run", str(package_dir), "--policy", str(policy), "--once",
-               "--state-dir", str(Path(tmp) / "state"), "--es-url", client.target.url, "--log-level", "WARNING"]
-        log_path = Path(tmp) / "collector.log"
+
+def _bulk(client: SearchClient, index: str, docs: list[dict], batch_size: int) -> None:
+    actions = ({"_op_type": "create", "_index": index, "_source": d} for d in docs)
+    for ok, info in client.streaming_bulk(actions, chunk_size=batch_size, raise_on_error=False):
+        if not ok and next(iter(info.values()), {}).get("status") != 409:
+            raise RuntimeError(f"bulk indexing failed: {json.dumps(info, default=str)[:500]}")
+
+
+class _Runs:
+    """The three kinds of run, each into its own fresh namespace."""
+
+    def __init__(self, client: SearchClient, package_dir: Path, mock: Any, records: list[dict], tmp: Path, *,
+                 account: str, api_version: str, page_size: int, batch_size: int) -> None:
+        self.client, self.package_dir, self.mock, self.records, self.tmp = client, package_dir, mock, records, tmp
+        self.account = account
+        self.api_version, self.page_size, self.batch_size = api_version, page_size, batch_size
+        self.peak_kb = 0
+
+    def _namespace(self, kind: str) -> str:
+        return f"bench{kind}{uuid.uuid4().hex[:6]}"
+
+    def _done(self, namespace: str, seconds: float) -> float:
+        docs = _count(self.client, _index(namespace))
+        self.client.request("DELETE", f"/_data_stream/{_index(namespace)}", ignore=(404,))
+        if docs != len(self.records):
+            raise RuntimeError(f"{namespace}: {docs} documents for {len(self.records)} records")
+        return docs / seconds
+
+    def collector(self) -> tuple[float, float]:
+        namespace = self._namespace("c")
+        run_dir = Path(tempfile.mkdtemp(dir=self.tmp))
+        policy = run_dir / "policy.yml"
+        policy.write_text(yaml.safe_dump({"namespace": namespace, "inputs": {"cloudflare-httpjson": {"streams": {
+            DATASET: {"vars": {"account_id": self.account, "api_token": MOCK_TOKEN,
+                               "api_url": self.mock.base_url, "api_version": self.api_version,
+                               "page_size": self.page_size, "initial_interval": "13140h"}}}}}}))
+        cmd = [sys.executable, "-m", "intpkg.cli", "run", str(self.package_dir), "--policy", str(policy), "--once",
+               "--state-dir", str(run_dir / "state"), "--es-url", self.client.target.url, "--log-level", "WARNING"]
+        log_path = run_dir / "collector.log"
         started = time.monotonic()
         with log_path.open("w") as log:  # a file, not a pipe: a full pipe would stall the child
             proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, env=dict(os.environ))
-            peak_kb = _watch_peak_rss(proc)
-        collector_seconds = time.monotonic() - started
+            self.peak_kb = max(self.peak_kb, _watch_peak_rss(proc))
+        seconds = time.monotonic() - started
         if proc.returncode != 0:
             raise RuntimeError(f"the collector failed: {log_path.read_text()[-2000:]}")
-        status = json.loads((Path(tmp) / "state" / "status.json").read_text())
-        (stream,) = status["streams"].values()
-        interval_seconds = stream["last_run_finished"] - stream["last_run_started"]
-        index_c = f"logs-cloudflare.audit-{ns_collector}"
-        collector_docs = _count(client, index_c)
+        (stream,) = json.loads((run_dir / "state" / "status.json").read_text())["streams"].values()
+        interval = stream["last_run_finished"] - stream["last_run_started"]
+        process_eps = self._done(namespace, seconds)
+        return process_eps, process_eps * seconds / interval
 
-        builder = EventBuilder(dataset="cloudflare.audit", ds_type="logs", namespace=ns_direct, input_type="httpjson")
-        index_d = f"logs-cloudflare.audit-{ns_direct}"
-        actions = ({"_op_type": "create", "_index": index_d, "_source": builder.build(r)} for r in records)
+    def direct(self) -> float:
+        namespace = self._namespace("d")
+        builder = EventBuilder(dataset=DATASET, ds_type="logs", namespace=namespace, input_type="httpjson")
         started = time.monotonic()
-        for ok, info in client.streaming_bulk(actions, chunk_size=batch_size, raise_on_error=False):
-            if not ok and next(iter(info.values()), {}).get("status") != 409:
-                raise RuntimeError(f"direct indexing failed: {json.dumps(info)[:500]}")
-        direct_seconds = time.monotonic() - started
-        direct_docs = _count(client, index_d)
-        for index in (index_c, index_d):
-            client.request("DELETE", f"/_data_stream/{index}", ignore=(404,))
+        _bulk(self.client, _index(namespace), [builder.build(r) for r in self.records], self.batch_size)
+        return self._done(namespace, time.monotonic() - started)
 
-    collector_eps = collector_docs / collector_seconds
-    direct_eps = direct_docs / direct_seconds
-    return CollectorBenchmark(
-        api_version=api_version, events=len(records),
-        collector_seconds=round(collector_seconds, 2), collector_docs=collector_docs,
-        collector_eps=round(collector_eps, 1),
-        interval_seconds=round(interval_seconds, 2), interval_eps=round(collector_docs / interval_seconds, 1),
-        direct_seconds=round(direct_seconds, 2), direct_docs=direct_docs, direct_eps=round(direct_eps, 1),
-        overhead_percent=round((1 - collector_eps / direct_eps) * 100, 1),
-        interval_overhead_percent=round((1 - collector_docs / interval_seconds / direct_eps) * 100, 1),
-        agent_peak_rss_mb=round(peak_kb / 1024, 1),
-    )
+    def fetch_bulk(self) -> float:
+        namespace = self._namespace("f")
+        builder = EventBuilder(dataset=DATASET, ds_type="logs", namespace=namespace, input_type="httpjson")
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {MOCK_TOKEN}"
+        started = time.monotonic()
+        for records in self._pages(session):
+            _bulk(self.client, _index(namespace), [builder.build(r) for r in records], self.batch_size)
+        return self._done(namespace, time.monotonic() - started)
+
+    def _pages(self, session: requests.Session):
+        base = f"{self.mock.base_url}/client/v4/accounts/{self.account}"
+        if self.api_version == "v1":
+            page = 1
+            while True:
+                body = session.get(f"{base}/audit_logs", params={
+                    "direction": "asc", "since": "2000-01-01T00:00:00Z", "per_page": self.page_size, "page": page,
+                }, timeout=60).json()
+                records = body.get("result") or []
+                if records:
+                    yield records
+                if len(records) < self.page_size:
+                    return
+                page += 1
+        params: dict[str, Any] = {"direction": "asc", "since": "2000-01-01T00:00:00Z", "limit": self.page_size,
+                                  "before": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        while True:
+            body = session.get(f"{base}/logs/audit", params=params, timeout=60).json()
+            if body.get("result"):
+                yield body["result"]
+            cursor = (body.get("result_info") or {}).get("cursor")
+            if not cursor or not body.get("result"):
+                return
+            params["cursor"] = cursor
+
+
+def run(client: SearchClient, package_dir: Path, *, api_version: str = "v1", page_size: int = 1000,
+        batch_size: int = 500, rounds: int = 2, account: str = BACKFILL_ACCOUNT,
+        dataset: str | None = None) -> CollectorBenchmark:
+    """Benchmark against the mock `account` whose records are the mock dataset `dataset`."""
+    from intpkg.mock.server import MockServer
+
+    install_package(client, package_dir)
+    with MockServer.from_package(package_dir, rate_limit=False) as mock, tempfile.TemporaryDirectory() as tmp:
+        records = list(mock.dataset(dataset or f"audit_{api_version}_backfill").records())
+        runs = _Runs(client, package_dir, mock, records, Path(tmp), account=account, api_version=api_version,
+                     page_size=page_size, batch_size=batch_size)
+        result = CollectorBenchmark(api_version=api_version, events=len(records), rounds=rounds)
+        order = ["collector", "direct", "fetch_bulk"]
+        for n in range(rounds):
+            for kind in order[n % 3:] + order[:n % 3]:  # rotate who goes first
+                if kind == "collector":
+                    process_eps, interval_eps = runs.collector()
+                    result.collector_eps.append(round(process_eps, 1))
+                    result.interval_eps.append(round(interval_eps, 1))
+                else:
+                    getattr(result, f"{kind}_eps").append(round(getattr(runs, kind)(), 1))
+        result.agent_peak_rss_mb = round(runs.peak_kb / 1024, 1)
+    return result
 
 
 def _watch_peak_rss(proc: subprocess.Popen) -> int:
