@@ -14,7 +14,7 @@ from typing import Any
 
 from intpkg import __version__
 from intpkg.input import gofmt
-from intpkg.input.gotemplate import TemplateExecError, go_kind, go_type_name
+from intpkg.input.gotemplate import TemplateExecError, _lt_one, go_type_name
 from intpkg.input.gotime import (
     LAYOUTS,
     UTC,
@@ -180,21 +180,12 @@ def div(a: Any, b: Any) -> int:
     return quotient if (a >= 0) == (b >= 0) else -quotient
 
 
-def _lt(a: Any, b: Any) -> bool:
-    ka, kb = go_kind(a), go_kind(b)
-    if "other" in (ka, kb) or "bool" in (ka, kb):
-        raise TemplateExecError("invalid type for comparison")
-    if ka != kb:
-        raise TemplateExecError("incompatible types for comparison")
-    return a < b
-
-
 def min_(a: Any, b: Any) -> Any:
-    return a if _lt(a, b) else b
+    return a if _lt_one(a, b) else b
 
 
 def max_(a: Any, b: Any) -> Any:
-    return b if _lt(a, b) else a
+    return b if _lt_one(a, b) else a
 
 
 def join(value: Any, sep: str) -> str:

@@ -21,7 +21,24 @@ def query_escape(value: str) -> str:
     return quote_plus(value, safe="")
 
 
-class Header:
+class _MultiValueMap:
+    """Go's `map[string][]string` as templates see it (Header and url.Values are both one)."""
+
+    _data: dict[str, list[str]]
+
+    def go_lookup(self, key: str) -> tuple[bool, list[str] | None]:
+        if key in self._data:
+            return True, list(self._data[key])
+        return False, None
+
+    def go_items(self) -> list[tuple[str, list[str]]]:
+        return [(k, list(v)) for k, v in self._data.items()]
+
+    def go_json(self) -> dict[str, list[str]]:
+        return {k: list(v) for k, v in self._data.items()}
+
+
+class Header(_MultiValueMap):
     """Go http.Header: canonical keys → lists of values; a map with Get/Values/Set/Add/Del methods."""
 
     def __init__(self, items: Iterable[tuple[str, str]] | dict | None = None):
@@ -53,17 +70,6 @@ class Header:
         clone._data = {k: list(v) for k, v in self._data.items()}
         return clone
 
-    # template protocol (Go map semantics)
-    def go_lookup(self, key: str) -> tuple[bool, list[str] | None]:
-        if key in self._data:
-            return True, list(self._data[key])
-        return False, None
-
-    def go_items(self) -> list[tuple[str, list[str]]]:
-        return [(k, list(v)) for k, v in self._data.items()]
-
-    def go_json(self) -> dict[str, list[str]]:
-        return {k: list(v) for k, v in self._data.items()}
 
     # Python helpers
     def pairs(self) -> list[tuple[str, str]]:
@@ -79,7 +85,7 @@ class Header:
         return f"Header({self._data!r})"
 
 
-class URLValues:
+class URLValues(_MultiValueMap):
     """Go url.Values: key → list of values, `Get` returns the first, `Encode` sorts keys."""
 
     def __init__(self, data: dict[str, list[str]] | None = None):
@@ -111,16 +117,6 @@ class URLValues:
     def Encode(self) -> str:  # noqa: N802
         return "&".join(f"{query_escape(k)}={query_escape(v)}" for k in sorted(self._data) for v in self._data[k])
 
-    def go_lookup(self, key: str) -> tuple[bool, list[str] | None]:
-        if key in self._data:
-            return True, list(self._data[key])
-        return False, None
-
-    def go_items(self) -> list[tuple[str, list[str]]]:
-        return [(k, list(v)) for k, v in self._data.items()]
-
-    def go_json(self) -> dict[str, list[str]]:
-        return {k: list(v) for k, v in self._data.items()}
 
     def __eq__(self, other) -> bool:
         return isinstance(other, URLValues) and self._data == other._data
