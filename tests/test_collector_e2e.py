@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -109,29 +108,32 @@ def test_secrets_never_leave_the_process(installed, mock, tmp_path, unique_name,
 
 
 @pytest.mark.slow
-def test_kill_9_during_a_backfill_loses_and_duplicates_nothing(installed, mock, tmp_path, unique_name) -> None:
+def test_kill_9_during_a_backfill_loses_and_duplicates_nothing(installed, tmp_path, unique_name) -> None:
+    """Five agents are killed with SIGKILL part-way through a paged backfill (each after a growing number of
+    pages, counted at the mock, so the kill lands mid-run however fast the machine); a sixth completes it."""
     namespace = unique_name.replace("-", "")
     index = f"logs-cloudflare.audit-{namespace}"
-    policy_file = tmp_path / "policy.yml"
-    policy_file.write_text(yaml.safe_dump(policy(namespace, mock.base_url, api_token="${env:CF_TEST_TOKEN}",
-                                                 api_version="v1", page_size=100)))
-    cmd = [sys.executable, "-m", "intpkg.cli", "run", str(REPO), "--policy", str(policy_file), "--once",
-           "--state-dir", str(tmp_path / "state"), "--es-url", installed.target.url, "--log-level", "WARNING"]
-    env = {**os.environ, "CF_TEST_TOKEN": TOKEN}
-    rng = random.Random(7)
-    kills = 0
-    while kills < 5:
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        time.sleep(rng.uniform(1.5, 4.0))
-        if proc.poll() is not None:
-            break  # it finished before we could kill it
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        kills += 1
-    final = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    with MockServer.from_package(REPO, delay_rate=1.0, delay_duration="50ms") as mock:  # 25 pages, >= 1.25 s
+        truth = len(mock.dataset("audit_v1_main"))
+        policy_file = tmp_path / "policy.yml"
+        policy_file.write_text(yaml.safe_dump(policy(namespace, mock.base_url, api_token="${env:CF_TEST_TOKEN}",
+                                                     api_version="v1", page_size=100)))
+        cmd = [sys.executable, "-m", "intpkg.cli", "run", str(REPO), "--policy", str(policy_file), "--once",
+               "--state-dir", str(tmp_path / "state"), "--es-url", installed.target.url, "--log-level", "WARNING"]
+        env = {**os.environ, "CF_TEST_TOKEN": TOKEN}
+        for attempt in range(5):
+            served = len(mock.requests)
+            proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 120
+            while len(mock.requests) - served < 3 + 4 * attempt and time.monotonic() < deadline:
+                assert proc.poll() is None, "the agent finished before it could be killed"
+                time.sleep(0.01)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            assert proc.returncode == -signal.SIGKILL
+        final = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert final.returncode == 0, final.stderr[-2000:]
-    assert kills >= 3, "the backfill finished too fast to be interrupted"
-    assert count(installed, index) == len(mock.dataset("audit_v1_main"))
+    assert count(installed, index) == truth
     ids = installed.request("GET", f"/{index}/_search", body={
         "size": 0, "aggs": {"ids": {"cardinality": {"field": "event.id", "precision_threshold": 10000}}}})
-    assert ids["aggregations"]["ids"]["value"] == len(mock.dataset("audit_v1_main"))
+    assert ids["aggregations"]["ids"]["value"] == truth

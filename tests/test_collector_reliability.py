@@ -33,7 +33,7 @@ def test_cluster_away_for_30_seconds_mid_run_loses_nothing(installed, tmp_path, 
     forwarder = LateForwarder(upstream_of(installed))
     client = client_behind(forwarder)
     forwarder.open()  # client_behind closed it again: the cluster is reachable when the run starts
-    with MockServer.from_package(REPO) as mock:
+    with MockServer.from_package(REPO, delay_rate=1.0, delay_duration="100ms") as mock:  # 25 pages, >= 2.5 s
         truth = len(mock.dataset("audit_v2_main"))
         plans = plan_streams(Package.load(REPO), policy(namespace, mock.base_url, api_token=TOKEN, page_size=100),
                              env={})
@@ -48,11 +48,14 @@ def test_cluster_away_for_30_seconds_mid_run_loses_nothing(installed, tmp_path, 
 
         cut = threading.Thread(target=outage, daemon=True)
         cut.start()
+        started = time.monotonic()
         try:
             status = agent.run(once=True)
         finally:
             forwarder.close()
+        elapsed = time.monotonic() - started
         cut.join(timeout=1)
+    assert elapsed >= 30, "the run ended before the outage did: the cut did not fall mid-run"
     (entry,) = status["streams"].values()
     assert entry["state"] == "ok", entry
     assert 0 < entry["events_acked"] == truth
@@ -66,13 +69,14 @@ def test_a_429_is_waited_out_as_told_and_followed_by_no_burst(installed, tmp_pat
     namespace = unique_name.replace("-", "")
     with MockServer.from_package(REPO, rate_limit={"quota": 3, "window": 6}) as mock:
         truth = len(mock.dataset("audit_v1_main"))
+        plans = plan_streams(Package.load(REPO), policy(namespace, mock.base_url, api_token=TOKEN,
+                                                         api_version="v1", page_size=500), env={})
+        agent = Agent(plans, installed, tmp_path)  # rendered and ready before the quota is spent
         url = f"{mock.base_url}/client/v4/accounts/{ACCOUNT_A}/audit_logs"
         other = [requests.get(url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10) for _ in range(4)]
         assert other[-1].status_code == 429 and int(other[-1].headers["Retry-After"]) > 0
         before = len(mock.requests)
-        plans = plan_streams(Package.load(REPO), policy(namespace, mock.base_url, api_token=TOKEN,
-                                                         api_version="v1", page_size=500), env={})
-        status = Agent(plans, installed, tmp_path).run(once=True)
+        status = agent.run(once=True)
         sent = mock.requests[before:]
     (entry,) = status["streams"].values()
     assert entry["state"] == "ok", entry
