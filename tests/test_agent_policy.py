@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from intpkg.agent.policy import Package, PolicyError, plan_streams
+from intpkg.agent.policy import PolicyError, plan_streams
 from intpkg.agent.render import render_template
 from intpkg.errors import IntpkgError
+from intpkg.package import Package
 
 REPO = Path(__file__).resolve().parents[1]
 ACCOUNT = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"

@@ -13,7 +13,7 @@ import pytest
 from intpkg import cli
 from intpkg.benchmark import pipeline as bench
 from intpkg.errors import IntpkgError
-from intpkg.testing.package import Package
+from intpkg.package import Package
 from intpkg.testing.pipeline.installer import install
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

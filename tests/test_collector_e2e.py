@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from intpkg.agent.policy import Package, plan_streams
+from intpkg.agent.policy import plan_streams
 from intpkg.agent.runner import Agent
 from intpkg.assets.install import install_package
 from intpkg.mock.server import MockServer
+from intpkg.package import Package
 from intpkg.stack.client import SearchClient
 
 REPO = Path(__file__).resolve().parents[1]

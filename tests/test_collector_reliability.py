@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from intpkg.agent.policy import Package, plan_streams
+from intpkg.agent.policy import plan_streams
 from intpkg.agent.runner import Agent
 from intpkg.assets.install import install_package
 from intpkg.mock.server import MockServer
+from intpkg.package import Package
 from intpkg.stack.client import SearchClient
 from test_agent_delivery import LateForwarder, client_behind, upstream_of
 from test_collector_e2e import ACCOUNT_A, TOKEN, count, policy

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from intpkg.agent.policy import Package, plan_streams
+from intpkg.agent.policy import plan_streams
 from intpkg.agent.runner import Agent
 from intpkg.agent.state import CursorStore
 from intpkg.assets.install import install_package
@@ -21,6 +21,7 @@ from intpkg.input.config import parse_config
 from intpkg.input.gotime import GoTime
 from intpkg.input.httpjson import HttpJsonInput
 from intpkg.mock.server import MockServer
+from intpkg.package import Package
 from intpkg.stack.client import SearchClient
 
 REPO = Path(__file__).resolve().parents[1]

@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from intpkg.agent.policy import Package, plan_streams
+from intpkg.agent.policy import plan_streams
 from intpkg.agent.render import render_template
 from intpkg.agent.runner import render_stream
 from intpkg.input.config import parse_config
 from intpkg.input.gotime import GoTime
 from intpkg.input.httpjson import HttpJsonInput
 from intpkg.mock.server import MockServer
+from intpkg.package import Package
 
 REPO = Path(__file__).resolve().parents[1]
 ZONE = "8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e"

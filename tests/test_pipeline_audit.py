@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from intpkg.testing.package import Package
+from intpkg.package import Package
 from intpkg.testing.pipeline.installer import install
 from intpkg.testing.pipeline.runner import PipelineRunner
 from intpkg.testing.result import PASS

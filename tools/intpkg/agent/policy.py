@@ -31,6 +31,7 @@ from typing import Any
 import yaml
 
 from intpkg.errors import IntpkgError
+from intpkg.package import Package
 
 _ENV_REF = re.compile(r"^\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)\}$")
 _DURATION = re.compile(r"^(\d+(ns|us|µs|ms|s|m|h))+$")
@@ -93,33 +94,6 @@ def fan_out(plan: StreamPlan) -> list[StreamPlan]:
     return plans
 
 
-@dataclass
-class Package:
-    """The parts of a package the agent needs."""
-
-    root: Path
-    manifest: dict[str, Any]
-    data_streams: dict[str, dict[str, Any]]
-
-    @classmethod
-    def load(cls, root: Path) -> Package:
-        root = root.resolve()
-        manifest = _read_yaml(root / "manifest.yml")
-        streams: dict[str, dict[str, Any]] = {}
-        ds_root = root / "data_stream"
-        if ds_root.is_dir():
-            for folder in sorted(p for p in ds_root.iterdir() if (p / "manifest.yml").is_file()):
-                streams[folder.name] = _read_yaml(folder / "manifest.yml")
-        return cls(root, manifest, streams)
-
-    @property
-    def name(self) -> str:
-        return self.manifest["name"]
-
-    def dataset(self, data_stream: str) -> str:
-        return self.data_streams[data_stream].get("dataset") or f"{self.name}.{data_stream}"
-
-
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text())
@@ -148,6 +122,7 @@ def plan_streams(package: Package, policy: dict[str, Any], *, env: dict[str, str
         problems.append(f"namespace: {namespace!r} must be lower-case letters, digits and _")
     package_vars = _resolve(package.manifest.get("vars") or [], policy.get("vars") or {}, "vars", env, problems)
     plans: list[StreamPlan] = []
+    streams = {ds.name: ds for ds in package.data_streams()}
     known_inputs = {}
     for template in package.manifest.get("policy_templates") or []:
         for input_def in template.get("inputs") or []:
@@ -162,8 +137,7 @@ def plan_streams(package: Package, policy: dict[str, Any], *, env: dict[str, str
         template, input_def = known_inputs[input_key]
         input_vars = _resolve(input_def.get("vars") or [], (input_policy or {}).get("vars") or {},
                               f"{where}.vars", env, problems)
-        datasets = {package.dataset(ds): ds for ds in template.get("data_streams") or package.data_streams
-                    if ds in package.data_streams}
+        datasets = {streams[ds].dataset: ds for ds in template.get("data_streams") or streams if ds in streams}
         for dataset, stream_policy in ((input_policy or {}).get("streams") or {}).items():
             swhere = f"{where}.streams.{dataset}"
             if dataset not in datasets:
@@ -172,7 +146,7 @@ def plan_streams(package: Package, policy: dict[str, Any], *, env: dict[str, str
             if not (stream_policy or {}).get("enabled", True):
                 continue
             ds = datasets[dataset]
-            ds_manifest = package.data_streams[ds]
+            ds_manifest = streams[ds].manifest
             stream_def = next((s for s in ds_manifest.get("streams") or [] if s.get("input") == input_def["type"]),
                               None)
             if stream_def is None:
@@ -191,7 +165,7 @@ def plan_streams(package: Package, policy: dict[str, Any], *, env: dict[str, str
                 dataset=dataset,
                 ds_type=ds_manifest.get("type", "logs"),
                 namespace=namespace,
-                template_path=package.root / "data_stream" / ds / "agent" / "stream"
+                template_path=streams[ds].path / "agent" / "stream"
                 / stream_def.get("template_path", "stream.yml.hbs"),
                 variables=merged,
                 yaml_vars={d["name"] for d in defs if d.get("type") == "yaml"},

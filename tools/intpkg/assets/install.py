@@ -21,9 +21,9 @@ from typing import Any
 
 import yaml
 
-from intpkg.agent.policy import Package
 from intpkg.assets.pipelines import definitions, entry_pipeline
 from intpkg.fields import load_ecs, load_fields
+from intpkg.package import Package
 from intpkg.stack.client import SearchClient
 
 MANAGED_BY = "intpkg"
@@ -58,14 +58,12 @@ def _lifecycle(ds_dir: Path) -> dict[str, Any]:
 
 def install_package(client: SearchClient, package_dir: Path, *, ecs_dir: Path | None = None) -> InstallReport:
     package = Package.load(package_dir)
-    version = str(package.manifest["version"])
+    version = package.version
     ecs = load_ecs(ecs_dir)
     report = InstallReport()
-    for ds, manifest in package.data_streams.items():
-        ds_type = manifest.get("type", "logs")
-        dataset = package.dataset(ds)
-        ds_dir = package.root / "data_stream" / ds
-        base = f"{ds_type}-{dataset}"
+    for stream in package.data_streams():
+        manifest, ds_dir = stream.manifest, stream.path
+        base = f"{stream.type}-{stream.dataset}"
 
         existing = client.request("GET", f"/_index_template/{base}", ignore=(404,)) or {}
         templates = existing.get("index_templates") or []
@@ -83,7 +81,7 @@ def install_package(client: SearchClient, package_dir: Path, *, ecs_dir: Path | 
             client.request("PUT", f"/_ingest/pipeline/{names[stem]}", body=body)
             report.installed.append(f"ingest pipeline {names[stem]}")
 
-        fields = load_fields(package.root, ds, ecs)
+        fields = load_fields(package.path, stream.name, ecs)
         mappings: dict[str, Any] = {"properties": fields.mappings()}
         dynamic = fields.dynamic_templates()
         if dynamic:
@@ -135,8 +133,8 @@ def uninstall_package(client: SearchClient, package_dir: Path, *, delete_data: b
     """Remove templates and pipelines (and, with `delete_data`, the data streams)."""
     package = Package.load(package_dir)
     removed: list[str] = []
-    for ds, manifest in package.data_streams.items():
-        base = f"{manifest.get('type', 'logs')}-{package.dataset(ds)}"
+    for stream in package.data_streams():
+        base = f"{stream.type}-{stream.dataset}"
         if delete_data:
             streams = client.request("GET", f"/_data_stream/{base}-*", ignore=(404,)) or {}
             for stream in streams.get("data_streams") or []:

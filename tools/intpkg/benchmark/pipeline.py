@@ -31,8 +31,8 @@ import requests
 from intpkg.assets.install import opensearch_mapping
 from intpkg.errors import IntpkgError
 from intpkg.fields import load_ecs, load_fields
+from intpkg.package import DataStream
 from intpkg.stack.client import SearchClient
-from intpkg.testing.package import DataStream
 from intpkg.testing.pipeline import cases as cases_mod
 from intpkg.testing.pipeline.installer import install
 

@@ -11,7 +11,7 @@ from intpkg.benchmark import collector as collector_bench
 from intpkg.benchmark import pipeline as bench
 from intpkg.commands._target import add_target_args, client_from_args
 from intpkg.commands.test import package_dir_from
-from intpkg.testing.package import Package
+from intpkg.package import Package
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -9,9 +9,10 @@ import time
 from pathlib import Path
 
 from intpkg import settings
-from intpkg.agent.policy import Package, load_policy_file, plan_streams
+from intpkg.agent.policy import load_policy_file, plan_streams
 from intpkg.agent.state import StatusBoard
 from intpkg.commands._target import add_target_args, client_from_args
+from intpkg.package import Package
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -18,12 +18,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from intpkg.agent.policy import Package, load_policy_file, plan_streams
+from intpkg.agent.policy import load_policy_file, plan_streams
 from intpkg.agent.state import StatusBoard
 from intpkg.assets.install import install_package
 from intpkg.commands._target import add_target_args, client_from_args, target_from_args
 from intpkg.commands.run import default_state_dir
 from intpkg.errors import IntpkgError
+from intpkg.package import Package
 from intpkg.stack.node import LocalNode
 
 MOCK_ACCOUNT = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
@@ -75,8 +76,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"search node: {meta['url']} ({meta['flavor']} {meta.get('version', '')})")
     client = client_from_args(args)
     package = Package.load(args.package_dir)
-    install_package(client, package.root)
-    print(f"package {package.name} {package.manifest['version']} installed into {client.target.url}")
+    install_package(client, package.path)
+    print(f"package {package.name} {package.version} installed into {client.target.url}")
 
     with contextlib.ExitStack() as stack:
         policy = load_policy_file(args.policy) if args.policy else None
@@ -85,7 +86,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         if policy is None:
             from intpkg.mock.server import MockServer
 
-            mock = stack.enter_context(MockServer.from_package(package.root))
+            mock = stack.enter_context(MockServer.from_package(package.path))
             policy = mock_policy(mock.base_url)
             print(f"no Cloudflare credentials (CLOUDFLARE_API_TOKEN, or CLOUDFLARE_EMAIL + CLOUDFLARE_API_KEY, with "
                   f"CLOUDFLARE_ACCOUNT_ID): collecting from the bundled mock API at {mock.base_url}")

@@ -7,9 +7,10 @@ import os
 import sys
 from pathlib import Path
 
-from intpkg.agent.policy import Package, load_policy_file, plan_streams
+from intpkg.agent.policy import load_policy_file, plan_streams
 from intpkg.cloudflare.verify import Credentials, Verifier
 from intpkg.errors import IntpkgError
+from intpkg.package import Package
 
 DEFAULT_API_URL = "https://api.cloudflare.com"
 

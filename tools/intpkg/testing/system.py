@@ -22,16 +22,15 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from intpkg.agent.policy import Package as PolicyPackage
 from intpkg.agent.policy import plan_streams
 from intpkg.agent.render import render_template
 from intpkg.agent.runner import Agent
 from intpkg.assets.install import install_package
 from intpkg.errors import IntpkgError
 from intpkg.input.gotime import parse_duration
+from intpkg.package import Package, read_yaml
 from intpkg.stack.client import SearchClient
 from intpkg.testing.fieldcheck import load_validator
-from intpkg.testing.package import read_yaml
 from intpkg.testing.result import SKIP, TestResult
 from intpkg.testing.runner import RunOptions, TestRunner, register_runner
 
@@ -58,17 +57,16 @@ class SystemRunner(TestRunner):
         self.state_root = state_root
 
     def run(self, options: RunOptions) -> list[TestResult]:
-        package = PolicyPackage.load(options.package_dir)
+        package = Package.load(options.package_dir)
         results = []
-        for ds in package.data_streams:
-            if options.data_streams and ds not in options.data_streams:
-                continue
-            folder = package.root / "data_stream" / ds / "_dev" / "test" / "system"
+        for stream in package.data_streams(options.data_streams or None):
+            ds = stream.name
+            folder = stream.path / "_dev" / "test" / "system"
             for config_path in sorted(folder.glob("test-*-config.yml")):
                 results.append(self._run_case(package, ds, config_path, options))
         return results
 
-    def _run_case(self, package: PolicyPackage, ds: str, config_path: Path, options: RunOptions) -> TestResult:
+    def _run_case(self, package: Package, ds: str, config_path: Path, options: RunOptions) -> TestResult:
         name = config_path.name.removeprefix("test-").removesuffix("-config.yml")
         result = TestResult("system", package.name, ds, name)
         started = time.monotonic()
@@ -79,7 +77,7 @@ class SystemRunner(TestRunner):
         result.duration = time.monotonic() - started
         return result
 
-    def _execute(self, package: PolicyPackage, ds: str, config_path: Path, options: RunOptions,
+    def _execute(self, package: Package, ds: str, config_path: Path, options: RunOptions,
                  result: TestResult) -> None:
         from intpkg.mock.server import MockServer
 
@@ -89,11 +87,11 @@ class SystemRunner(TestRunner):
             result.failures.append(f"skipped: {raw['skip'].get('reason', 'no reason given')}")
             return
         run_id = uuid.uuid4().hex[:8]
-        with MockServer.from_package(package.root, service=raw.get("service")) as mock:
+        with MockServer.from_package(package.path, service=raw.get("service")) as mock:
             placeholders = {"Hostname": mock.host, "Port": str(mock.port), "TEST_RUN_ID": run_id}
             config = render_template(config_path.read_text(), placeholders, name=str(config_path))
             namespace = f"ep{run_id}"
-            dataset = package.dataset(ds)
+            dataset = package.data_stream(ds).dataset
             template = config.get("policy_template") or package.manifest["policy_templates"][0]["name"]
             input_key = f"{template}-{config.get('input', 'httpjson')}"
             policy = {"namespace": namespace, "vars": {}, "inputs": {input_key: {
@@ -102,7 +100,7 @@ class SystemRunner(TestRunner):
             }}}
             _split_vars(package, input_key, policy)
             plans = plan_streams(package, policy, env={})
-            install_package(self.client, package.root, ecs_dir=options.ecs_dir)
+            install_package(self.client, package.path, ecs_dir=options.ecs_dir)
             index = plans[0].index
             state = Path(tempfile.mkdtemp(prefix=f"intpkg-system-{run_id}-", dir=self.state_root))
             agent = Agent(plans, self.client, state)
@@ -118,7 +116,7 @@ class SystemRunner(TestRunner):
                 self._check(package, ds, hits, config, options, result)
                 result.details["hits"] = len(hits)
                 if options.generate and hits and result.ok:
-                    sample = package.root / "data_stream" / ds / "sample_event.json"
+                    sample = package.path / "data_stream" / ds / "sample_event.json"
                     sample.write_text(json.dumps(hits[0], indent=4, sort_keys=True, ensure_ascii=False) + "\n")
                     result.details["generated"] = str(sample)
             finally:
@@ -141,7 +139,7 @@ class SystemRunner(TestRunner):
             time.sleep(1.0)
         return hits
 
-    def _check(self, package: PolicyPackage, ds: str, hits: list[dict], config: dict[str, Any],
+    def _check(self, package: Package, ds: str, hits: list[dict], config: dict[str, Any],
                options: RunOptions, result: TestResult) -> None:
         assertions = config.get("assert") or {}
         if not hits:
@@ -159,7 +157,7 @@ class SystemRunner(TestRunner):
         for i, hit in enumerate(hits):
             if _get(hit, "event.kind") == "pipeline_error" or _get(hit, "error.message"):
                 result.fail(f"document {i} is a pipeline error: {_get(hit, 'error.message')}")
-        validator = load_validator(package.root, ds, options.ecs_dir)
+        validator = load_validator(package.path, ds, options.ecs_dir)
         seen: set[str] = set()
         for hit in hits:
             for problem in validator.validate_document(
@@ -179,7 +177,7 @@ def _satisfied(hits: list[dict], assertions: dict[str, Any]) -> bool:
     return True
 
 
-def _split_vars(package: PolicyPackage, input_key: str, policy: dict[str, Any]) -> None:
+def _split_vars(package: Package, input_key: str, policy: dict[str, Any]) -> None:
     """elastic-package's `vars` may hold package- or input-level vars: put each where it is declared."""
     given = policy["inputs"][input_key]["vars"]
     package_names = {v["name"] for v in package.manifest.get("vars") or []}

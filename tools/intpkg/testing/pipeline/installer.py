@@ -9,8 +9,8 @@ from typing import Any
 
 from intpkg.assets.pipelines import definitions
 from intpkg.errors import IntpkgError
+from intpkg.package import DataStream
 from intpkg.stack.client import SearchClient
-from intpkg.testing.package import DataStream
 
 REFERENCE = re.compile(r"""\{\{\s*IngestPipeline\s+["']([^"']+)["']\s*\}\}""")
 

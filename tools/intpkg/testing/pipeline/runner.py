@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from intpkg.errors import IntpkgError
+from intpkg.package import DataStream, Package
 from intpkg.stack.client import SearchClient
 from intpkg.testing import fieldcheck
-from intpkg.testing.package import DataStream, Package
 from intpkg.testing.pipeline import cases as cases_mod
 from intpkg.testing.pipeline import coverage as coverage_mod
 from intpkg.testing.pipeline.compare import MISSING, differences, get_path, strip_dynamic

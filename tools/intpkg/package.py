@@ -1,4 +1,4 @@
-"""The few facts about a package and its data streams that test runners need."""
+"""A package on disk: its root manifest and its data streams, as the agent, installer and test runners read them."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def read_yaml(path: Path) -> Any:
         raise IntpkgError(f"{path}: cannot read: {exc.strerror}") from None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DataStream:
     package: Package
     name: str
@@ -51,30 +51,41 @@ class DataStream:
         return entry_pipeline(self.manifest)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Package:
     path: Path
     name: str
     version: str
+    manifest: dict[str, Any]
 
     @classmethod
     def load(cls, path: Path) -> Package:
+        path = Path(path).resolve()
         manifest_path = path / "manifest.yml"
         if not manifest_path.is_file():
             raise IntpkgError(f"{path}: not a package (no manifest.yml).")
         manifest = read_yaml(manifest_path) or {}
         if not isinstance(manifest, dict) or not manifest.get("name") or not manifest.get("version"):
             raise IntpkgError(f"{manifest_path}: `name` and `version` are required.")
-        return cls(path=path, name=str(manifest["name"]), version=str(manifest["version"]))
+        return cls(path=path, name=str(manifest["name"]), version=str(manifest["version"]), manifest=manifest)
 
     def data_streams(self, only: list[str] | None = None) -> list[DataStream]:
         """Data streams of the package, optionally restricted to `only` (unknown names are an error)."""
-        root = self.path / "data_stream"
-        found = sorted(p for p in root.iterdir() if (p / "manifest.yml").is_file()) if root.is_dir() else []
-        names = {p.name for p in found}
-        unknown = sorted(set(only or []) - names)
+        streams = self._streams()
+        unknown = sorted(set(only or []) - set(streams))
         if unknown:
             raise IntpkgError(f"{self.path}: no data stream named {', '.join(unknown)} "
-                              f"(have: {', '.join(sorted(names)) or 'none'}).")
-        return [DataStream(self, p.name, p, read_yaml(p / "manifest.yml") or {})
-                for p in found if not only or p.name in only]
+                              f"(have: {', '.join(sorted(streams)) or 'none'}).")
+        return [ds for name, ds in streams.items() if not only or name in only]
+
+    def data_stream(self, name: str) -> DataStream | None:
+        return self._streams().get(name)
+
+    def _streams(self) -> dict[str, DataStream]:
+        cached = self.__dict__.get("_cache")
+        if cached is None:
+            root = self.path / "data_stream"
+            found = sorted(p for p in root.iterdir() if (p / "manifest.yml").is_file()) if root.is_dir() else []
+            cached = {p.name: DataStream(self, p.name, p, read_yaml(p / "manifest.yml") or {}) for p in found}
+            object.__setattr__(self, "_cache", cached)
+        return cached
