@@ -18,6 +18,7 @@ import pytest
 from pytest_elasticsearch import factories
 
 from intpkg import settings
+from intpkg.fields import EcsReference, load_ecs
 from intpkg.stack.client import SearchClient, Target
 from intpkg.stack.node import LocalNode, NodeConfig
 
@@ -64,6 +65,20 @@ def search_target(search_noproc) -> Iterator[Target]:
 @pytest.fixture(scope="session")
 def search_client(search_target: Target) -> SearchClient:
     return SearchClient(search_target)
+
+
+@pytest.fixture(scope="session")
+def ecs_dir() -> Path:
+    """The ECS reference folder (INTPKG_ECS_DIR); tests that need it skip without it."""
+    folder = settings.ecs_dir()
+    if folder is None:
+        pytest.skip("INTPKG_ECS_DIR is not set")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def ecs(ecs_dir: Path) -> EcsReference:
+    return load_ecs(ecs_dir)
 
 
 @pytest.fixture

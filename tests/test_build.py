@@ -14,14 +14,6 @@ from intpkg import settings
 from intpkg.build import build_package
 from intpkg.cli import main
 from intpkg.errors import IntpkgError
-from intpkg.fields import load_ecs
-
-
-@pytest.fixture(scope="module")
-def ecs():
-    if settings.ecs_dir() is None:
-        pytest.skip("INTPKG_ECS_DIR is not set")
-    return load_ecs()
 
 
 @pytest.fixture

@@ -6,18 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from intpkg import settings
 from intpkg.errors import IntpkgError
 from intpkg.fields import FieldSet, flatten, load_ecs, load_fields
 
 FIXTURE = Path(__file__).parent / "fixtures" / "lint"
-
-
-@pytest.fixture(scope="module")
-def ecs():
-    if settings.ecs_dir() is None:
-        pytest.skip("INTPKG_ECS_DIR is not set")
-    return load_ecs()
 
 
 @pytest.fixture(scope="module")

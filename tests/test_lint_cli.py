@@ -10,17 +10,9 @@ from pathlib import Path
 import pytest
 
 from fixtures.lint.pkgcopy import REPO, copy_real_package
-from intpkg import settings
 from intpkg.cli import main
 from intpkg.spec import RULES, lint_package
 from intpkg.yamlpos import ParseError, parse_yaml
-
-
-@pytest.fixture(scope="module")
-def ecs_dir():
-    if settings.ecs_dir() is None:
-        pytest.skip("INTPKG_ECS_DIR is not set")
-    return settings.ecs_dir()
 
 
 def test_real_package_lints_clean(ecs_dir):

@@ -16,8 +16,6 @@ from pathlib import Path
 import pytest
 
 from fixtures.lint.pkgcopy import make_package
-from intpkg import settings
-from intpkg.fields import load_ecs
 from intpkg.spec import RULES, lint_package
 from intpkg.spec.rules.schemas import schema_for
 
@@ -25,13 +23,6 @@ DS = "data_stream/example"
 PIPE = f"{DS}/elasticsearch/ingest_pipeline"
 TEMPLATE = f"{DS}/agent/stream/httpjson.yml.hbs"
 TESTS = f"{DS}/_dev/test/pipeline"
-
-
-@pytest.fixture(scope="module")
-def ecs():
-    if settings.ecs_dir() is None:
-        pytest.skip("INTPKG_ECS_DIR is not set")
-    return load_ecs()
 
 
 @pytest.fixture(scope="module")
