@@ -147,3 +147,18 @@ def test_compiled_templates_are_cached_and_render_the_same(tmp_path: Path, monke
     render._compiled.cache_clear()
     assert render_template(source, variables) == fresh  # a broken cache file is compiled afresh
     render._compiled.cache_clear()
+
+
+def test_a_broken_policy_file_is_named_with_its_line(tmp_path: Path) -> None:
+    from intpkg.agent.policy import load_policy_file
+
+    broken = tmp_path / "policy.yml"
+    broken.write_text("namespace: default\ninputs: [\n")
+    with pytest.raises(IntpkgError, match=rf"{broken}:3:1: invalid YAML"):
+        load_policy_file(broken)
+    broken.write_text("- a list\n")
+    with pytest.raises(PolicyError, match="a policy is a YAML or JSON mapping"):
+        load_policy_file(broken)
+    broken.write_text("namespace: default\n")
+    with pytest.raises(PolicyError, match="a policy needs an `inputs` mapping"):
+        load_policy_file(broken)

@@ -31,7 +31,7 @@ from typing import Any
 import yaml
 
 from intpkg.errors import IntpkgError
-from intpkg.package import Package
+from intpkg.package import Package, read_yaml
 
 _ENV_REF = re.compile(r"^\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)\}$")
 _DURATION = re.compile(r"^(\d+(ns|us|µs|ms|s|m|h))+$")
@@ -94,20 +94,10 @@ def fan_out(plan: StreamPlan) -> list[StreamPlan]:
     return plans
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise IntpkgError(f"{path}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise IntpkgError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise IntpkgError(f"{path}: expected a YAML mapping")
-    return data
-
-
 def load_policy_file(path: Path) -> dict[str, Any]:
-    policy = _read_yaml(path)
+    policy = read_yaml(path)  # a syntax error names the file, line and column
+    if not isinstance(policy, dict):
+        raise PolicyError(f"{path}: a policy is a YAML or JSON mapping")
     if "inputs" not in policy or not isinstance(policy["inputs"], dict):
         raise PolicyError(f"{path}: a policy needs an `inputs` mapping (see `intpkg run --help`)")
     return policy
