@@ -15,16 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from intpkg.errors import IntpkgError
+from intpkg.input.transforms import put_path
 
 Processor = Callable[[dict[str, Any]], None]
-
-
-def _put(doc: dict[str, Any], dotted: str, value: Any) -> None:
-    node = doc
-    parts = dotted.split(".")
-    for part in parts[:-1]:
-        node = node.setdefault(part, {})
-    node[parts[-1]] = value
 
 
 def _pop(doc: dict[str, Any], dotted: str) -> None:
@@ -44,7 +37,7 @@ def _add_fields(options: dict[str, Any]) -> Processor:
 
     def run(doc: dict[str, Any]) -> None:
         for key, value in fields.items():
-            _put(doc, f"{target}.{key}" if target else key, value)
+            put_path(doc, f"{target}.{key}" if target else key, value)
 
     return run
 

@@ -18,6 +18,7 @@ import yaml
 
 from intpkg import settings
 from intpkg.errors import IntpkgError
+from intpkg.input.transforms import put_path
 
 # Fleet's helpers (x-pack/plugins/fleet/server/services/epm/agent/agent.ts), in JavaScript so that
 # block helpers (`{{#contains}}`) get handlebars' own `options.fn`.
@@ -120,7 +121,7 @@ def render_template(source: str, variables: dict[str, Any], *, yaml_vars: set[st
             except yaml.YAMLError as exc:
                 raise IntpkgError(f"{name}: variable {key!r} is not valid YAML: {exc}") from None
             value = _YAML_PLACEHOLDER.format(len(parsed_yaml) - 1)
-        _put(context, key, value)
+        put_path(context, key, value)
     try:
         text = str(_compiled(source)(context))
     except Exception as exc:  # js2py raises its own exception types
@@ -134,14 +135,6 @@ def render_template(source: str, variables: dict[str, Any], *, yaml_vars: set[st
     if not isinstance(document, dict):
         raise IntpkgError(f"{name}: the rendered template is not a YAML mapping")
     return _replace_placeholders(document, parsed_yaml)
-
-
-def _put(context: dict[str, Any], dotted: str, value: Any) -> None:
-    parts = dotted.split(".")
-    node = context
-    for part in parts[:-1]:
-        node = node.setdefault(part, {})
-    node[parts[-1]] = value
 
 
 def _replace_placeholders(node: Any, values: dict[str, Any]) -> Any:
