@@ -1,8 +1,9 @@
 """Shared fixtures: one real search node for the whole test session.
 
 The node is the cluster named by INTPKG_ES_URL (plus INTPKG_ES_API_KEY / USERNAME / PASSWORD /
-CA_CERT) when set; otherwise a local node that the session starts on INTPKG_TEST_PORT (default
-9250) with its own state folder, and stops at the end (INTPKG_TEST_KEEP_NODE=1 keeps it).
+CA_CERT) when set; otherwise a local node with its own state folder that the session starts on
+INTPKG_TEST_PORT, or on 9250 when that port and 9350 are free, or else on any free pair of ports;
+it stops at the end (INTPKG_TEST_KEEP_NODE=1 keeps it, and the next session reuses it).
 pytest-elasticsearch's `elasticsearch_noproc` fixture carries its address.
 """
 
@@ -20,11 +21,24 @@ from pytest_elasticsearch import factories
 from intpkg import settings
 from intpkg.fields import EcsReference, load_ecs
 from intpkg.stack.client import SearchClient, Target
-from intpkg.stack.node import LocalNode, NodeConfig
+from intpkg.stack.node import LocalNode, NodeConfig, free_port_pair
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXTERNAL = Target.from_env()
-TEST_PORT = int(os.environ.get("INTPKG_TEST_PORT", "9250"))
+TEST_NODE_DIR = settings.intpkg_home() / "test-node"
+
+
+def _test_port() -> int:
+    """INTPKG_TEST_PORT; else the port of a kept test node still running; else 9250 or any free pair."""
+    if os.environ.get("INTPKG_TEST_PORT"):
+        return int(os.environ["INTPKG_TEST_PORT"])
+    kept = LocalNode(NodeConfig(state_dir=TEST_NODE_DIR))
+    if kept.running_pid() is not None:
+        return int((kept.metadata() or {})["port"])
+    return free_port_pair(9250)
+
+
+TEST_PORT = _test_port()
 
 if EXTERNAL is not None:
     _parsed = urlparse(EXTERNAL.url)
@@ -38,7 +52,7 @@ search_noproc = factories.elasticsearch_noproc(host=_HOST, port=_PORT)
 def test_node_config(**overrides) -> NodeConfig:
     """Config of the session's local test node (own state folder, shared download cache)."""
     config = NodeConfig(
-        state_dir=settings.intpkg_home() / "test-node",
+        state_dir=TEST_NODE_DIR,
         port=TEST_PORT,
         heap=os.environ.get("INTPKG_TEST_HEAP", "768m"),
     )

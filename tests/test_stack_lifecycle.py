@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from intpkg import settings
+from intpkg.stack import node as node_ports
 
 pytestmark = pytest.mark.slow
 
@@ -29,19 +30,8 @@ def node_dir(tmp_path: Path) -> Path:
 
 
 def free_port_pair() -> int:
-    """An HTTP port whose transport port (+100) is free too, away from 9200/9250."""
-    for _ in range(50):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        if port + 100 < 65535 and port not in (9200, 9250):
-            with socket.socket() as probe:
-                try:
-                    probe.bind(("127.0.0.1", port + 100))
-                except OSError:
-                    continue
-            return port
-    raise RuntimeError("no free port pair")
+    """An HTTP port whose transport port (+100) is free too, away from the usual 9200/9250."""
+    return node_ports.free_port_pair(avoid=(9200, 9250))
 
 
 def intpkg(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -95,6 +85,21 @@ def test_up_status_logs_down_leaves_no_process(node_dir: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", port))  # the port is free again
     assert intpkg("stack", "status", env=env).returncode == 1
+
+
+def test_free_port_pair_prefers_the_asked_port_and_moves_away_when_it_is_taken() -> None:
+    wanted = free_port_pair()
+    assert node_ports.free_port_pair(wanted) == wanted
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", wanted))
+        holder.listen()
+        other = node_ports.free_port_pair(wanted)
+        assert other != wanted
+        assert node_ports.port_is_free(other) and node_ports.port_is_free(other + 100)
+    with socket.socket() as holder:  # a busy transport port (+100) moves the pair too
+        holder.bind(("127.0.0.1", wanted + 100))
+        holder.listen()
+        assert node_ports.free_port_pair(wanted) != wanted
 
 
 def test_port_busy_is_a_clear_error(tmp_path: Path) -> None:
