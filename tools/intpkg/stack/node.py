@@ -8,8 +8,10 @@ Layout under the state folder (default `$INTPKG_HOME/node`):
     node.pid     written by the engine itself (`-p`)
     node.json    what `up` started: pid, url, version, heap
 
-The node binds 127.0.0.1 only. When intpkg runs as root the node runs as `nobody`, because
-the engine refuses to run as root.
+The node binds 127.0.0.1 only. The engine refuses to run as root, so when intpkg runs as root the
+node runs in a user namespace as an unprivileged user id (`unshare --user`) that maps back to root
+outside: it can still use the root-owned state folder and /tmp, which Elasticsearch's entitlement
+agent needs. Where user namespaces are unavailable it runs as `nobody` (setpriv) instead.
 """
 
 from __future__ import annotations
@@ -29,15 +31,22 @@ import requests
 
 from intpkg import settings
 from intpkg.errors import IntpkgError
-from intpkg.stack.distribution import EMBEDDED, Distribution, ensure_installed
+from intpkg.stack.distribution import Distribution, ensure_installed, selected
 from intpkg.stack.java import find_java
 
 GEOIP_EDITIONS = ("City", "ASN", "Country")
 UNPRIVILEGED_USER = "nobody"
+NAMESPACE_UID = 65534  # the unprivileged id the node sees inside its user namespace
 DEFAULT_PORT = 9200
 DEFAULT_HEAP = "1g"
-# settings of Elasticsearch that the embedded engine does not know; dropped with a warning
+# settings of Elasticsearch that OpenSearch does not know; dropped with a warning on OpenSearch
 FOREIGN_SETTING_PREFIXES = ("xpack.", "ingest.geoip.downloader.", "index.")
+# node settings that are always right for a local, single-user Elasticsearch node
+ELASTICSEARCH_SETTINGS = {
+    "xpack.security.enabled": "false",
+    "ingest.geoip.downloader.enabled": "false",  # offline: the GeoIP databases come from INTPKG_GEOIP_DIR
+    "action.destructive_requires_name": "false",  # tests clean up with wildcards
+}
 
 
 @dataclass
@@ -51,7 +60,7 @@ class NodeConfig:
     geoip_dir: Path | None = field(default_factory=settings.geoip_dir)
     extra_settings: dict[str, str] = field(default_factory=dict)
     offline: bool = False
-    distribution: Distribution = EMBEDDED
+    distribution: Distribution = field(default_factory=selected)
 
     @property
     def url(self) -> str:
@@ -66,15 +75,16 @@ def _default_state_dir() -> Path:
     return Path(os.environ.get("INTPKG_STATE_DIR") or settings.intpkg_home() / "node")
 
 
-def split_settings(pairs: list[str]) -> tuple[dict[str, str], list[str]]:
-    """Parse `key=value` items; return (kept settings, names dropped as foreign)."""
+def split_settings(pairs: list[str], distribution: Distribution | None = None) -> tuple[dict[str, str], list[str]]:
+    """Parse `key=value` items; return (kept settings, names dropped as foreign to the engine)."""
+    foreign = FOREIGN_SETTING_PREFIXES if (distribution or selected()).flavor == "opensearch" else ()
     kept: dict[str, str] = {}
     dropped: list[str] = []
     for pair in pairs:
         if "=" not in pair:
             raise IntpkgError(f"Setting {pair!r} is not of the form key=value.")
         key, value = pair.split("=", 1)
-        if key.startswith(FOREIGN_SETTING_PREFIXES):
+        if foreign and key.startswith(foreign):
             dropped.append(key)
         else:
             kept[key] = value
@@ -154,6 +164,7 @@ class LocalNode:
         (conf / "jvm.options").write_text(jvm_options)
         (conf / "jvm.options.d").mkdir(exist_ok=True)
         (conf / "jvm.options.d" / "heap.options").write_text(f"-Xms{cfg.heap}\n-Xmx{cfg.heap}\n")
+        engine_settings = ELASTICSEARCH_SETTINGS if cfg.distribution.flavor == "elasticsearch" else {}
         node_settings = {
             "cluster.name": "intpkg",
             "node.name": "intpkg-node",
@@ -165,18 +176,27 @@ class LocalNode:
             "path.logs": str(self.logs_dir),
             # a nearly full disk must not turn indices read-only under the tests
             "cluster.routing.allocation.disk.threshold_enabled": "false",
+            **engine_settings,
             **cfg.extra_settings,
         }
-        (conf / "opensearch.yml").write_text("".join(f"{k}: {json.dumps(v)}\n" for k, v in node_settings.items()))
+        settings_text = "".join(f"{k}: {json.dumps(v)}\n" for k, v in node_settings.items())
+        (conf / cfg.distribution.settings_file).write_text(settings_text)
         self.pid_file.unlink(missing_ok=True)
-        if os.geteuid() == 0:
+        if os.geteuid() == 0 and not user_namespaces_available():
             owned = {self.state, self.data_dir, self.logs_dir}
             for folder in owned:
                 _check_reachable_by_others(folder)
             subprocess.run(["chown", "-R", f"{UNPRIVILEGED_USER}:", *map(str, owned)], check=True)
 
     def _install_geoip(self, home: Path) -> None:
-        """Install the configured GeoIP databases as the node's GeoLite2 databases."""
+        """Install the configured GeoIP databases as the node's GeoLite2 databases.
+
+        Elasticsearch reads them from `<config>/ingest-geoip/`; OpenSearch's module ships its own
+        copies, which are replaced (the originals are kept as `.orig`).
+        """
+        if self.config.distribution.flavor == "elasticsearch":
+            self._install_geoip_config_databases()
+            return
         module = home / "modules" / "ingest-geoip"
         if not module.is_dir():
             return
@@ -190,28 +210,38 @@ class LocalNode:
                 if original.exists():
                     shutil.copy2(original, target)
                 continue
-            candidates = [source / f"GeoLite2-{edition}-Test.mmdb", source / f"GeoLite2-{edition}.mmdb"]
-            found = next((c for c in candidates if c.is_file()), None)
-            if found is None:
-                raise IntpkgError(
-                    f"INTPKG_GEOIP_DIR={source} has no GeoLite2-{edition}-Test.mmdb or GeoLite2-{edition}.mmdb."
-                )
+            found = _geoip_database(source, edition)
             shutil.copyfile(found, target)
             target.chmod(0o644)
+
+    def _install_geoip_config_databases(self) -> None:
+        folder = self.state / "config" / "ingest-geoip"
+        shutil.rmtree(folder, ignore_errors=True)
+        source = self.config.geoip_dir
+        if source is None:
+            return
+        folder.mkdir(parents=True)
+        for edition in GEOIP_EDITIONS:
+            found = _geoip_database(source, edition)
+            shutil.copyfile(found, folder / f"GeoLite2-{edition}.mmdb")
+            (folder / f"GeoLite2-{edition}.mmdb").chmod(0o644)
 
     def command(self, home: Path, java_home: Path) -> tuple[list[str], dict[str, str]]:
         """Command line and environment that start the engine in the foreground."""
         cfg = self.config
         env = {k: v for k, v in os.environ.items() if not k.startswith(("INTPKG_ES_", "ELASTIC_PACKAGE_"))}
-        env.update(
-            JAVA_HOME=str(java_home),
-            OPENSEARCH_TMPDIR=str(self.state / "tmp"),
-            HOME=str(self.state),
-        )
-        env[cfg.distribution.conf_env] = str(self.state / "config")
-        env.pop(cfg.distribution.java_opts_env, None)
-        cmd = [str(home / cfg.distribution.launcher), "-p", str(self.pid_file)]
-        if os.geteuid() == 0:
+        dist = cfg.distribution
+        env.update(HOME=str(self.state))
+        env[dist.java_home_env] = str(java_home)
+        env[dist.tmpdir_env] = str(self.state / "tmp")
+        env[dist.conf_env] = str(self.state / "config")
+        env.pop(dist.java_opts_env, None)
+        if dist.flavor == "elasticsearch":  # the launcher's own JVM writes temporary files too
+            env["CLI_JAVA_OPTS"] = f"-Djava.io.tmpdir={self.state / 'tmp'}"
+        cmd = [str(home / dist.launcher), "-p", str(self.pid_file)]
+        if os.geteuid() == 0 and user_namespaces_available():
+            cmd = ["unshare", "--user", f"--map-user={NAMESPACE_UID}", f"--map-group={NAMESPACE_UID}", "--", *cmd]
+        elif os.geteuid() == 0:
             cmd = ["setpriv", f"--reuid={UNPRIVILEGED_USER}", f"--regid={_group_of(UNPRIVILEGED_USER)}",
                    "--clear-groups", "--", *cmd]
         return cmd, env
@@ -221,8 +251,9 @@ class LocalNode:
         cfg = self.config
         _check_port_free(cfg.port)
         _check_port_free(cfg.transport_port, purpose="transport")
-        java_home = find_java(cfg.distribution.min_java)
-        home = ensure_installed(cfg.distribution, cfg.cache_dir, offline=cfg.offline, quiet=quiet)
+        needs_jdk = cfg.distribution.source is not None
+        java_home = find_java(cfg.distribution.min_java, need_javac=needs_jdk)
+        home = ensure_installed(cfg.distribution, cfg.cache_dir, java_home=java_home, offline=cfg.offline, quiet=quiet)
         self._prepare_state(home)
         self._install_geoip(home)
         return home, java_home
@@ -384,3 +415,27 @@ def _group_of(user: str) -> str:
     import pwd
 
     return grp.getgrgid(pwd.getpwnam(user).pw_gid).gr_name
+
+
+def _geoip_database(source: Path, edition: str) -> Path:
+    candidates = [source / f"GeoLite2-{edition}-Test.mmdb", source / f"GeoLite2-{edition}.mmdb"]
+    found = next((c for c in candidates if c.is_file()), None)
+    if found is None:
+        raise IntpkgError(f"INTPKG_GEOIP_DIR={source} has no GeoLite2-{edition}-Test.mmdb or GeoLite2-{edition}.mmdb.")
+    return found
+
+
+_USERNS: bool | None = None
+
+
+def user_namespaces_available() -> bool:
+    """Whether `unshare --user` works here (checked once per process)."""
+    global _USERNS
+    if _USERNS is None:
+        try:
+            probe = subprocess.run(["unshare", "--user", f"--map-user={NAMESPACE_UID}",
+                                    f"--map-group={NAMESPACE_UID}", "--", "true"], capture_output=True, timeout=10)
+            _USERNS = probe.returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            _USERNS = False
+    return _USERNS
