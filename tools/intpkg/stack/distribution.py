@@ -119,7 +119,8 @@ def ensure_installed(dist: Distribution, cache: Path, *, java_home: Path | None 
                      quiet: bool = False) -> Path:
     """Return the unpacked (and, for Elasticsearch, completed) engine home, provisioning it first if needed."""
     home = cache / "engines" / dist.folder_name
-    if (home / dist.launcher).is_file() and (home / BUILT_MARKER).is_file():
+    marker = home / BUILT_MARKER
+    if (home / dist.launcher).is_file() and marker.is_file() and marker.read_text() == _marker_text(dist):
         return home
     staging = home.parent / (home.name + ".partial")
     archive = _download(dist.coordinates, dist.folder_name + ".zip", cache, offline=offline, quiet=quiet)
@@ -128,11 +129,20 @@ def ensure_installed(dist: Distribution, cache: Path, *, java_home: Path | None 
         if java_home is None:
             raise IntpkgError("Building Elasticsearch's modules needs a JDK; no java_home was given.")
         _build_modules(dist, staging, cache, java_home, offline=offline, quiet=quiet)
-    (staging / BUILT_MARKER).write_text(dist.coordinates + "\n")
+    (staging / BUILT_MARKER).write_text(_marker_text(dist))
     _make_readable(staging)
     shutil.rmtree(home, ignore_errors=True)
     staging.rename(home)
     return home
+
+
+def _marker_text(dist: Distribution) -> str:
+    """What a complete engine home records: its archive and, when built from source, the module set."""
+    if dist.source is None:
+        return dist.coordinates + "\n"
+    from intpkg.stack import es_modules
+
+    return f"{dist.coordinates}\n{dist.source.version} modules {es_modules.fingerprint()}\n"
 
 
 def _build_modules(dist: Distribution, home: Path, cache: Path, java_home: Path, *, offline: bool,

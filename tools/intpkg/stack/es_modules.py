@@ -18,6 +18,7 @@ names from its `module-info.java` (modules without one load as classpath plugins
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import subprocess
@@ -63,6 +64,8 @@ MODULES = (
                maven=("org.apache.httpcomponents:httpclient:4.5.14", "org.apache.httpcomponents:httpcore:4.4.16"),
                libraries=("elasticsearch-dissect",), compile_only=("lang-painless",)),
     ModuleSpec("ingest-user-agent", "modules/ingest-user-agent"),
+    # templates in processor values ("{{{source.ip}}}") are rendered by the mustache script engine
+    ModuleSpec("lang-mustache", "modules/lang-mustache", maven=("com.github.spullara.mustache.java:compiler:0.9.10",)),
     ModuleSpec("ingest-geoip", "modules/ingest-geoip", maven=(
         "com.maxmind.geoip2:geoip2:4.2.1", "com.maxmind.db:maxmind-db:3.1.1",
         "com.fasterxml.jackson.core:jackson-annotations:2.15.0", "com.fasterxml.jackson.core:jackson-databind:2.15.0",
@@ -86,6 +89,11 @@ MODULES = (
 )
 
 SOURCE_FOLDERS = tuple(sorted({lib.source for lib in LIBRARIES} | {m.source for m in MODULES}))
+
+
+def fingerprint() -> str:
+    """Changes whenever the set of modules or their dependencies changes (invalidates cached builds)."""
+    return hashlib.sha256(repr((LIBRARIES, MODULES)).encode()).hexdigest()[:16]
 
 
 def maven_artifacts(version: str) -> list[str]:

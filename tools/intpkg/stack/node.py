@@ -3,7 +3,7 @@
 Layout under the state folder (default `$INTPKG_HOME/node`):
 
     config/      the node's config folder (settings file, JVM options, log4j)
-    data/        index data
+    data/<engine>/  index data (one folder per engine: elasticsearch, opensearch)
     logs/        the node's logs; `console.log` holds stdout/stderr of the process
     node.pid     written by the engine itself (`-p`)
     node.json    what `up` started: pid, url, version, heap
@@ -39,8 +39,10 @@ UNPRIVILEGED_USER = "nobody"
 NAMESPACE_UID = 65534  # the unprivileged id the node sees inside its user namespace
 DEFAULT_PORT = 9200
 DEFAULT_HEAP = "1g"
+# index-level settings do not belong in a node's settings (Elasticsearch refuses to start); dropped with a warning
+INDEX_SETTING_PREFIXES = ("index.",)
 # settings of Elasticsearch that OpenSearch does not know; dropped with a warning on OpenSearch
-FOREIGN_SETTING_PREFIXES = ("xpack.", "ingest.geoip.downloader.", "index.")
+FOREIGN_SETTING_PREFIXES = ("xpack.", "ingest.geoip.downloader.", *INDEX_SETTING_PREFIXES)
 # node settings that are always right for a local, single-user Elasticsearch node
 ELASTICSEARCH_SETTINGS = {
     "xpack.security.enabled": "false",
@@ -77,14 +79,15 @@ def _default_state_dir() -> Path:
 
 def split_settings(pairs: list[str], distribution: Distribution | None = None) -> tuple[dict[str, str], list[str]]:
     """Parse `key=value` items; return (kept settings, names dropped as foreign to the engine)."""
-    foreign = FOREIGN_SETTING_PREFIXES if (distribution or selected()).flavor == "opensearch" else ()
+    opensearch = (distribution or selected()).flavor == "opensearch"
+    foreign = FOREIGN_SETTING_PREFIXES if opensearch else INDEX_SETTING_PREFIXES
     kept: dict[str, str] = {}
     dropped: list[str] = []
     for pair in pairs:
         if "=" not in pair:
             raise IntpkgError(f"Setting {pair!r} is not of the form key=value.")
         key, value = pair.split("=", 1)
-        if foreign and key.startswith(foreign):
+        if key.startswith(foreign):
             dropped.append(key)
         else:
             kept[key] = value
@@ -100,7 +103,9 @@ class LocalNode:
         self.meta_file = self.state / "node.json"
         self.pid_file = self.state / "node.pid"
         self.logs_dir = Path(self.config.extra_settings.get("path.logs") or self.state / "logs")
-        self.data_dir = Path(self.config.extra_settings.get("path.data") or self.state / "data")
+        # one data folder per engine: neither can read the other's indices
+        default_data = self.state / "data" / self.config.distribution.flavor
+        self.data_dir = Path(self.config.extra_settings.get("path.data") or default_data)
         self.console_log = self.logs_dir / "console.log"
 
     # ---- queries -------------------------------------------------------------------------
@@ -182,7 +187,12 @@ class LocalNode:
         settings_text = "".join(f"{k}: {json.dumps(v)}\n" for k, v in node_settings.items())
         (conf / cfg.distribution.settings_file).write_text(settings_text)
         self.pid_file.unlink(missing_ok=True)
-        if os.geteuid() == 0 and not user_namespaces_available():
+        if os.geteuid() == 0 and user_namespaces_available():
+            # root in the node's namespace may only write files root owns outside (a state folder that
+            # an earlier `nobody` node owned is taken back)
+            if any(p.stat().st_uid != 0 for p in (self.state, conf, self.data_dir, self.logs_dir)):
+                subprocess.run(["chown", "-R", "0:0", str(self.state)], check=True)
+        elif os.geteuid() == 0:
             owned = {self.state, self.data_dir, self.logs_dir}
             for folder in owned:
                 _check_reachable_by_others(folder)
