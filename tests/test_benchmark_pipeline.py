@@ -56,14 +56,15 @@ def test_processed_documents_are_the_pipeline_output_with_their_ids(search_clien
 
 def test_run_reports_figures_and_cleans_up(search_client, audit):
     result = bench.run(search_client, audit, docs=300, batch_size=100, clients=1, rounds=1)
-    assert {run: len(v) for run, v in result.docs_per_second.items()} == {"raw": 1, "processed": 1, "pipeline": 1}
+    assert {run: len(v) for run, v in result.docs_per_second.items()} == {"raw": 1, "processed": 1, "pipeline": 1,
+                                                                         "empty": 1}
     assert all(result.median(run) > 0 for run in bench.RUNS)
     assert result.ratio("processed") > 0 and result.ingest_took_ms[0] > 0
     assert result.pipeline_failed_docs == 0
     assert result.index_prefix.startswith("intpkg-bench-")
     leftovers = search_client.request("GET", f"/_cat/indices/{result.index_prefix}-*", params={"format": "json"})
     assert leftovers == []
-    assert len(result.pipelines) == 3
+    assert len(result.pipelines) == 4  # default, v1, v2 and the empty floor pipeline
     for name in result.pipelines:
         assert search_client.request("GET", f"/_ingest/pipeline/{name}", ignore=(404,)) == {}
 

@@ -49,7 +49,9 @@ class RunFigures:
         return self.docs / self.seconds if self.seconds else 0.0
 
 
-RUNS = ("raw", "processed", "pipeline")
+# raw: inputs, no pipeline; processed: the pipeline's output, no pipeline; pipeline: inputs through the
+# pipeline; empty: the output through an empty pipeline, i.e. the cost of the ingest machinery alone
+RUNS = ("raw", "processed", "pipeline", "empty")
 
 
 @dataclass
@@ -68,12 +70,13 @@ class PipelineBenchmark:
     def median(self, run: str) -> float:
         return statistics.median(self.docs_per_second[run])
 
-    def ratio(self, baseline: str) -> float:
-        return self.median("pipeline") / self.median(baseline) if self.median(baseline) else 0.0
+    def ratio(self, baseline: str, run: str = "pipeline") -> float:
+        return self.median(run) / self.median(baseline) if self.median(baseline) else 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "median_docs_per_second": {run: round(self.median(run), 1) for run in RUNS},
                 "ratio_vs_processed": round(self.ratio("processed"), 3), "ratio_vs_raw": round(self.ratio("raw"), 3),
+                "empty_pipeline_vs_processed": round(self.ratio("processed", "empty"), 3),
                 "ingest_us_per_doc": round(statistics.median(self.ingest_took_ms) * 1000 / self.docs, 1)}
 
 
@@ -190,19 +193,21 @@ def run(client: SearchClient, ds: DataStream, *, docs: int = 20000, batch_size: 
     prefix = f"intpkg-bench-{uuid.uuid4().hex[:8]}"
     result = PipelineBenchmark(ds.name, docs, batch_size, clients, rounds, index_prefix=prefix)
     installed = install(client, ds)
-    result.pipelines = list(installed.names.values())
+    empty = f"{prefix}-empty"
+    client.request("PUT", f"/_ingest/pipeline/{empty}", body={"description": "benchmark floor", "processors": []})
+    result.pipelines = [*installed.names.values(), empty]
     created: list[str] = []
     try:
         processed, ids = processed_documents(client, installed.entry, ds.index, events, batch_size)
         bodies = {"raw": bulk_bodies(events, batch_size), "processed": bulk_bodies(processed, batch_size, ids),
-                  "pipeline": bulk_bodies(events, batch_size)}
+                  "pipeline": bulk_bodies(events, batch_size), "empty": bulk_bodies(processed, batch_size, ids)}
         for round_no in range(rounds + 1):
             for label in RUNS:
                 index = f"{prefix}-{label}-{round_no}"
                 _fresh_index(client, index, mappings)
                 created.append(index)
                 work = bodies[label] if round_no else bodies[label][: max(1, len(bodies[label]) // 5)]
-                pipeline = installed.entry if label == "pipeline" else None
+                pipeline = {"pipeline": installed.entry, "empty": empty}.get(label)
                 figures = _index_all(client, index, work, clients, pipeline)
                 client.request("DELETE", f"/{index}", ignore=(404,))
                 if round_no == 0:
@@ -215,6 +220,7 @@ def run(client: SearchClient, ds: DataStream, *, docs: int = 20000, batch_size: 
         for index in created:
             client.request("DELETE", f"/{index}", ignore=(404,))
         installed.delete()
+        client.request("DELETE", f"/_ingest/pipeline/{empty}", ignore=(404,))
     return result
 
 

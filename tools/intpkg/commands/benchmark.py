@@ -71,11 +71,12 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
         print(f"\n{r['data_stream']}: {r['docs']} docs/round, batch {r['batch_size']}, {r['clients']} client(s), "
               f"{r['rounds']} round(s) after warm-up")
         for run, label in (("raw", "raw, no pipeline"), ("processed", "processed, no pipeline"),
-                           ("pipeline", "raw through pipeline")):
+                           ("pipeline", "raw through pipeline"), ("empty", "processed, empty pipeline")):
             rounds = ", ".join(f"{v:,.0f}" for v in r["docs_per_second"][run])
             print(f"  {label:<23}: {r['median_docs_per_second'][run]:>9,.0f} docs/s  (rounds: {rounds})")
         print(f"  pipeline vs processed  : {r['ratio_vs_processed']:.0%}  (goal >= 70%)")
         print(f"  pipeline vs raw        : {r['ratio_vs_raw']:.0%}")
+        print(f"  empty pipeline vs processed: {r['empty_pipeline_vs_processed']:.0%} (the ingest machinery alone)")
         print(f"  time in the pipeline   : {r['ingest_us_per_doc']:.0f} us/doc (ingest stats)")
         if r["pipeline_failed_docs"]:
             print(f"  warning: {r['pipeline_failed_docs']} document(s) were rejected through the pipeline")
