@@ -124,3 +124,26 @@ def test_the_built_node_loads_every_module(search_client) -> None:
     nodes = search_client.request("GET", "/_nodes/plugins")["nodes"]
     loaded = {m["name"] for node in nodes.values() for m in node["modules"]}
     assert {spec.name for spec in es_modules.MODULES} <= loaded
+
+
+@pytest.mark.parametrize(("userns", "tmp_open", "engine_env", "expected"), [
+    (True, False, None, "elasticsearch"),
+    (False, True, None, "elasticsearch"),
+    (False, False, None, "opensearch"),  # Elasticsearch could not start here
+    (False, False, "elasticsearch", "elasticsearch"),  # an explicit choice is kept
+])
+def test_root_without_user_namespaces_or_open_tmp_falls_back_to_opensearch(monkeypatch, capsys, userns, tmp_open,
+                                                                           engine_env, expected) -> None:
+    from intpkg.stack import node
+
+    monkeypatch.setattr(node.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(node, "user_namespaces_available", lambda: userns)
+    monkeypatch.setattr(node, "_tmp_writable_by_others", lambda: tmp_open)
+    monkeypatch.setattr(node, "_WARNED_FALLBACK", False)
+    if engine_env:
+        monkeypatch.setenv("INTPKG_ENGINE", engine_env)
+    else:
+        monkeypatch.delenv("INTPKG_ENGINE", raising=False)
+    assert node.default_distribution().flavor == expected
+    warned = "Elasticsearch cannot start here" in capsys.readouterr().err
+    assert warned == (expected == "opensearch")

@@ -22,6 +22,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ import requests
 
 from intpkg import settings
 from intpkg.errors import IntpkgError
-from intpkg.stack.distribution import Distribution, ensure_installed, selected
+from intpkg.stack.distribution import ENGINE_ENV, OPENSEARCH, Distribution, ensure_installed, selected
 from intpkg.stack.java import find_java
 
 GEOIP_EDITIONS = ("City", "ASN", "Country")
@@ -62,7 +63,7 @@ class NodeConfig:
     geoip_dir: Path | None = field(default_factory=settings.geoip_dir)
     extra_settings: dict[str, str] = field(default_factory=dict)
     offline: bool = False
-    distribution: Distribution = field(default_factory=selected)
+    distribution: Distribution = field(default_factory=lambda: default_distribution())
 
     @property
     def url(self) -> str:
@@ -73,13 +74,41 @@ class NodeConfig:
         return int(self.extra_settings.get("transport.port", self.port + 100))
 
 
+def default_distribution() -> Distribution:
+    """INTPKG_ENGINE's engine; without it Elasticsearch, unless this machine cannot run it as root.
+
+    Under root without user namespaces the node runs as `nobody`, and Elasticsearch's entitlement
+    agent then needs a /tmp that `nobody` may write; where neither holds, OpenSearch (which has no
+    such agent) is used instead, with a warning.
+    """
+    dist = selected()
+    if os.environ.get(ENGINE_ENV) or dist.flavor != "elasticsearch" or os.geteuid() != 0:
+        return dist
+    if user_namespaces_available() or _tmp_writable_by_others():
+        return dist
+    global _WARNED_FALLBACK
+    if not _WARNED_FALLBACK:
+        _WARNED_FALLBACK = True
+        print("warning: running as root without user namespaces and with a /tmp that others may not write: "
+              f"Elasticsearch cannot start here, using {OPENSEARCH.flavor} {OPENSEARCH.version} "
+              f"(set {ENGINE_ENV} to choose)", file=sys.stderr)
+    return OPENSEARCH
+
+
+_WARNED_FALLBACK = False
+
+
+def _tmp_writable_by_others() -> bool:
+    return bool(Path("/tmp").stat().st_mode & 0o002)
+
+
 def _default_state_dir() -> Path:
     return Path(os.environ.get("INTPKG_STATE_DIR") or settings.intpkg_home() / "node")
 
 
 def split_settings(pairs: list[str], distribution: Distribution | None = None) -> tuple[dict[str, str], list[str]]:
     """Parse `key=value` items; return (kept settings, names dropped as foreign to the engine)."""
-    opensearch = (distribution or selected()).flavor == "opensearch"
+    opensearch = (distribution or default_distribution()).flavor == "opensearch"
     foreign = FOREIGN_SETTING_PREFIXES if opensearch else INDEX_SETTING_PREFIXES
     kept: dict[str, str] = {}
     dropped: list[str] = []
