@@ -279,7 +279,8 @@ class LocalNode:
             env["CLI_JAVA_OPTS"] = f"-Djava.io.tmpdir={self.state / 'tmp'}"
         cmd = [str(home / dist.launcher), "-p", str(self.pid_file)]
         if os.geteuid() == 0 and user_namespaces_available():
-            cmd = ["unshare", "--user", f"--map-user={NAMESPACE_UID}", f"--map-group={NAMESPACE_UID}", "--", *cmd]
+            cmd = [_system_tool("unshare"), "--user", f"--map-user={NAMESPACE_UID}", f"--map-group={NAMESPACE_UID}",
+                   "--", *cmd]
         elif os.geteuid() == 0:
             cmd = ["setpriv", f"--reuid={UNPRIVILEGED_USER}", f"--regid={_group_of(UNPRIVILEGED_USER)}",
                    "--clear-groups", "--", *cmd]
@@ -472,9 +473,15 @@ def user_namespaces_available() -> bool:
     global _USERNS
     if _USERNS is None:
         try:
-            probe = subprocess.run(["unshare", "--user", f"--map-user={NAMESPACE_UID}",
-                                    f"--map-group={NAMESPACE_UID}", "--", "true"], capture_output=True, timeout=10)
+            probe = subprocess.run([_system_tool("unshare"), "--user", f"--map-user={NAMESPACE_UID}",
+                                    f"--map-group={NAMESPACE_UID}", "--", _system_tool("true")],
+                                   capture_output=True, timeout=10)
             _USERNS = probe.returncode == 0
         except (OSError, subprocess.TimeoutExpired):
             _USERNS = False
     return _USERNS
+
+
+def _system_tool(name: str) -> str:
+    """Absolute path of a util-linux tool, found even when the caller's PATH is narrowed."""
+    return shutil.which(name) or next((f"{d}/{name}" for d in ("/usr/bin", "/bin") if Path(d, name).is_file()), name)
