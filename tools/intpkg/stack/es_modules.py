@@ -24,7 +24,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from intpkg.errors import IntpkgError
@@ -47,7 +47,6 @@ class ModuleSpec:
     maven: tuple[str, ...] = ()  # runtime jars from Maven Central, group:artifact:version
     libraries: tuple[str, ...] = ()  # Library.jar_name values bundled with the module
     compile_only: tuple[str, ...] = ()  # jars of other modules needed to compile (by module folder name)
-    extra_sources: tuple[str, ...] = field(default=())  # more source folders compiled into the same jar
 
 
 ASM = tuple(f"org.ow2.asm:{a}:7.2" for a in ("asm", "asm-util", "asm-tree", "asm-commons", "asm-analysis"))

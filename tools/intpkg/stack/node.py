@@ -82,9 +82,9 @@ def default_distribution() -> Distribution:
     such agent) is used instead, with a warning.
     """
     dist = selected()
-    if os.environ.get(ENGINE_ENV) or dist.flavor != "elasticsearch" or os.geteuid() != 0:
+    if os.environ.get(ENGINE_ENV) or dist.flavor != "elasticsearch":
         return dist
-    if user_namespaces_available() or _tmp_writable_by_others():
+    if _root_drop() != "nobody" or _tmp_writable_by_others():
         return dist
     global _WARNED_FALLBACK
     if not _WARNED_FALLBACK:
@@ -216,12 +216,13 @@ class LocalNode:
         settings_text = "".join(f"{k}: {json.dumps(v)}\n" for k, v in node_settings.items())
         (conf / cfg.distribution.settings_file).write_text(settings_text)
         self.pid_file.unlink(missing_ok=True)
-        if os.geteuid() == 0 and user_namespaces_available():
+        drop = _root_drop()
+        if drop == "namespace":
             # root in the node's namespace may only write files root owns outside (a state folder that
             # an earlier `nobody` node owned is taken back)
             if any(p.stat().st_uid != 0 for p in (self.state, conf, self.data_dir, self.logs_dir)):
                 subprocess.run(["chown", "-R", "0:0", str(self.state)], check=True)
-        elif os.geteuid() == 0:
+        elif drop == "nobody":
             owned = {self.state, self.data_dir, self.logs_dir}
             for folder in owned:
                 _check_reachable_by_others(folder)
@@ -278,10 +279,10 @@ class LocalNode:
         if dist.flavor == "elasticsearch":  # the launcher's own JVM writes temporary files too
             env["CLI_JAVA_OPTS"] = f"-Djava.io.tmpdir={self.state / 'tmp'}"
         cmd = [str(home / dist.launcher), "-p", str(self.pid_file)]
-        if os.geteuid() == 0 and user_namespaces_available():
-            cmd = [_system_tool("unshare"), "--user", f"--map-user={NAMESPACE_UID}", f"--map-group={NAMESPACE_UID}",
-                   "--", *cmd]
-        elif os.geteuid() == 0:
+        drop = _root_drop()
+        if drop == "namespace":
+            cmd = [*_namespace_prefix(), *cmd]
+        elif drop == "nobody":
             cmd = ["setpriv", f"--reuid={UNPRIVILEGED_USER}", f"--regid={_group_of(UNPRIVILEGED_USER)}",
                    "--clear-groups", "--", *cmd]
         return cmd, env
@@ -429,14 +430,11 @@ def free_port_pair(preferred: int | None = None, *, avoid: tuple[int, ...] = ())
 
 
 def _check_port_free(port: int, purpose: str = "HTTP") -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            raise IntpkgError(
-                f"Port {port} on 127.0.0.1 ({purpose}) is already in use by another process. Stop it, or pick "
-                f"another port with --port / INTPKG_ES_PORT (the transport port is the HTTP port + 100)."
-            ) from None
+    if not port_is_free(port):
+        raise IntpkgError(
+            f"Port {port} on 127.0.0.1 ({purpose}) is already in use by another process. Stop it, or pick "
+            f"another port with --port / INTPKG_ES_PORT (the transport port is the HTTP port + 100)."
+        )
 
 
 def _check_reachable_by_others(folder: Path) -> None:
@@ -473,13 +471,23 @@ def user_namespaces_available() -> bool:
     global _USERNS
     if _USERNS is None:
         try:
-            probe = subprocess.run([_system_tool("unshare"), "--user", f"--map-user={NAMESPACE_UID}",
-                                    f"--map-group={NAMESPACE_UID}", "--", _system_tool("true")],
-                                   capture_output=True, timeout=10)
+            probe = subprocess.run([*_namespace_prefix(), _system_tool("true")], capture_output=True, timeout=10)
             _USERNS = probe.returncode == 0
         except (OSError, subprocess.TimeoutExpired):
             _USERNS = False
     return _USERNS
+
+
+def _namespace_prefix() -> list[str]:
+    """The command prefix that runs a program in a new user namespace as NAMESPACE_UID (root outside)."""
+    return [_system_tool("unshare"), "--user", f"--map-user={NAMESPACE_UID}", f"--map-group={NAMESPACE_UID}", "--"]
+
+
+def _root_drop() -> str | None:
+    """How the node leaves root: "namespace" (unshare --user), "nobody" (setpriv), or None when not root."""
+    if os.geteuid() != 0:
+        return None
+    return "namespace" if user_namespaces_available() else "nobody"
 
 
 def _system_tool(name: str) -> str:
