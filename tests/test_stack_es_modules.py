@@ -147,3 +147,21 @@ def test_root_without_user_namespaces_or_open_tmp_falls_back_to_opensearch(monke
     assert node.default_distribution().flavor == expected
     warned = "Elasticsearch cannot start here" in capsys.readouterr().err
     assert warned == (expected == "opensearch")
+
+
+def test_module_jars_already_present_need_no_maven(tmp_path, monkeypatch) -> None:
+    from intpkg.stack.distribution import _download_jars
+
+    out = tmp_path / "deps"
+    out.mkdir()
+    (out / "asm-7.2.jar").write_bytes(b"jar")
+    monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))  # Maven would not be found
+    _download_jars({"org.ow2.asm:asm:7.2": "asm-7.2.jar"}, tmp_path / "cache", out, offline=True)
+
+
+def test_module_jars_maven_cannot_fetch_are_named(tmp_path) -> None:
+    from intpkg.stack.distribution import _download_jars
+
+    with pytest.raises(IntpkgError, match="Maven could not fetch invalid.example:no-such-jar:1.0"):
+        _download_jars({"invalid.example:no-such-jar:1.0": "no-such-jar-1.0.jar"}, tmp_path / "cache",
+                       tmp_path / "deps", offline=True)

@@ -125,6 +125,7 @@ def ensure_installed(dist: Distribution, cache: Path, *, java_home: Path | None 
     staging = home.parent / (home.name + ".partial")
     archive = _download(dist.coordinates, dist.folder_name + ".zip", cache, offline=offline, quiet=quiet)
     _unpack(archive, staging, dist)
+    archive.unlink()  # Maven's repository keeps its own copy
     if dist.source is not None:
         if java_home is None:
             raise IntpkgError("Building Elasticsearch's modules needs a JDK; no java_home was given.")
@@ -152,9 +153,8 @@ def _build_modules(dist: Distribution, home: Path, cache: Path, java_home: Path,
     assert dist.source is not None
     source_zip = fetch_source(dist.source, cache, offline=offline, quiet=quiet)
     maven_dir = cache / "downloads" / f"{dist.folder_name}-module-deps"
-    for coordinate in es_modules.maven_artifacts(dist.version):
-        _download(coordinate, es_modules.jar_file_name(coordinate), cache, offline=offline, quiet=True,
-                  out_dir=maven_dir)
+    jars = {c: es_modules.jar_file_name(c) for c in es_modules.maven_artifacts(dist.version)}
+    _download_jars(jars, cache, maven_dir, offline=offline)
     work = cache / "build" / dist.folder_name
     shutil.rmtree(work, ignore_errors=True)
     if not quiet:
@@ -202,9 +202,53 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _download(coordinates: str, file_name: str, cache: Path, *, offline: bool, quiet: bool,
-              out_dir: Path | None = None) -> Path:
-    """Copy one artifact from Maven Central (through the cached local repository) into `out_dir`."""
+def _download(coordinates: str, file_name: str, cache: Path, *, offline: bool, quiet: bool) -> Path:
+    """Copy one artifact from Maven Central (through the cached local repository) into `cache/downloads`."""
+    out_dir = cache / "downloads"
+    artifact = out_dir / file_name
+    if artifact.is_file():
+        return artifact
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if not quiet:
+        print(f"Downloading {coordinates} from Maven Central (cached in {cache / 'm2'}) ...", file=sys.stderr)
+    proc = _maven(["org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy", f"-Dartifact={coordinates}",
+                   f"-DoutputDirectory={out_dir}"], cache, offline=offline, what=coordinates)
+    if not quiet:
+        for line in proc.stdout.splitlines():
+            if file_name.removesuffix(".zip") in line and ("Download" in line or "Progress" in line):
+                print("  " + line.replace("[INFO] ", ""), file=sys.stderr)
+    if not artifact.is_file():
+        raise IntpkgError(f"Maven fetched {coordinates} but {artifact} is missing.")
+    return artifact
+
+
+def _download_jars(jars: dict[str, str], cache: Path, out_dir: Path, *, offline: bool) -> None:
+    """Copy the jars {coordinates: file name} that `out_dir` lacks, with one Maven run (no transitive jars)."""
+    missing = {c: name for c, name in jars.items() if not (out_dir / name).is_file()}
+    if not missing:
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    dependencies = "".join(
+        f"<dependency><groupId>{g}</groupId><artifactId>{a}</artifactId><version>{v}</version></dependency>"
+        for g, a, v in (c.split(":") for c in missing)
+    )
+    pom = cache / "build" / f"{out_dir.name}.pom.xml"
+    pom.parent.mkdir(parents=True, exist_ok=True)
+    pom.write_text(
+        '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>'
+        "<groupId>intpkg</groupId><artifactId>module-deps</artifactId><version>0</version><packaging>pom</packaging>"
+        f"<dependencies>{dependencies}</dependencies></project>\n"
+    )
+    _maven(["-f", str(pom.resolve()), "org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies",
+            f"-DoutputDirectory={out_dir}", "-DexcludeTransitive=true"], cache, offline=offline,
+           what=", ".join(missing))
+    absent = [c for c, name in missing.items() if not (out_dir / name).is_file()]
+    if absent:
+        raise IntpkgError(f"Maven ran but did not copy {', '.join(absent)} into {out_dir}.")
+
+
+def _maven(goal: list[str], cache: Path, *, offline: bool, what: str) -> subprocess.CompletedProcess:
+    """Run one Maven goal against the cached local repository; a failure names `what` could not be fetched."""
     mvn = shutil.which("mvn")
     if mvn is None:
         raise IntpkgError(
@@ -212,39 +256,25 @@ def _download(coordinates: str, file_name: str, cache: Path, *, offline: bool, q
             "with Maven; install it (Debian: apt-get install maven) or point intpkg at an existing "
             "cluster with --es-url / INTPKG_ES_URL."
         )
-    repo = cache / "m2"
-    out_dir = out_dir or cache / "downloads"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    artifact = out_dir / file_name
-    if artifact.is_file():
-        return artifact
     cmd = [
         mvn,
         "-B",
         "-Dstyle.color=never",
-        f"-Dmaven.repo.local={repo}",
-        "org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy",
-        f"-Dartifact={coordinates}",
-        f"-DoutputDirectory={out_dir}",
-        # progress lines for the archive download; plain log level otherwise
+        f"-Dmaven.repo.local={(cache / 'm2').resolve()}",
+        *goal,
+        # progress lines for downloads; plain log level otherwise
         "-Dorg.slf4j.simpleLogger.log.org.apache.maven.cli.transfer.Slf4jMavenTransferListener=info",
     ]
     if offline:
         cmd.insert(1, "--offline")
-    if not quiet:
-        print(f"Downloading {coordinates} from Maven Central (cached in {repo}) ...", file=sys.stderr)
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cache)
-    if not quiet:
-        for line in proc.stdout.splitlines():
-            if file_name.removesuffix(".zip") in line and ("Download" in line or "Progress" in line):
-                print("  " + line.replace("[INFO] ", ""), file=sys.stderr)
-    if proc.returncode != 0 or not artifact.is_file():
+    if proc.returncode != 0:
         tail = "\n".join([line for line in proc.stdout.splitlines() if "ERROR" in line][-6:])
         raise IntpkgError(
-            f"Maven could not fetch {coordinates} (exit {proc.returncode}). Maven Central may be "
+            f"Maven could not fetch {what} (exit {proc.returncode}). Maven Central may be "
             f"unreachable (offline, proxy, firewall) or the version may not exist. Maven said:\n{tail}"
         )
-    return artifact
+    return proc
 
 
 def _unpack(archive: Path, staging: Path, dist: Distribution) -> None:
