@@ -6,7 +6,7 @@ import argparse
 
 from intpkg.errors import IntpkgError
 from intpkg.stack.client import SearchClient, Target
-from intpkg.stack.node import LocalNode
+from intpkg.stack.node import NodeConfig
 
 
 def add_target_args(parser: argparse.ArgumentParser) -> None:
@@ -25,10 +25,12 @@ def add_target_args(parser: argparse.ArgumentParser) -> None:
 
 
 def target_from_args(args: argparse.Namespace) -> Target:
-    """The external cluster named by flags/environment, else the local node's address."""
-    local = LocalNode()
+    """The external cluster named by flags/environment, else the local node's address.
+
+    Nothing about the local node is provisioned or probed here: only its configured address is read.
+    """
     target = Target.from_env(
-        default_url=local.config.url,
+        default_url=NodeConfig().url,
         url=args.es_url,
         api_key=args.es_api_key,
         username=args.es_username,

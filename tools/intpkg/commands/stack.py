@@ -9,7 +9,7 @@ from pathlib import Path
 from intpkg.commands._target import add_target_args, target_from_args
 from intpkg.errors import IntpkgError
 from intpkg.stack.client import SearchClient
-from intpkg.stack.node import LocalNode, NodeConfig, split_settings
+from intpkg.stack.node import LocalNode, NodeConfig, parse_settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--geoip-dir", type=Path, help="GeoIP databases to install (INTPKG_GEOIP_DIR)")
     up.add_argument("-E", dest="settings", action="append", default=[], metavar="KEY=VALUE",
                     help="extra node setting (repeatable)")
-    up.add_argument("--offline", action="store_true", help="do not let Maven download anything")
+    up.add_argument("--distribution", type=Path, metavar="PATH",
+                    help="an Elasticsearch 8.x/9.x archive or unpacked folder to run (INTPKG_ES_DISTRIBUTION)")
+    up.add_argument("--offline", action="store_true", help="download nothing (use what is cached)")
     up.add_argument("--timeout", type=float, default=240.0, help="seconds to wait for health (default 240)")
     add_target_args(up)
     up.set_defaults(func=cmd_up)
@@ -61,10 +63,9 @@ def _local_node(args: argparse.Namespace) -> LocalNode:
         config.geoip_dir = args.geoip_dir.resolve()
     if getattr(args, "offline", False):
         config.offline = True
-    settings, dropped = split_settings(getattr(args, "settings", []) or [])
-    for name in dropped:
-        print(f"warning: ignoring setting {name}: the embedded engine does not support it", file=sys.stderr)
-    config.extra_settings = settings
+    if getattr(args, "distribution", None):
+        config.distribution = args.distribution
+    config.extra_settings = parse_settings(getattr(args, "settings", []) or [])
     return LocalNode(config)
 
 
@@ -82,7 +83,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"Local node up at {meta['url']}: {meta['flavor']} {meta['version']} "
               f"(pid {meta['pid']}, heap {meta['heap']}, healthy after {meta['startup_seconds']}s)")
         if not meta.get("geoip_dir"):
-            print("note: no INTPKG_GEOIP_DIR given; the engine's bundled GeoIP databases are in use", file=sys.stderr)
+            print("note: GeoIP lookups use the engine's own databases (INTPKG_GEOIP_DIR names others)",
+                  file=sys.stderr)
     return 0
 
 

@@ -1,303 +1,288 @@
-"""Provision the local search engine: Elasticsearch 8 from Maven Central plus modules built from its source.
+"""Which search engine the local node runs, and where its files come from.
 
-Maven Central carries Elasticsearch 8's bootable `integ-test-zip`, but that zip holds only the modules
-`transport-netty4`, `x-pack-core`, `x-pack-security` and `apm`. The modules integration pipelines need
-(lang-painless, ingest-common, ingest-user-agent, ingest-geoip, data-streams, mapper-extras, ...) are not
-published there for any 8.x release. Elasticsearch's source for the same release is on the Go module
-proxy, so `intpkg.stack.es_modules` compiles them from it with the machine's JDK 17. The result is a
-real Elasticsearch node with the same modules as the default distribution's basic features.
+`provision()` picks the engine in this order and says in one line which one and why:
 
-OpenSearch's complete `integ-test-zip` (INTPKG_ENGINE=opensearch) remains as a fallback for machines
-without the Go module proxy; it lacks uri_parts, registered_domain and other Elasticsearch processors.
+1. `INTPKG_ES_DISTRIBUTION` (or `--distribution PATH`): an official Elasticsearch 8.x or 9.x
+   distribution the user already has, as an archive (`.tar.gz`, `.zip`) or an unpacked folder;
+2. the official Elasticsearch distribution for this platform from Elastic's download site, version
+   pinned (ELASTICSEARCH_VERSION), checked against the SHA-512 published beside it, cached; an
+   unreachable site costs a few seconds once and is not tried again for an hour;
+3. OpenSearch (OPENSEARCH_VERSION, the complete distribution from Maven Central; Java 21+).
+
+`INTPKG_ENGINE=elasticsearch|opensearch` forces one engine; a forced engine that cannot be obtained
+is an error, not a fallback.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
+import platform
+import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
-
+from intpkg import download
 from intpkg.errors import IntpkgError
 
 ENGINE_ENV = "INTPKG_ENGINE"
-GOPROXY_ENV = "INTPKG_GOPROXY"
-
-
-@dataclass(frozen=True)
-class SourceArchive:
-    """An engine's source release on the Go module proxy, pinned by its SHA-256."""
-
-    module: str
-    version: str
-    sha256: str
-
-    def url(self, proxy: str) -> str:
-        return f"{proxy.rstrip('/')}/{self.module}/@v/{self.version}.zip"
-
-
-@dataclass(frozen=True)
-class Distribution:
-    """A bootable search-engine archive published on Maven Central."""
-
-    flavor: str
-    group_id: str
-    artifact_id: str
-    version: str
-    min_java: int
-    launcher: str  # relative path of the start script inside the unpacked home
-    java_home_env: str  # environment variable naming the JDK the launcher uses
-    java_opts_env: str  # environment variable carrying JVM options
-    conf_env: str  # environment variable naming the config folder
-    tmpdir_env: str  # environment variable naming the node's temporary folder
-    settings_file: str  # node settings file inside the config folder
-    source: SourceArchive | None = None  # when set, modules are compiled from this source
-
-    @property
-    def coordinates(self) -> str:
-        return f"{self.group_id}:{self.artifact_id}:{self.version}:zip"
-
-    @property
-    def folder_name(self) -> str:
-        return f"{self.artifact_id}-{self.version}"
-
-
-ELASTICSEARCH = Distribution(
-    flavor="elasticsearch",
-    group_id="org.elasticsearch.distribution.integ-test-zip",
-    artifact_id="elasticsearch",
-    version="8.19.4",
-    min_java=17,
-    launcher="bin/elasticsearch",
-    java_home_env="ES_JAVA_HOME",
-    java_opts_env="ES_JAVA_OPTS",
-    conf_env="ES_PATH_CONF",
-    tmpdir_env="ES_TMPDIR",
-    settings_file="elasticsearch.yml",
-    source=SourceArchive(
-        module="github.com/elastic/elasticsearch",
-        version="v8.19.4+incompatible",
-        sha256="70c9fb4bdc2709fa8594592aa7edddd6834a80765b0a3a8e34a6ed383741ee2f",
-    ),
-)
-
-OPENSEARCH = Distribution(
-    flavor="opensearch",
-    group_id="org.opensearch.distribution.integ-test-zip",
-    artifact_id="opensearch",
-    version="3.6.0",
-    min_java=21,
-    launcher="bin/opensearch",
-    java_home_env="JAVA_HOME",
-    java_opts_env="OPENSEARCH_JAVA_OPTS",
-    conf_env="OPENSEARCH_PATH_CONF",
-    tmpdir_env="OPENSEARCH_TMPDIR",
-    settings_file="opensearch.yml",
-)
-
-DISTRIBUTIONS = {d.flavor: d for d in (ELASTICSEARCH, OPENSEARCH)}
-
-
-def selected() -> Distribution:
-    """The engine named by INTPKG_ENGINE (elasticsearch, the default, or opensearch)."""
-    name = os.environ.get(ENGINE_ENV, "elasticsearch").strip().lower()
-    if name not in DISTRIBUTIONS:
-        raise IntpkgError(f"{ENGINE_ENV}={name!r} is not one of: {', '.join(DISTRIBUTIONS)}.")
-    return DISTRIBUTIONS[name]
-
-
+DISTRIBUTION_ENV = "INTPKG_ES_DISTRIBUTION"
+DOWNLOAD_URL_ENV = "INTPKG_ES_DOWNLOAD_URL"  # Elastic's download folder; tests point it at a local server
+ELASTIC_DOWNLOADS = "https://artifacts.elastic.co/downloads/elasticsearch"
+ELASTICSEARCH_VERSION = "8.19.4"
+OPENSEARCH_VERSION = "3.6.0"
+OPENSEARCH_COORDINATES = f"org.opensearch.distribution.integ-test-zip:opensearch:{OPENSEARCH_VERSION}:zip"
 BUILT_MARKER = ".intpkg-complete"
+HOW_TO_SUPPLY_ELASTICSEARCH = (f"To run Elasticsearch, set {DISTRIBUTION_ENV} (or pass --distribution) to an "
+                               "Elasticsearch 8.x/9.x archive or folder downloaded from elastic.co.")
 
 
-def ensure_installed(dist: Distribution, cache: Path, *, java_home: Path | None = None, offline: bool = False,
-                     quiet: bool = False) -> Path:
-    """Return the unpacked (and, for Elasticsearch, completed) engine home, provisioning it first if needed."""
-    home = cache / "engines" / dist.folder_name
-    marker = home / BUILT_MARKER
-    if (home / dist.launcher).is_file() and marker.is_file() and marker.read_text() == _marker_text(dist):
-        return home
-    staging = home.parent / (home.name + ".partial")
-    archive = _download(dist.coordinates, dist.folder_name + ".zip", cache, offline=offline, quiet=quiet)
-    _unpack(archive, staging, dist)
-    archive.unlink()  # Maven's repository keeps its own copy
-    if dist.source is not None:
-        if java_home is None:
-            raise IntpkgError("Building Elasticsearch's modules needs a JDK; no java_home was given.")
-        _build_modules(dist, staging, cache, java_home, offline=offline, quiet=quiet)
-    (staging / BUILT_MARKER).write_text(_marker_text(dist))
-    _make_readable(staging)
-    shutil.rmtree(home, ignore_errors=True)
-    staging.rename(home)
-    return home
+@dataclass(frozen=True)
+class Flavor:
+    """How one engine's launcher is driven."""
+
+    name: str
+    launcher: str  # start script relative to the engine home
+    java_home_env: str  # the JDK the launcher uses
+    java_opts_env: str  # JVM options (cleared: the node's options live in its config folder)
+    conf_env: str  # the config folder
+    tmpdir_env: str  # the node's temporary folder
+    settings_file: str  # node settings file in the config folder
 
 
-def _marker_text(dist: Distribution) -> str:
-    """What a complete engine home records: its archive and, when built from source, the module set."""
-    if dist.source is None:
-        return dist.coordinates + "\n"
-    from intpkg.stack import es_modules
-
-    return f"{dist.coordinates}\n{dist.source.version} modules {es_modules.fingerprint()}\n"
+ELASTICSEARCH = Flavor("elasticsearch", "bin/elasticsearch", "ES_JAVA_HOME", "ES_JAVA_OPTS", "ES_PATH_CONF",
+                       "ES_TMPDIR", "elasticsearch.yml")
+OPENSEARCH = Flavor("opensearch", "bin/opensearch", "JAVA_HOME", "OPENSEARCH_JAVA_OPTS", "OPENSEARCH_PATH_CONF",
+                    "OPENSEARCH_TMPDIR", "opensearch.yml")
+FLAVORS = {f.name: f for f in (ELASTICSEARCH, OPENSEARCH)}
 
 
-def _build_modules(dist: Distribution, home: Path, cache: Path, java_home: Path, *, offline: bool,
-                   quiet: bool) -> None:
-    from intpkg.stack import es_modules
+@dataclass(frozen=True)
+class Engine:
+    """A provisioned engine: its unpacked home and why it was chosen."""
 
-    assert dist.source is not None
-    source_zip = fetch_source(dist.source, cache, offline=offline, quiet=quiet)
-    maven_dir = cache / "downloads" / f"{dist.folder_name}-module-deps"
-    jars = {c: es_modules.jar_file_name(c) for c in es_modules.maven_artifacts(dist.version)}
-    _download_jars(jars, cache, maven_dir, offline=offline)
-    work = cache / "build" / dist.folder_name
-    shutil.rmtree(work, ignore_errors=True)
-    if not quiet:
-        print(f"Compiling Elasticsearch {dist.version}'s modules from source with {java_home} ...", file=sys.stderr)
-    root = es_modules.extract_sources(source_zip, work / "src")
-    es_modules.ModuleBuilder(home, root, maven_dir, work, java_home, dist.version, quiet=quiet).build_all()
-    shutil.rmtree(work, ignore_errors=True)
+    flavor: Flavor
+    version: str
+    home: Path
+    reason: str
+
+    @property
+    def min_java(self) -> int:
+        """Elasticsearch 8 runs on 17; Elasticsearch 9 and OpenSearch 3 need 21."""
+        return 17 if self.flavor is ELASTICSEARCH and self.version.startswith("8.") else 21
+
+    @property
+    def bundled_jdk(self) -> Path | None:
+        """The JDK an official Elasticsearch distribution ships (`jdk/`, or `jdk.app/...` on macOS)."""
+        for candidate in (self.home / "jdk", self.home / "jdk.app" / "Contents" / "Home"):
+            if (candidate / "bin" / "java").is_file():
+                return candidate
+        return None
+
+    def describe(self) -> str:
+        return f"{self.flavor.name} {self.version}: {self.reason}"
 
 
-def fetch_source(source: SourceArchive, cache: Path, *, offline: bool = False, quiet: bool = False) -> Path:
-    """Download the source archive from the Go module proxy (INTPKG_GOPROXY) once; verify its SHA-256."""
-    target = cache / "downloads" / f"{source.module.replace('/', '_')}@{source.version}.zip"
-    if target.is_file() and _sha256(target) == source.sha256:
-        return target
-    if offline:
-        raise IntpkgError(f"{target} is not cached and --offline forbids downloading it.")
-    proxy = os.environ.get(GOPROXY_ENV, "https://proxy.golang.org")
-    url = source.url(proxy)
-    if not quiet:
-        print(f"Downloading Elasticsearch's source {source.version} from {proxy} ...", file=sys.stderr)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial")
+def forced_engine() -> str | None:
+    """INTPKG_ENGINE, validated (None when unset)."""
+    name = os.environ.get(ENGINE_ENV, "").strip().lower()
+    if not name:
+        return None
+    if name not in FLAVORS:
+        raise IntpkgError(f"{ENGINE_ENV}={name!r} is not one of: {', '.join(FLAVORS)}.")
+    return name
+
+
+def provision(cache: Path, *, distribution: Path | None = None, offline: bool = False, quiet: bool = False,
+              elasticsearch_blocked: str | None = None) -> Engine:
+    """The engine home to run, provisioned into `cache` if needed (see the module docstring).
+
+    `elasticsearch_blocked` names why Elasticsearch cannot start on this machine (then OpenSearch is
+    used unless Elasticsearch is forced).
+    """
+    forced = forced_engine()
+    supplied = distribution or (Path(os.environ[DISTRIBUTION_ENV]) if os.environ.get(DISTRIBUTION_ENV) else None)
+    if forced == "opensearch":
+        return _opensearch(cache, f"{ENGINE_ENV}=opensearch", offline=offline, quiet=quiet)
+    if supplied is not None:
+        source = "--distribution" if distribution else DISTRIBUTION_ENV
+        return _supplied(supplied.expanduser().resolve(), cache, source)
+    if elasticsearch_blocked and forced != "elasticsearch":
+        return _opensearch(cache, f"Elasticsearch cannot start here ({elasticsearch_blocked})", offline=offline,
+                           quiet=quiet)
     try:
-        with requests.get(url, stream=True, timeout=60) as response:
-            response.raise_for_status()
-            with partial.open("wb") as fh:
-                for chunk in response.iter_content(1 << 20):
-                    fh.write(chunk)
-    except requests.RequestException as exc:
-        raise IntpkgError(f"Could not download {url}: {exc}. Set {GOPROXY_ENV} to a reachable Go module proxy, "
-                          f"or use {ENGINE_ENV}=opensearch, or an existing cluster with --es-url.") from None
-    digest = _sha256(partial)
-    if digest != source.sha256:
-        partial.unlink()
-        raise IntpkgError(f"{url} has SHA-256 {digest}, expected {source.sha256}; refusing to build from it.")
-    partial.rename(target)
-    return target
+        return _elastic_download(cache, offline=offline, quiet=quiet)
+    except IntpkgError as exc:
+        if forced == "elasticsearch":
+            raise IntpkgError(f"{ENGINE_ENV}=elasticsearch, but Elasticsearch {ELASTICSEARCH_VERSION} could not "
+                              f"be obtained: {exc}. {HOW_TO_SUPPLY_ELASTICSEARCH}") from None
+        return _opensearch(cache, f"Elasticsearch from Elastic's download site: {exc}", offline=offline,
+                           quiet=quiet)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+# ---- 1. a distribution the user has -----------------------------------------------------------
+_JAR = re.compile(r"^elasticsearch-(\d+\.\d+\.\d+)(?:-SNAPSHOT)?\.jar$")
+_ARCHIVE = re.compile(r"^elasticsearch-(\d+\.\d+\.\d+)(?:-SNAPSHOT)?(?:-[a-z0-9_]+-[a-z0-9_]+)?"
+                      r"(\.tar\.gz|\.tgz|\.zip)$")
 
 
-def _download(coordinates: str, file_name: str, cache: Path, *, offline: bool, quiet: bool) -> Path:
-    """Copy one artifact from Maven Central (through the cached local repository) into `cache/downloads`."""
-    out_dir = cache / "downloads"
-    artifact = out_dir / file_name
-    if artifact.is_file():
-        return artifact
-    out_dir.mkdir(parents=True, exist_ok=True)
+def _supplied(path: Path, cache: Path, source: str) -> Engine:
+    if path.is_dir():
+        home = path
+    elif path.is_file():
+        if not _ARCHIVE.match(path.name):
+            raise IntpkgError(f"{source}={path}: not an Elasticsearch archive (expected a name like "
+                              f"elasticsearch-{ELASTICSEARCH_VERSION}-linux-x86_64.tar.gz, or an unpacked folder).")
+        stat = path.stat()
+        home = cache / "engines" / f"supplied-{path.name}-{stat.st_size}-{int(stat.st_mtime)}"
+        if not (home / BUILT_MARKER).is_file():
+            _unpack(path, home)
+            (home / BUILT_MARKER).write_text(f"{path}\n")
+    else:
+        raise IntpkgError(f"{source}={path}: no such file or folder.")
+    version = elasticsearch_version(home)
+    if version is None:
+        raise IntpkgError(f"{source}={path}: not an Elasticsearch distribution (no bin/elasticsearch and "
+                          "lib/elasticsearch-<version>.jar).")
+    if version.split(".")[0] not in ("8", "9"):
+        raise IntpkgError(f"{source}={path} is Elasticsearch {version}; Elasticsearch 8.x or 9.x is needed.")
+    if not (home / "modules" / "ingest-common").is_dir():
+        raise IntpkgError(f"{source}={path} is Elasticsearch {version} without modules/ingest-common (a test "
+                          "build?); use the default distribution from elastic.co.")
+    return Engine(ELASTICSEARCH, version, home, f"supplied by {source}={path}")
+
+
+def elasticsearch_version(home: Path) -> str | None:
+    """The version of the Elasticsearch distribution unpacked at `home` (from its server jar)."""
+    if not (home / ELASTICSEARCH.launcher).is_file() or not (home / "lib").is_dir():
+        return None
+    for jar in (home / "lib").iterdir():
+        match = _JAR.match(jar.name)
+        if match:
+            return match.group(1)
+    return None
+
+
+# ---- 2. Elastic's download site -----------------------------------------------------------------
+def platform_archive(version: str = ELASTICSEARCH_VERSION) -> str:
+    """File name of the official distribution for this OS and CPU."""
+    system = {"Linux": "linux", "Darwin": "darwin", "Windows": "windows"}.get(platform.system())
+    machine = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}.get(
+        platform.machine().lower())
+    if system is None or machine is None:
+        raise IntpkgError(f"Elastic publishes no Elasticsearch distribution for {platform.system()} "
+                          f"{platform.machine()}.")
+    suffix = "zip" if system == "windows" else "tar.gz"
+    return f"elasticsearch-{version}-{system}-{machine}.{suffix}"
+
+
+def _elastic_download(cache: Path, *, offline: bool, quiet: bool) -> Engine:
+    home = cache / "engines" / f"elasticsearch-{ELASTICSEARCH_VERSION}"
+    name = platform_archive()
+    if (home / BUILT_MARKER).is_file() and (home / BUILT_MARKER).read_text().strip() == name:
+        return Engine(ELASTICSEARCH, ELASTICSEARCH_VERSION, home, f"downloaded earlier from Elastic ({home})")
+    if offline:
+        raise IntpkgError("not cached, and --offline forbids downloading it")
+    base = download.environ_url(DOWNLOAD_URL_ENV, ELASTIC_DOWNLOADS)
+    published = download.fetch_text(f"{base}/{name}.sha512", cache).split()
+    if not published or not re.fullmatch(r"[0-9a-fA-F]{128}", published[0]):
+        raise IntpkgError(f"{base}/{name}.sha512 holds no SHA-512 checksum")
     if not quiet:
-        print(f"Downloading {coordinates} from Maven Central (cached in {cache / 'm2'}) ...", file=sys.stderr)
-    proc = _maven(["org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy", f"-Dartifact={coordinates}",
-                   f"-DoutputDirectory={out_dir}"], cache, offline=offline, what=coordinates)
-    if not quiet:
-        for line in proc.stdout.splitlines():
-            if file_name.removesuffix(".zip") in line and ("Download" in line or "Progress" in line):
-                print("  " + line.replace("[INFO] ", ""), file=sys.stderr)
-    if not artifact.is_file():
-        raise IntpkgError(f"Maven fetched {coordinates} but {artifact} is missing.")
-    return artifact
+        print(f"Downloading Elasticsearch {ELASTICSEARCH_VERSION} ({name}) from {base} ...", file=sys.stderr)
+    archive = download.fetch_file(f"{base}/{name}", cache / "downloads" / name, cache, sha512=published[0],
+                                  label=name, quiet=quiet)
+    try:
+        _unpack(archive, home)
+    finally:
+        archive.unlink(missing_ok=True)  # the unpacked home is the cache; the archive would be a second copy
+    if elasticsearch_version(home) != ELASTICSEARCH_VERSION:
+        shutil.rmtree(home, ignore_errors=True)
+        raise IntpkgError(f"{name} does not hold Elasticsearch {ELASTICSEARCH_VERSION}")
+    (home / BUILT_MARKER).write_text(name + "\n")
+    return Engine(ELASTICSEARCH, ELASTICSEARCH_VERSION, home, f"downloaded from {base} (SHA-512 verified)")
 
 
-def _download_jars(jars: dict[str, str], cache: Path, out_dir: Path, *, offline: bool) -> None:
-    """Copy the jars {coordinates: file name} that `out_dir` lacks, with one Maven run (no transitive jars)."""
-    missing = {c: name for c, name in jars.items() if not (out_dir / name).is_file()}
-    if not missing:
-        return
+# ---- 3. OpenSearch from Maven Central -------------------------------------------------------------
+def _opensearch(cache: Path, why: str, *, offline: bool, quiet: bool) -> Engine:
+    home = cache / "engines" / f"opensearch-{OPENSEARCH_VERSION}"
+    if not ((home / BUILT_MARKER).is_file() and (home / BUILT_MARKER).read_text().strip() == OPENSEARCH_COORDINATES):
+        folder = cache / "downloads"
+        archive = _maven_copy(OPENSEARCH_COORDINATES, folder, cache, offline=offline, quiet=quiet)
+        try:
+            _unpack(archive, home)
+        finally:
+            archive.unlink(missing_ok=True)  # Maven's repository keeps its own copy
+        if not (home / OPENSEARCH.launcher).is_file():
+            shutil.rmtree(home, ignore_errors=True)
+            raise IntpkgError(f"{OPENSEARCH_COORDINATES} holds no {OPENSEARCH.launcher}; the archive is unusable.")
+        (home / BUILT_MARKER).write_text(OPENSEARCH_COORDINATES + "\n")
+    return Engine(OPENSEARCH, OPENSEARCH_VERSION, home, f"{why}; OpenSearch from Maven Central instead")
+
+
+def _maven_copy(coordinates: str, out_dir: Path, cache: Path, *, offline: bool, quiet: bool) -> Path:
+    """Copy one artifact from Maven Central (through the cached local repository `cache/m2`) into `out_dir`."""
+    _, artifact_id, version, packaging = coordinates.split(":")
+    target = out_dir / f"{artifact_id}-{version}.{packaging}"
     out_dir.mkdir(parents=True, exist_ok=True)
-    dependencies = "".join(
-        f"<dependency><groupId>{g}</groupId><artifactId>{a}</artifactId><version>{v}</version></dependency>"
-        for g, a, v in (c.split(":") for c in missing)
-    )
-    pom = cache / "build" / f"{out_dir.name}.pom.xml"
-    pom.parent.mkdir(parents=True, exist_ok=True)
-    pom.write_text(
-        '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>'
-        "<groupId>intpkg</groupId><artifactId>module-deps</artifactId><version>0</version><packaging>pom</packaging>"
-        f"<dependencies>{dependencies}</dependencies></project>\n"
-    )
-    _maven(["-f", str(pom.resolve()), "org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies",
-            f"-DoutputDirectory={out_dir}", "-DexcludeTransitive=true"], cache, offline=offline,
-           what=", ".join(missing))
-    absent = [c for c, name in missing.items() if not (out_dir / name).is_file()]
-    if absent:
-        raise IntpkgError(f"Maven ran but did not copy {', '.join(absent)} into {out_dir}.")
-
-
-def _maven(goal: list[str], cache: Path, *, offline: bool, what: str) -> subprocess.CompletedProcess:
-    """Run one Maven goal against the cached local repository; a failure names `what` could not be fetched."""
     mvn = shutil.which("mvn")
     if mvn is None:
-        raise IntpkgError(
-            "Maven (mvn) is not on PATH. The local search node is provisioned from Maven Central "
-            "with Maven; install it (Debian: apt-get install maven) or point intpkg at an existing "
-            "cluster with --es-url / INTPKG_ES_URL."
-        )
-    cmd = [
-        mvn,
-        "-B",
-        "-Dstyle.color=never",
-        f"-Dmaven.repo.local={(cache / 'm2').resolve()}",
-        *goal,
-        # progress lines for downloads; plain log level otherwise
-        "-Dorg.slf4j.simpleLogger.log.org.apache.maven.cli.transfer.Slf4jMavenTransferListener=info",
-    ]
+        raise IntpkgError("Maven (mvn) is not on PATH. OpenSearch is provisioned from Maven Central with Maven; "
+                          "install it (Debian: apt-get install maven), or point intpkg at an existing cluster with "
+                          f"--es-url / INTPKG_ES_URL. {HOW_TO_SUPPLY_ELASTICSEARCH}")
+    if not quiet:
+        print(f"Downloading {coordinates} from Maven Central (cached in {cache / 'm2'}) ...", file=sys.stderr)
+    cmd = [mvn, "-B", "-Dstyle.color=never", f"-Dmaven.repo.local={(cache / 'm2').resolve()}",
+           "org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy", f"-Dartifact={coordinates}",
+           f"-DoutputDirectory={out_dir.resolve()}"]
     if offline:
         cmd.insert(1, "--offline")
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cache)
     if proc.returncode != 0:
         tail = "\n".join([line for line in proc.stdout.splitlines() if "ERROR" in line][-6:])
-        raise IntpkgError(
-            f"Maven could not fetch {what} (exit {proc.returncode}). Maven Central may be "
-            f"unreachable (offline, proxy, firewall) or the version may not exist. Maven said:\n{tail}"
-        )
-    return proc
+        raise IntpkgError(f"Maven could not fetch {coordinates} (exit {proc.returncode}). Maven Central may be "
+                          f"unreachable (offline, proxy, firewall). Maven said:\n{tail}")
+    if not target.is_file():
+        raise IntpkgError(f"Maven fetched {coordinates} but {target} is missing.")
+    return target
 
 
-def _unpack(archive: Path, staging: Path, dist: Distribution) -> None:
-    """Unpack into `staging` (replaced if present), keeping Unix file modes (zipfile drops them otherwise)."""
+# ---- unpacking ---------------------------------------------------------------------------------
+def _unpack(archive: Path, home: Path) -> None:
+    """Unpack `archive` (one top folder) into `home`, replacing it; file modes are kept."""
+    staging = home.with_name(home.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
-    unpacked = staging.parent / (staging.name + ".unzip")
-    shutil.rmtree(unpacked, ignore_errors=True)
-    unpacked.mkdir(parents=True)
-    with zipfile.ZipFile(archive) as zf:
-        for info in zf.infolist():
-            target = zf.extract(info, unpacked)
-            mode = (info.external_attr >> 16) & 0o777
-            if mode:
-                os.chmod(target, mode)
-    inner = unpacked / dist.folder_name
-    if not (inner / dist.launcher).is_file():
-        raise IntpkgError(f"{archive} does not contain {dist.folder_name}/{dist.launcher}; the archive is unusable.")
-    inner.rename(staging)
-    shutil.rmtree(unpacked, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        if archive.name.endswith(".zip"):
+            with zipfile.ZipFile(archive) as zf:
+                for info in zf.infolist():
+                    target = zf.extract(info, staging)
+                    mode = (info.external_attr >> 16) & 0o777
+                    if mode:
+                        os.chmod(target, mode)
+        else:
+            with tarfile.open(archive) as tf:
+                tf.extractall(staging, filter="tar")
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise IntpkgError(f"{archive} cannot be unpacked: {exc}") from None
+    tops = [p for p in staging.iterdir() if not p.name.startswith(".")]
+    inner = tops[0] if len(tops) == 1 and tops[0].is_dir() else staging
+    _make_readable(inner)
+    shutil.rmtree(home, ignore_errors=True)
+    home.parent.mkdir(parents=True, exist_ok=True)
+    inner.rename(home)
+    shutil.rmtree(staging, ignore_errors=True)
 
 
 def _make_readable(home: Path) -> None:
     """Readable by the unprivileged user the node may run as when intpkg runs as root."""
     for path in [home, *home.rglob("*")]:
+        if path.is_symlink():
+            continue
         mode = path.stat().st_mode
         path.chmod(mode | 0o444 | (0o111 if path.is_dir() or mode & 0o100 else 0))

@@ -44,8 +44,8 @@ def _candidates() -> list[Path]:
     return found
 
 
-def find_java(min_major: int, *, need_javac: bool = False) -> Path:
-    """Return a JAVA_HOME with Java >= `min_major` (a JDK with javac when `need_javac`).
+def find_java(min_major: int, *, purpose: str = "the local search node") -> Path:
+    """Return a JAVA_HOME with Java >= `min_major`.
 
     INTPKG_JAVA_HOME wins when set; otherwise JAVA_HOME, `java` on PATH, then the JVM folders
     (INTPKG_JVM_ROOTS, default /usr/lib/jvm:/opt/java:/usr/local/java), picking the first new enough.
@@ -56,18 +56,18 @@ def find_java(min_major: int, *, need_javac: bool = False) -> Path:
         major = java_major(home)
         if major is None:
             continue
-        has_javac = (home / "bin" / "javac").is_file()
-        seen.append(f"Java {major} at {home}" + ("" if has_javac or not need_javac else " (no javac)"))
-        if major >= min_major and (has_javac or not need_javac):
+        seen.append(f"Java {major} at {home}")
+        if major >= min_major:
             return home
-        if explicit and home == Path(explicit) and major < min_major:
+        if explicit and home == Path(explicit):
             raise IntpkgError(
-                f"INTPKG_JAVA_HOME={explicit} is Java {major}; the local search node needs Java {min_major} "
+                f"INTPKG_JAVA_HOME={explicit} is Java {major}; {purpose} needs Java {min_major} "
                 "or newer. Point INTPKG_JAVA_HOME at a newer JDK."
             )
-    found = "; ".join(seen) if seen else "no Java runtime at all"
+    found = "; ".join(dict.fromkeys(seen)) if seen else "no Java runtime at all"
     raise IntpkgError(
-        f"No Java {min_major}+ {'JDK (with javac)' if need_javac else 'runtime'} found (looked at INTPKG_JAVA_HOME, "
-        f"JAVA_HOME, PATH and /usr/lib/jvm: {found}). Install a JDK {min_major} or newer (Debian: apt-get install "
-        f"openjdk-{min_major}-jdk-headless) and/or set INTPKG_JAVA_HOME, or use an existing cluster with --es-url."
+        f"No Java {min_major}+ found for {purpose} (looked at INTPKG_JAVA_HOME, JAVA_HOME, PATH and "
+        f"/usr/lib/jvm: {found}). Install a Java {min_major} or newer runtime (e.g. Temurin, or Debian's "
+        f"openjdk-{min_major}-jre-headless where available) and/or set INTPKG_JAVA_HOME, or use an existing "
+        "cluster with --es-url."
     )

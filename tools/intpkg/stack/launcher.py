@@ -20,8 +20,8 @@ import sys
 from pathlib import Path
 
 from intpkg.errors import IntpkgError
-from intpkg.stack.java import find_java, java_major
-from intpkg.stack.node import LocalNode, NodeConfig, split_settings
+from intpkg.stack.java import java_major
+from intpkg.stack.node import LocalNode, NodeConfig, parse_settings
 
 USAGE = "usage: intpkg-elasticsearch [-V] [-p PIDFILE] [-E key=value ...]"
 
@@ -55,20 +55,25 @@ def parse_args(argv: list[str]) -> tuple[bool, str | None, list[str]]:
     return want_version, pidfile, pairs
 
 
-def version_line(config: NodeConfig) -> str:
-    dist = config.distribution
-    java = find_java(dist.min_java)
-    return f"Version: {dist.version}, Distribution: {dist.flavor}, JVM: {java_major(java)}"
+def version_line(node: LocalNode) -> str:
+    """Elasticsearch's `-V` line for the engine the node would run (provisioned first if needed)."""
+    from intpkg.stack.distribution import provision
+    from intpkg.stack.java import find_java
+    from intpkg.stack.node import elasticsearch_blocked
+
+    cfg = node.config
+    engine = provision(cfg.cache_dir, distribution=cfg.distribution, offline=cfg.offline, quiet=True,
+                       elasticsearch_blocked=elasticsearch_blocked())
+    java = engine.bundled_jdk or find_java(engine.min_java)
+    return f"Version: {engine.version}, Distribution: {engine.flavor.name}, JVM: {java_major(java)}"
 
 
 def run(argv: list[str]) -> int:
     want_version, pidfile, pairs = parse_args(argv)
-    settings, dropped = split_settings(pairs)
-    for name in dropped:
-        print(f"warning: ignoring setting [{name}]: not supported by the embedded engine", file=sys.stderr)
+    settings = parse_settings(pairs)
     config = NodeConfig()
     if want_version:
-        print(version_line(config))
+        print(version_line(LocalNode(config)))
         return 0
     host = settings.get("network.host", "127.0.0.1").strip("'\"")
     if host not in ("127.0.0.1", "localhost", "_local_"):

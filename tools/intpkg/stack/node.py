@@ -8,10 +8,18 @@ Layout under the state folder (default `$INTPKG_HOME/node`):
     node.pid     written by the engine itself (`-p`)
     node.json    what `up` started: pid, url, version, heap
 
-The node binds 127.0.0.1 only. The engine refuses to run as root, so when intpkg runs as root the
-node runs in a user namespace as an unprivileged user id (`unshare --user`) that maps back to root
-outside: it can still use the root-owned state folder and /tmp, which Elasticsearch's entitlement
-agent needs. Where user namespaces are unavailable it runs as `nobody` (setpriv) instead.
+The engine (Elasticsearch or OpenSearch) is chosen when the node starts: see
+`intpkg.stack.distribution.provision`. The node binds 127.0.0.1 only. Both engines refuse to run as
+root, so when intpkg runs as root the node runs in a user namespace as an unprivileged user id
+(`unshare --user`) that maps back to root outside: it can still use the root-owned state folder and
+/tmp, which Elasticsearch's entitlement agent needs. Where user namespaces are unavailable it runs
+as `nobody` (setpriv) instead.
+
+GeoIP: without a GeoIP folder the engine's own databases are used (OpenSearch bundles GeoLite2;
+Elasticsearch downloads them). With one (INTPKG_GEOIP_DIR, or the tests' MaxMind test databases),
+Elasticsearch reads them from the node's `config/ingest-geoip/`; OpenSearch refuses databases there
+that its module already bundles, so the node runs from a hard-linked copy of the engine home whose
+module holds the given databases instead.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ import requests
 
 from intpkg import settings
 from intpkg.errors import IntpkgError
-from intpkg.stack.distribution import ENGINE_ENV, OPENSEARCH, Distribution, ensure_installed, selected
+from intpkg.stack.distribution import ELASTICSEARCH, HOW_TO_SUPPLY_ELASTICSEARCH, OPENSEARCH, Engine, provision
 from intpkg.stack.java import find_java
 
 GEOIP_EDITIONS = ("City", "ASN", "Country")
@@ -46,9 +54,12 @@ INDEX_SETTING_PREFIXES = ("index.",)
 FOREIGN_SETTING_PREFIXES = ("xpack.", "ingest.geoip.downloader.", *INDEX_SETTING_PREFIXES)
 # node settings that are always right for a local, single-user Elasticsearch node
 ELASTICSEARCH_SETTINGS = {
-    "xpack.security.enabled": "false",
-    "ingest.geoip.downloader.enabled": "false",  # offline: the GeoIP databases come from INTPKG_GEOIP_DIR
+    "xpack.security.enabled": "false",  # loopback only; also skips the distribution's TLS auto-configuration
+    "xpack.ml.enabled": "false",  # no machine-learning process beside the node
     "action.destructive_requires_name": "false",  # tests clean up with wildcards
+}
+OPENSEARCH_SETTINGS = {
+    "action.destructive_requires_name": "false",
 }
 
 
@@ -63,7 +74,7 @@ class NodeConfig:
     geoip_dir: Path | None = field(default_factory=settings.geoip_dir)
     extra_settings: dict[str, str] = field(default_factory=dict)
     offline: bool = False
-    distribution: Distribution = field(default_factory=lambda: default_distribution())
+    distribution: Path | None = None  # an Elasticsearch archive or folder (else INTPKG_ES_DISTRIBUTION, ...)
 
     @property
     def url(self) -> str:
@@ -74,28 +85,15 @@ class NodeConfig:
         return int(self.extra_settings.get("transport.port", self.port + 100))
 
 
-def default_distribution() -> Distribution:
-    """INTPKG_ENGINE's engine; without it Elasticsearch, unless this machine cannot run it as root.
+def elasticsearch_blocked() -> str | None:
+    """Why Elasticsearch cannot start on this machine, or None.
 
     Under root without user namespaces the node runs as `nobody`, and Elasticsearch's entitlement
-    agent then needs a /tmp that `nobody` may write; where neither holds, OpenSearch (which has no
-    such agent) is used instead, with a warning.
+    agent then needs a /tmp that `nobody` may write.
     """
-    dist = selected()
-    if os.environ.get(ENGINE_ENV) or dist.flavor != "elasticsearch":
-        return dist
-    if _root_drop() != "nobody" or _tmp_writable_by_others():
-        return dist
-    global _WARNED_FALLBACK
-    if not _WARNED_FALLBACK:
-        _WARNED_FALLBACK = True
-        print("warning: running as root without user namespaces and with a /tmp that others may not write: "
-              f"Elasticsearch cannot start here, using {OPENSEARCH.flavor} {OPENSEARCH.version} "
-              f"(set {ENGINE_ENV} to choose)", file=sys.stderr)
-    return OPENSEARCH
-
-
-_WARNED_FALLBACK = False
+    if _root_drop() == "nobody" and not _tmp_writable_by_others():
+        return "running as root without user namespaces, and /tmp is not writable by others"
+    return None
 
 
 def _tmp_writable_by_others() -> bool:
@@ -106,21 +104,22 @@ def _default_state_dir() -> Path:
     return Path(os.environ.get("INTPKG_STATE_DIR") or settings.intpkg_home() / "node")
 
 
-def split_settings(pairs: list[str], distribution: Distribution | None = None) -> tuple[dict[str, str], list[str]]:
-    """Parse `key=value` items; return (kept settings, names dropped as foreign to the engine)."""
-    opensearch = (distribution or default_distribution()).flavor == "opensearch"
-    foreign = FOREIGN_SETTING_PREFIXES if opensearch else INDEX_SETTING_PREFIXES
-    kept: dict[str, str] = {}
-    dropped: list[str] = []
+def parse_settings(pairs: list[str]) -> dict[str, str]:
+    """Parse `key=value` items."""
+    parsed: dict[str, str] = {}
     for pair in pairs:
         if "=" not in pair:
             raise IntpkgError(f"Setting {pair!r} is not of the form key=value.")
         key, value = pair.split("=", 1)
-        if key.startswith(foreign):
-            dropped.append(key)
-        else:
-            kept[key] = value
-    return kept, dropped
+        parsed[key] = value
+    return parsed
+
+
+def split_settings(settings_: dict[str, str], flavor: str) -> tuple[dict[str, str], list[str]]:
+    """(settings the engine takes, names dropped as foreign to it: index-level ones, and xpack.* on OpenSearch)."""
+    foreign = FOREIGN_SETTING_PREFIXES if flavor == OPENSEARCH.name else INDEX_SETTING_PREFIXES
+    kept = {k: v for k, v in settings_.items() if not k.startswith(foreign)}
+    return kept, [k for k in settings_ if k not in kept]
 
 
 class LocalNode:
@@ -132,10 +131,12 @@ class LocalNode:
         self.meta_file = self.state / "node.json"
         self.pid_file = self.state / "node.pid"
         self.logs_dir = Path(self.config.extra_settings.get("path.logs") or self.state / "logs")
-        # one data folder per engine: neither can read the other's indices
-        default_data = self.state / "data" / self.config.distribution.flavor
-        self.data_dir = Path(self.config.extra_settings.get("path.data") or default_data)
         self.console_log = self.logs_dir / "console.log"
+        self.engine: Engine | None = None  # chosen by prepare()
+
+    def data_dir(self, flavor: str) -> Path:
+        """One data folder per engine: neither can read the other's indices."""
+        return Path(self.config.extra_settings.get("path.data") or self.state / "data" / flavor)
 
     # ---- queries -------------------------------------------------------------------------
     def metadata(self) -> dict | None:
@@ -165,13 +166,15 @@ class LocalNode:
             return meta
         cfg = self.config
         home, java_home = self.prepare(quiet=quiet)
+        assert self.engine is not None
         proc = self._spawn(home, java_home)
         meta = {
             "pid": proc.pid,
             "url": cfg.url,
             "port": cfg.port,
             "heap": cfg.heap,
-            "flavor": cfg.distribution.flavor,
+            "flavor": self.engine.flavor.name,
+            "engine": self.engine.describe(),
             "engine_home": str(home),
             "java_home": str(java_home),
             "geoip_dir": str(cfg.geoip_dir) if cfg.geoip_dir else None,
@@ -183,22 +186,54 @@ class LocalNode:
         self.meta_file.write_text(json.dumps(meta, indent=2))
         return meta
 
-    def _prepare_state(self, home: Path) -> None:
+    def prepare(self, *, quiet: bool = False) -> tuple[Path, Path]:
+        """Check ports, choose and provision the engine, find Java, write the node's config; return (home, java).
+
+        Says in one line on standard error which engine runs and why (unless `quiet`).
+        """
+        cfg = self.config
+        _check_port_free(cfg.port)
+        _check_port_free(cfg.transport_port, purpose="transport")
+        engine = provision(cfg.cache_dir, distribution=cfg.distribution, offline=cfg.offline, quiet=quiet,
+                           elasticsearch_blocked=elasticsearch_blocked())
+        self.engine = engine
+        if not quiet:
+            print(f"engine: {engine.describe()}", file=sys.stderr)
+            if engine.flavor is OPENSEARCH:
+                print(f"hint: {HOW_TO_SUPPLY_ELASTICSEARCH}", file=sys.stderr)
+        java_home = engine.bundled_jdk or find_java(engine.min_java, purpose=f"{engine.flavor.name} {engine.version}")
+        home = engine.home
+        if engine.flavor is OPENSEARCH and cfg.geoip_dir is not None:
+            home = _opensearch_home_with_geoip(engine.home, cfg.geoip_dir)
+        self._prepare_state(home, engine)
+        return home, java_home
+
+    def _prepare_state(self, home: Path, engine: Engine) -> None:
         cfg = self.config
         conf = self.state / "config"
-        for folder in (self.data_dir, self.logs_dir, conf, self.state / "tmp"):
+        data_dir = self.data_dir(engine.flavor.name)
+        for folder in (data_dir, self.logs_dir, conf, self.state / "tmp"):
             folder.mkdir(parents=True, exist_ok=True)
         shutil.copy2(home / "config" / "log4j2.properties", conf / "log4j2.properties")
         # the stock options name paths relative to the engine home, which the node may not write
         jvm_options = (home / "config" / "jvm.options").read_text()
         for relative, absolute in (("file=logs/", f"file={self.logs_dir}/"),
-                                   ("HeapDumpPath=data", f"HeapDumpPath={self.data_dir}"),
+                                   ("HeapDumpPath=data", f"HeapDumpPath={data_dir}"),
                                    ("ErrorFile=logs/", f"ErrorFile={self.logs_dir}/")):
             jvm_options = jvm_options.replace(relative, absolute)
         (conf / "jvm.options").write_text(jvm_options)
         (conf / "jvm.options.d").mkdir(exist_ok=True)
         (conf / "jvm.options.d" / "heap.options").write_text(f"-Xms{cfg.heap}\n-Xmx{cfg.heap}\n")
-        engine_settings = ELASTICSEARCH_SETTINGS if cfg.distribution.flavor == "elasticsearch" else {}
+        extra, dropped = split_settings(cfg.extra_settings, engine.flavor.name)
+        for name in dropped:
+            print(f"warning: ignoring setting [{name}]: {engine.flavor.name} does not support it here",
+                  file=sys.stderr)
+        if engine.flavor is ELASTICSEARCH:
+            engine_settings = dict(ELASTICSEARCH_SETTINGS)
+            if cfg.geoip_dir is not None:  # the databases come from the GeoIP folder, not Elastic's service
+                engine_settings["ingest.geoip.downloader.enabled"] = "false"
+        else:
+            engine_settings = dict(OPENSEARCH_SETTINGS)
         node_settings = {
             "cluster.name": "intpkg",
             "node.name": "intpkg-node",
@@ -206,79 +241,59 @@ class LocalNode:
             "http.port": str(cfg.port),
             "transport.port": str(cfg.transport_port),
             "discovery.type": "single-node",
-            "path.data": str(self.data_dir),
+            "path.data": str(data_dir),
             "path.logs": str(self.logs_dir),
             # a nearly full disk must not turn indices read-only under the tests
             "cluster.routing.allocation.disk.threshold_enabled": "false",
             **engine_settings,
-            **cfg.extra_settings,
+            **extra,
         }
         settings_text = "".join(f"{k}: {json.dumps(v)}\n" for k, v in node_settings.items())
-        (conf / cfg.distribution.settings_file).write_text(settings_text)
+        (conf / engine.flavor.settings_file).write_text(settings_text)
+        self._install_geoip_config_databases(engine)
         self.pid_file.unlink(missing_ok=True)
         drop = _root_drop()
         if drop == "namespace":
             # root in the node's namespace may only write files root owns outside (a state folder that
             # an earlier `nobody` node owned is taken back)
-            if any(p.stat().st_uid != 0 for p in (self.state, conf, self.data_dir, self.logs_dir)):
+            if any(p.stat().st_uid != 0 for p in (self.state, conf, data_dir, self.logs_dir)):
                 subprocess.run(["chown", "-R", "0:0", str(self.state)], check=True)
         elif drop == "nobody":
-            owned = {self.state, self.data_dir, self.logs_dir}
+            owned = {self.state, data_dir, self.logs_dir}
             for folder in owned:
                 _check_reachable_by_others(folder)
             subprocess.run(["chown", "-R", f"{UNPRIVILEGED_USER}:", *map(str, owned)], check=True)
 
-    def _install_geoip(self, home: Path) -> None:
-        """Install the configured GeoIP databases as the node's GeoLite2 databases.
+    def _install_geoip_config_databases(self, engine: Engine) -> None:
+        """Elasticsearch reads the GeoIP folder's databases from `<config>/ingest-geoip/`.
 
-        Elasticsearch reads them from `<config>/ingest-geoip/`; OpenSearch's module ships its own
-        copies, which are replaced (the originals are kept as `.orig`).
+        The folder is emptied first: OpenSearch refuses a database there that its module bundles too
+        (a state folder an Elasticsearch node used before would otherwise stop it from starting).
         """
-        if self.config.distribution.flavor == "elasticsearch":
-            self._install_geoip_config_databases()
-            return
-        module = home / "modules" / "ingest-geoip"
-        if not module.is_dir():
-            return
-        source = self.config.geoip_dir
-        for edition in GEOIP_EDITIONS:
-            target = module / f"GeoLite2-{edition}.mmdb"
-            original = module / f"GeoLite2-{edition}.mmdb.orig"
-            if target.exists() and not original.exists():
-                shutil.copy2(target, original)
-            if source is None:
-                if original.exists():
-                    shutil.copy2(original, target)
-                continue
-            found = _geoip_database(source, edition)
-            shutil.copyfile(found, target)
-            target.chmod(0o644)
-
-    def _install_geoip_config_databases(self) -> None:
         folder = self.state / "config" / "ingest-geoip"
         shutil.rmtree(folder, ignore_errors=True)
         source = self.config.geoip_dir
-        if source is None:
+        if source is None or engine.flavor is not ELASTICSEARCH:
             return
         folder.mkdir(parents=True)
         for edition in GEOIP_EDITIONS:
-            found = _geoip_database(source, edition)
-            shutil.copyfile(found, folder / f"GeoLite2-{edition}.mmdb")
-            (folder / f"GeoLite2-{edition}.mmdb").chmod(0o644)
+            target = folder / f"GeoLite2-{edition}.mmdb"
+            shutil.copyfile(_geoip_database(source, edition), target)
+            target.chmod(0o644)
 
     def command(self, home: Path, java_home: Path) -> tuple[list[str], dict[str, str]]:
-        """Command line and environment that start the engine in the foreground."""
-        cfg = self.config
+        """Command line and environment that start the engine chosen by `prepare()` in the foreground."""
+        assert self.engine is not None, "prepare() chooses the engine"
+        flavor = self.engine.flavor
         env = {k: v for k, v in os.environ.items() if not k.startswith(("INTPKG_ES_", "ELASTIC_PACKAGE_"))}
-        dist = cfg.distribution
         env.update(HOME=str(self.state))
-        env[dist.java_home_env] = str(java_home)
-        env[dist.tmpdir_env] = str(self.state / "tmp")
-        env[dist.conf_env] = str(self.state / "config")
-        env.pop(dist.java_opts_env, None)
-        if dist.flavor == "elasticsearch":  # the launcher's own JVM writes temporary files too
+        env[flavor.java_home_env] = str(java_home)
+        env[flavor.tmpdir_env] = str(self.state / "tmp")
+        env[flavor.conf_env] = str(self.state / "config")
+        env.pop(flavor.java_opts_env, None)
+        if flavor is ELASTICSEARCH:  # the launcher's own JVM writes temporary files too
             env["CLI_JAVA_OPTS"] = f"-Djava.io.tmpdir={self.state / 'tmp'}"
-        cmd = [str(home / dist.launcher), "-p", str(self.pid_file)]
+        cmd = [str(home / flavor.launcher), "-p", str(self.pid_file)]
         drop = _root_drop()
         if drop == "namespace":
             cmd = [*_namespace_prefix(), *cmd]
@@ -286,18 +301,6 @@ class LocalNode:
             cmd = ["setpriv", f"--reuid={UNPRIVILEGED_USER}", f"--regid={_group_of(UNPRIVILEGED_USER)}",
                    "--clear-groups", "--", *cmd]
         return cmd, env
-
-    def prepare(self, *, quiet: bool = False) -> tuple[Path, Path]:
-        """Check ports and Java, provision the engine, write the node's config; return (home, java)."""
-        cfg = self.config
-        _check_port_free(cfg.port)
-        _check_port_free(cfg.transport_port, purpose="transport")
-        needs_jdk = cfg.distribution.source is not None
-        java_home = find_java(cfg.distribution.min_java, need_javac=needs_jdk)
-        home = ensure_installed(cfg.distribution, cfg.cache_dir, java_home=java_home, offline=cfg.offline, quiet=quiet)
-        self._prepare_state(home)
-        self._install_geoip(home)
-        return home, java_home
 
     def _spawn(self, home: Path, java_home: Path) -> subprocess.Popen:
         cmd, env = self.command(home, java_home)
@@ -461,6 +464,35 @@ def _geoip_database(source: Path, edition: str) -> Path:
     if found is None:
         raise IntpkgError(f"INTPKG_GEOIP_DIR={source} has no GeoLite2-{edition}-Test.mmdb or GeoLite2-{edition}.mmdb.")
     return found
+
+
+def _opensearch_home_with_geoip(home: Path, geoip_dir: Path) -> Path:
+    """A copy of OpenSearch's home (hard links, so nearly free) whose ingest-geoip module holds `geoip_dir`'s databases.
+
+    Keyed by the databases' content, so nodes with different databases (the main node with the
+    bundled ones, the tests' node with MaxMind's test databases) can run side by side.
+    """
+    import hashlib
+
+    found = {edition: _geoip_database(geoip_dir, edition) for edition in GEOIP_EDITIONS}
+    key = hashlib.sha256(b"".join(path.read_bytes() for path in found.values())).hexdigest()[:12]
+    variant = home.with_name(f"{home.name}-geoip-{key}")  # no "+": OpenSearch reads paths as URLs
+    marker = variant / ".intpkg-geoip"
+    if marker.is_file():
+        return variant
+    staging = variant.with_name(variant.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(home, staging, symlinks=True, copy_function=os.link)
+    module = staging / "modules" / "ingest-geoip"
+    for edition, source in found.items():
+        target = module / f"GeoLite2-{edition}.mmdb"
+        target.unlink(missing_ok=True)  # never write through a hard link into the pristine home
+        shutil.copyfile(source, target)
+        target.chmod(0o644)
+    (staging / ".intpkg-geoip").write_text(f"{geoip_dir}\n")
+    shutil.rmtree(variant, ignore_errors=True)
+    staging.rename(variant)
+    return variant
 
 
 _USERNS: bool | None = None
