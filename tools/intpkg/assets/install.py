@@ -9,8 +9,7 @@ Per data stream `<type>-<dataset>`:
 
 Installing is idempotent and version-aware: the index template records the installed version, and
 installing another version removes the pipelines of the version it replaces. On OpenSearch,
-`flattened` fields are mapped as OpenSearch's equivalent `flat_object`, and `constant_keyword`
-fields without a value (OpenSearch requires one) as `keyword`.
+pipelines and mappings are adapted as `intpkg.assets.engines` describes.
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from intpkg.assets.engines import mappings_for
 from intpkg.assets.pipelines import definitions, entry_pipeline
 from intpkg.fields import load_ecs, load_fields
 from intpkg.package import Package
@@ -36,18 +36,6 @@ class InstallReport:
     previous_version: str | None = None
 
 
-def opensearch_mapping(node: Any) -> Any:
-    if isinstance(node, dict):
-        if node.get("type") == "flattened":
-            return {"type": "flat_object"}
-        if node.get("type") == "constant_keyword" and "value" not in node:
-            return {"type": "keyword"}  # OpenSearch needs the value up front; Elasticsearch takes the first
-        return {k: opensearch_mapping(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [opensearch_mapping(v) for v in node]
-    return node
-
-
 def _lifecycle(ds_dir: Path) -> dict[str, Any]:
     path = ds_dir / "lifecycle.yml"
     if path.is_file():
@@ -59,7 +47,7 @@ def _lifecycle(ds_dir: Path) -> dict[str, Any]:
 def install_package(client: SearchClient, package_dir: Path, *, ecs_dir: Path | None = None) -> InstallReport:
     package = Package.load(package_dir)
     version = package.version
-    ecs = load_ecs(ecs_dir)
+    ecs = load_ecs(ecs_dir, package_dir=package.path)
     report = InstallReport()
     for stream in package.data_streams():
         manifest, ds_dir = stream.manifest, stream.path
@@ -72,7 +60,7 @@ def install_package(client: SearchClient, package_dir: Path, *, ecs_dir: Path | 
         report.previous_version = report.previous_version or previous
 
         entry = entry_pipeline(manifest)
-        names, bodies = definitions(ds_dir, f"{base}-{version}", entry)
+        names, bodies = definitions(ds_dir, f"{base}-{version}", entry, flavor=client.flavor)
         for stem in sorted(bodies, key=lambda s: s == entry):  # sub-pipelines first
             body = bodies[stem]
             if client.flavor == "elasticsearch":  # OpenSearch pipelines take no _meta
@@ -86,8 +74,7 @@ def install_package(client: SearchClient, package_dir: Path, *, ecs_dir: Path | 
         dynamic = fields.dynamic_templates()
         if dynamic:
             mappings["dynamic_templates"] = dynamic
-        if client.flavor == "opensearch":
-            mappings = opensearch_mapping(mappings)
+        mappings = mappings_for(mappings, client.flavor)
         settings: dict[str, Any] = {"index": {"mapping": {"total_fields": {"limit": 10000}}}}
         if entry in names:
             settings["index"]["default_pipeline"] = names[entry]

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from intpkg.assets.engines import ELASTICSEARCH, pipeline_for
 from intpkg.errors import IntpkgError
 
 REFERENCE = re.compile(r"""\{\{\s*IngestPipeline\s+["']([^"']+)["']\s*\}\}""")
@@ -33,11 +34,12 @@ def entry_pipeline(manifest: dict[str, Any]) -> str:
     return configured or "default"
 
 
-def definitions(data_stream_dir: Path, base: str, entry: str = "default",
-                suffix: str = "") -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+def definitions(data_stream_dir: Path, base: str, entry: str = "default", suffix: str = "",
+                flavor: str = ELASTICSEARCH) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
     """Installed names and bodies of every pipeline of a data stream, references rewritten.
 
-    `base` is `<type>-<dataset>-<version>`; names get `-<suffix>` appended when one is given.
+    `base` is `<type>-<dataset>-<version>`; names get `-<suffix>` appended when one is given. Bodies
+    are adapted to the engine `flavor` (see `intpkg.assets.engines`).
     """
     files = pipeline_files(data_stream_dir)
     if not files:
@@ -64,5 +66,5 @@ def definitions(data_stream_dir: Path, base: str, entry: str = "default",
             raise IntpkgError(f"{path}: cannot parse the pipeline: {exc}") from None
         if not isinstance(body, dict):
             raise IntpkgError(f"{path}: a pipeline must be an object with `processors`.")
-        bodies[stem] = body
+        bodies[stem] = pipeline_for(body, flavor, where=str(path))
     return names, bodies

@@ -28,7 +28,7 @@ from typing import Any
 
 import requests
 
-from intpkg.assets.install import opensearch_mapping
+from intpkg.assets.engines import mappings_for
 from intpkg.errors import IntpkgError
 from intpkg.fields import load_ecs, load_fields
 from intpkg.package import DataStream
@@ -173,9 +173,9 @@ def _ingest_millis(client: SearchClient) -> int:
 
 def index_mappings(client: SearchClient, ds: DataStream, ecs_dir: Path | None = None) -> dict[str, Any]:
     """The data stream's mappings from its field definitions, as Fleet's index template would set them."""
-    fields = load_fields(ds.package.path, ds.name, load_ecs(ecs_dir))
+    fields = load_fields(ds.package.path, ds.name, load_ecs(ecs_dir, package_dir=ds.package.path))
     mappings = {"properties": fields.mappings(), "dynamic_templates": fields.dynamic_templates()}
-    return opensearch_mapping(mappings) if client.flavor == "opensearch" else mappings
+    return mappings_for(mappings, client.flavor)
 
 
 def _fresh_index(client: SearchClient, name: str, mappings: dict[str, Any]) -> None:

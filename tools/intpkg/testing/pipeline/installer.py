@@ -31,10 +31,10 @@ class InstalledPipelines:
             self.client.request("DELETE", f"/_ingest/pipeline/{name}", ignore=(404,))
 
 
-def load_definitions(data_stream: DataStream, nonce: str) -> tuple[dict[str, str], dict[str, Any]]:
-    """Installed names and bodies of every pipeline, `IngestPipeline` references rewritten."""
+def load_definitions(data_stream: DataStream, nonce: str, flavor: str) -> tuple[dict[str, str], dict[str, Any]]:
+    """Installed names and bodies of every pipeline for the engine `flavor`, `IngestPipeline` references rewritten."""
     base = f"{data_stream.type}-{data_stream.dataset}-{data_stream.package.version}"
-    names, bodies = definitions(data_stream.path, base, data_stream.entry_pipeline, suffix=nonce)
+    names, bodies = definitions(data_stream.path, base, data_stream.entry_pipeline, suffix=nonce, flavor=flavor)
     if not names:
         raise IntpkgError(f"{data_stream.path}: no entry ingest pipeline `{data_stream.entry_pipeline}.yml`.")
     return names, bodies
@@ -42,7 +42,7 @@ def load_definitions(data_stream: DataStream, nonce: str) -> tuple[dict[str, str
 
 def install(client: SearchClient, data_stream: DataStream) -> InstalledPipelines:
     nonce = uuid.uuid4().hex[:8]
-    names, bodies = load_definitions(data_stream, nonce)
+    names, bodies = load_definitions(data_stream, nonce, client.flavor)
     installed = InstalledPipelines(client, entry=names[data_stream.entry_pipeline], nonce=nonce)
     try:
         # Sub-pipelines first, so the entry pipeline's references resolve as soon as it exists.
