@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
 # Create .venv with intpkg and its pinned dependencies (idempotent; the venv is cached).
+# Maven (OpenSearch from Maven Central) and npm (the ECS reference from the npm registry) are
+# installed with apt-get when missing and this runs as root on Debian; otherwise intpkg names them
+# when it needs them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+missing=()
+command -v mvn >/dev/null 2>&1 || missing+=(maven)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "setup: installing ${missing[*]} with apt-get" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi

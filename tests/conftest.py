@@ -5,6 +5,10 @@ CA_CERT) when set; otherwise a local node with its own state folder that the ses
 INTPKG_TEST_PORT, or on 9250 when that port and 9350 are free, or else on any free pair of ports;
 it stops at the end (INTPKG_TEST_KEEP_NODE=1 keeps it, and the next session reuses it).
 pytest-elasticsearch's `elasticsearch_noproc` fixture carries its address.
+
+The local test node looks up GeoIP in MaxMind's test databases (INTPKG_GEOIP_DIR overrides), so
+expected outputs do not change with the engine's own databases. The ECS reference is the package's
+ECS version, provisioned by intpkg (INTPKG_ECS_DIR overrides).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pytest_elasticsearch import factories
 from intpkg import settings
 from intpkg.fields import EcsReference, load_ecs
 from intpkg.stack.client import SearchClient, Target
+from intpkg.stack.geoip import maxmind_test_databases
 from intpkg.stack.node import LocalNode, NodeConfig, free_port_pair
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -55,6 +60,7 @@ def test_node_config(**overrides) -> NodeConfig:
         state_dir=TEST_NODE_DIR,
         port=TEST_PORT,
         heap=os.environ.get("INTPKG_TEST_HEAP", "768m"),
+        geoip_dir=settings.geoip_dir() or maxmind_test_databases(settings.intpkg_home() / "cache"),
     )
     for key, value in overrides.items():
         setattr(config, key, value)
@@ -82,17 +88,15 @@ def search_client(search_target: Target) -> SearchClient:
 
 
 @pytest.fixture(scope="session")
-def ecs_dir() -> Path:
-    """The ECS reference folder (INTPKG_ECS_DIR); tests that need it skip without it."""
-    folder = settings.ecs_dir()
-    if folder is None:
-        pytest.skip("INTPKG_ECS_DIR is not set")
-    return folder
+def ecs(tmp_path_factory) -> EcsReference:
+    """The ECS reference of the repository's package (INTPKG_ECS_DIR, else provisioned for its ECS version)."""
+    return load_ecs(package_dir=REPO_ROOT)
 
 
 @pytest.fixture(scope="session")
-def ecs(ecs_dir: Path) -> EcsReference:
-    return load_ecs(ecs_dir)
+def ecs_dir(ecs: EcsReference) -> Path:
+    """The folder holding the package's ECS reference."""
+    return ecs.path.parent
 
 
 @pytest.fixture

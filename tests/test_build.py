@@ -10,7 +10,6 @@ import pytest
 import yaml
 
 from fixtures.lint.pkgcopy import make_package
-from intpkg import settings
 from intpkg.build import build_package
 from intpkg.cli import main
 from intpkg.errors import IntpkgError
@@ -105,15 +104,15 @@ def test_unknown_ecs_field_fails_the_build(package, ecs, tmp_path):
         build_package(package, tmp_path / "out", ecs=ecs)
 
 
-def test_missing_ecs_setting_names_it(package, tmp_path, monkeypatch, capsys):
+def test_a_package_naming_no_ecs_version_is_an_error_naming_the_setting(package, tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("INTPKG_ECS_DIR", raising=False)
+    (package / "_dev" / "build" / "build.yml").unlink()
     assert main(["build", str(package), "--build-dir", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err
-    assert "INTPKG_ECS_DIR" in err and "--ecs-dir" in err and "Traceback" not in err
+    assert "build.yml" in err and "INTPKG_ECS_DIR" in err and "--ecs-dir" in err and "Traceback" not in err
 
 
-def test_ecs_dir_flag_and_package_argument(package, tmp_path, monkeypatch, capsys):
-    ecs_dir = settings.ecs_dir()
+def test_ecs_dir_flag_and_package_argument(package, ecs_dir, tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("INTPKG_ECS_DIR", raising=False)
     monkeypatch.chdir(tmp_path)
     assert main(["check", str(package), "--ecs-dir", str(ecs_dir), "--build-dir", "out"]) == 0

@@ -143,11 +143,11 @@ def test_ecs_json_cache_is_used_and_survives_corruption(ecs, tmp_path, monkeypat
 
     monkeypatch.setenv("INTPKG_HOME", str(tmp_path))
     ecs_module._read.cache_clear()
-    first = load_ecs()
+    first = load_ecs(ecs.path.parent)
     cached = list((tmp_path / "cache" / "ecs").glob("*.json"))
     assert len(cached) == 1
     assert first.fields == ecs.fields
     cached[0].write_text("{broken")
     ecs_module._read.cache_clear()
-    assert load_ecs().fields == ecs.fields
+    assert load_ecs(ecs.path.parent).fields == ecs.fields
     ecs_module._read.cache_clear()

@@ -86,6 +86,7 @@ def test_missing_ecs_reference_is_a_lint_error_naming_the_setting(tmp_path, monk
     fields = root / "data_stream" / "x" / "fields"
     fields.mkdir(parents=True)
     (fields / "ecs.yml").write_text("- name: source.ip\n  external: ecs\n")
+    (root / "_dev" / "build" / "build.yml").write_text("dependencies:\n  ecs:\n    reference: main\n")
     monkeypatch.delenv("INTPKG_ECS_DIR", raising=False)
     assert main(["lint", str(root)]) == 1
     fld006 = [line for line in capsys.readouterr().out.splitlines() if " FLD006 " in line]

@@ -10,13 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from intpkg import cli, settings
+from intpkg import cli
 from intpkg.errors import IntpkgError
 from intpkg.testing.pipeline.runner import PipelineRunner
 from intpkg.testing.result import FAIL, PASS
 from intpkg.testing.runner import RunOptions
-
-ECS_DIR = settings.ecs_dir()  # INTPKG_ECS_DIR, as for every command
 
 PIPELINE = """\
 ---
@@ -98,11 +96,16 @@ FIELDS = """\
 """
 
 
+BUILD_YML = Path(__file__).resolve().parents[1] / "_dev" / "build" / "build.yml"
+
+
 @pytest.fixture
 def package(tmp_path: Path, unique_name: str) -> Path:
     """A package with one data stream `demo`, two pipelines and two passing cases (expected files included)."""
     name = unique_name.replace("-", "_")
     (tmp_path / "manifest.yml").write_text(f"name: {name}\nversion: 1.0.0\ntitle: Demo\n")
+    (tmp_path / "_dev" / "build").mkdir(parents=True)
+    (tmp_path / "_dev" / "build" / "build.yml").write_text(BUILD_YML.read_text())  # the ECS version, as every package
     ds = tmp_path / "data_stream" / "demo"
     (ds / "elasticsearch" / "ingest_pipeline").mkdir(parents=True)
     (ds / "fields").mkdir()
@@ -119,7 +122,7 @@ def package(tmp_path: Path, unique_name: str) -> Path:
 
 
 def run(client, package: Path, **options) -> list:
-    return PipelineRunner(client).run(RunOptions(package_dir=package, ecs_dir=ECS_DIR, **options))
+    return PipelineRunner(client).run(RunOptions(package_dir=package, **options))
 
 
 def generate(client, package: Path) -> None:
@@ -222,7 +225,7 @@ def test_data_streams_filter_and_unknown_name(search_client, package):
 def test_coverage_lists_unhit_processor(search_client, package):
     generate(search_client, package)
     runner = PipelineRunner(search_client)
-    runner.run(RunOptions(package_dir=package, ecs_dir=ECS_DIR, coverage=True))
+    runner.run(RunOptions(package_dir=package, coverage=True))
     summary = runner.coverage["demo"]
     assert summary["unhit"] == ["default: set `set_never`"]
     assert summary["hit"] == summary["processors"] - 1

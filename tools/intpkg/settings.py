@@ -5,9 +5,10 @@ Nothing here is hard-coded to one machine.
 
 | variable            | meaning                                              | default                         |
 |---------------------|------------------------------------------------------|---------------------------------|
-| INTPKG_HOME         | caches (Maven repository, engine) and node state     | `<repo>/.intpkg` or ~/.intpkg   |
+| INTPKG_HOME         | caches (engines, ECS, GeoIP test data) and node state| `<repo>/.intpkg` or ~/.intpkg   |
 | INTPKG_GEOIP_DIR    | folder with GeoLite2-{City,ASN,Country}*.mmdb files  | unset: the engine's own copies  |
-| INTPKG_ECS_DIR      | folder holding `ecs_flat.yml` / `ecs_nested.yml`     | unset                           |
+| INTPKG_ECS_DIR      | folder holding `ecs_flat.yml`                        | unset: provisioned for the      |
+|                     |                                                      | package's ECS version           |
 """
 
 from __future__ import annotations

@@ -158,7 +158,7 @@ def build_package(package_dir: Path, build_dir: Path | None = None, *, ecs: EcsR
     name, version = str(manifest["name"]), str(manifest["version"])
     build_dir = Path(build_dir).resolve() if build_dir else package_dir / "build"
     if ecs is None and _uses_external(package_dir):
-        ecs = load_ecs(ecs_dir)
+        ecs = load_ecs(ecs_dir, package_dir=package_dir)
     folder = build_dir / "packages" / name / version
     if folder.exists():
         shutil.rmtree(folder)

@@ -1,4 +1,8 @@
-"""The ECS field reference (`ecs_flat.yml`), found through INTPKG_ECS_DIR or an explicit folder."""
+"""The ECS field reference (`ecs_flat.yml`): an explicit folder, INTPKG_ECS_DIR, or the package's ECS version.
+
+Without a folder, the version the package's `_dev/build/build.yml` names is provisioned by
+`intpkg.fields.ecs_source` (and cached).
+"""
 
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ class EcsReference:
 
     path: Path
     fields: dict[str, dict] = field(default_factory=dict)
+    source: str = ""  # where a provisioned reference came from (which ECS version, which site)
 
     def __contains__(self, name: str) -> bool:
         return name in self.fields
@@ -97,16 +102,23 @@ def _parse(path: Path) -> dict[str, dict]:
     return data
 
 
-def load_ecs(ecs_dir: Path | None = None) -> EcsReference:
-    """Read `ecs_flat.yml` from `ecs_dir`, else from the folder named by INTPKG_ECS_DIR."""
+def load_ecs(ecs_dir: Path | None = None, *, package_dir: Path | None = None) -> EcsReference:
+    """Read `ecs_flat.yml` from `ecs_dir`, else INTPKG_ECS_DIR, else the ECS version `package_dir` names."""
     folder = Path(ecs_dir).expanduser().resolve() if ecs_dir else settings.ecs_dir()
     if folder is None:
-        raise IntpkgError(
-            "The ECS reference is not configured: set INTPKG_ECS_DIR (or pass --ecs-dir) to a folder that holds "
-            "ecs_flat.yml (e.g. the ECS release's generated/ecs folder)."
-        )
+        if package_dir is None:
+            raise IntpkgError(
+                "The ECS reference is not configured: set INTPKG_ECS_DIR (or pass --ecs-dir) to a folder that holds "
+                "ecs_flat.yml (e.g. the ECS release's generated/ecs folder)."
+            )
+        from intpkg.fields.ecs_source import SOURCE_FILE, ecs_reference_dir, package_ecs_version
+
+        folder = ecs_reference_dir(package_ecs_version(package_dir))
+        source = (folder / SOURCE_FILE).read_text().strip()
+    else:
+        source = f"{folder}"
     path = folder / "ecs_flat.yml" if folder.is_dir() or not folder.name.endswith(".yml") else folder
     if not path.is_file():
         raise IntpkgError(f"No ecs_flat.yml in {folder} (the ECS folder named by --ecs-dir or INTPKG_ECS_DIR).")
     fields = _read(path, path.stat().st_mtime_ns)
-    return EcsReference(path=path, fields={k: dict(v) for k, v in fields.items()})
+    return EcsReference(path=path, fields={k: dict(v) for k, v in fields.items()}, source=source)

@@ -19,7 +19,8 @@ def lint_package(package_dir: Path, *, ecs: EcsReference | None = None, ecs_dir:
                  mode: str = "source") -> list[Problem]:
     """Every problem of the package at `package_dir`, sorted by file and line.
 
-    The ECS reference is `ecs`, else loaded from `ecs_dir`/INTPKG_ECS_DIR; it is only required (FLD006)
+    The ECS reference is `ecs`, else loaded from `ecs_dir`/INTPKG_ECS_DIR/the package's ECS version; it is only
+    required (FLD006)
     when some field is `external: ecs`.
     """
     root = Path(package_dir)
@@ -28,7 +29,7 @@ def lint_package(package_dir: Path, *, ecs: EcsReference | None = None, ecs_dir:
     pkg = Package(root, mode=mode)
     ecs_error = None
     if ecs is None:
-        ecs, ecs_error = try_load_ecs(ecs_dir)
+        ecs, ecs_error = try_load_ecs(ecs_dir, root if mode == "source" else None)
     ctx = LintContext(pkg=pkg, ecs=ecs, ecs_error=ecs_error)
     problems = check_structure(pkg)
     for module in RULE_MODULES:

@@ -21,4 +21,4 @@ class DocumentValidator(Protocol):
 
 def load_validator(package_dir: Path, data_stream: str, ecs_dir: Path | None = None) -> DocumentValidator:
     """Field definitions of one data stream (ECS from `ecs_dir` or INTPKG_ECS_DIR), ready to validate."""
-    return load_fields(package_dir, data_stream, load_ecs(ecs_dir))
+    return load_fields(package_dir, data_stream, load_ecs(ecs_dir, package_dir=package_dir))

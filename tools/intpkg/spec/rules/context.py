@@ -50,10 +50,10 @@ def template_data_streams(template: dict, pkg: Package) -> list[str]:
     return names(template.get("data_streams")) or pkg.data_streams
 
 
-def try_load_ecs(ecs_dir=None) -> tuple[EcsReference | None, str | None]:
+def try_load_ecs(ecs_dir=None, package_dir=None) -> tuple[EcsReference | None, str | None]:
     from intpkg.fields import load_ecs
 
     try:
-        return load_ecs(ecs_dir), None
+        return load_ecs(ecs_dir, package_dir=package_dir), None
     except IntpkgError as exc:
         return None, str(exc)
