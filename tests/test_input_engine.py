@@ -501,8 +501,7 @@ def test_tls_verification(self_signed, ssl_options, ok):
 def test_redirects_forward_headers_and_ban_list(forward):
     def script(recorded: Recorded) -> Reply:
         if recorded.path == "/start":
-            port = server.url.rsplit(":", 1)[1]
-            return Reply(302, headers={"Location": f"http://localhost:{port}/moved"})
+            return Reply(302, headers={"Location": "/moved"})  # same host: credentials may follow
         return Reply(body={"auth": recorded.header.Get("Authorization"), "x": recorded.header.Get("X-Banned")})
 
     cfg = {"request.url": "{url}/start", "request.redirect.forward_headers": forward,
@@ -514,7 +513,50 @@ def test_redirects_forward_headers_and_ban_list(forward):
     with ScriptedServer(script, clock=clock) as server:
         result = make(cfg, server, clock).run_interval({}, sink)
     assert result.ok
-    assert sink.events == ([{"auth": "Bearer tok", "x": ""}] if forward else [{"auth": "", "x": "b"}])
+    assert sink.events == ([{"auth": "Bearer tok", "x": ""}] if forward else [{"auth": "Bearer tok", "x": "b"}])
+
+
+CREDENTIALS = {
+    "token": {"Authorization": "Bearer tok-0123456789"},
+    "global key": {"X-Auth-Email": "ops@example.com", "X-Auth-Key": "0123456789abcdef0123456789abcdef01234"},
+}
+
+
+@pytest.mark.parametrize("forward", [False, True])
+@pytest.mark.parametrize("kind", list(CREDENTIALS))
+def test_no_credential_header_follows_a_redirect_to_another_host(kind, forward):
+    def script(recorded: Recorded) -> Reply:
+        if recorded.path == "/start":
+            port = server.url.rsplit(":", 1)[1]
+            return Reply(302, headers={"Location": f"http://localhost:{port}/elsewhere"})  # 127.0.0.1 -> localhost
+        return Reply(body={name: recorded.header.Get(name) for name in
+                           ("Authorization", "X-Auth-Email", "X-Auth-Key", "X-Other")})
+
+    headers = {**CREDENTIALS[kind], "X-Other": "kept"}
+    cfg = {"request.url": "{url}/start", "request.redirect.forward_headers": forward, "request.transforms": [
+        {"set": {"target": f"header.{name}", "value": value}} for name, value in headers.items()]}
+    clock = ManualClock()
+    sink = Sink()
+    with ScriptedServer(script, clock=clock) as server:
+        result = make(cfg, server, clock).run_interval({}, sink)
+    assert result.ok, result.error
+    assert sink.events == [{"Authorization": "", "X-Auth-Email": "", "X-Auth-Key": "", "X-Other": "kept"}]
+
+
+def test_verify_credentials_sends_no_key_to_another_host():
+    from intpkg.cloudflare.verify import Credentials, Verifier
+
+    def script(recorded: Recorded) -> Reply:
+        if "elsewhere" not in recorded.path:
+            port = server.url.rsplit(":", 1)[1]
+            return Reply(302, headers={"Location": f"http://localhost:{port}/elsewhere{recorded.path}"})
+        return Reply(body={"success": True, "errors": [], "messages": [], "result": []})
+
+    creds = Credentials(email="ops@example.com", key="0123456789abcdef0123456789abcdef01234")
+    with ScriptedServer(script, clock=ManualClock()) as server:
+        Verifier(server.url, creds, timeout=5).verify(account_id="a" * 32, zone_ids=[], streams={"audit_v1"})
+    moved = [r for r in server.requests if "elsewhere" in r.path]
+    assert moved and all(not r.header.Get("X-Auth-Key") and not r.header.Get("X-Auth-Email") for r in moved)
 
 
 def test_too_many_redirects_is_not_retried():

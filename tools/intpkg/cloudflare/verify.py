@@ -17,6 +17,8 @@ from typing import Any
 
 import requests
 
+from intpkg.input.session import CredentialSafeSession
+
 PERMISSION = {
     "audit_v2": "Account › Account Settings: Read",
     "audit_v1": "Account › Account Settings: Read",
@@ -74,7 +76,7 @@ class Verifier:
         self.base = api_url.rstrip("/") + "/client/v4"
         self.credentials = credentials
         self.timeout = timeout
-        self.session = session or requests.Session()
+        self.session = session or CredentialSafeSession()  # credentials never follow a cross-host redirect
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> tuple[int, Any]:
         try:

@@ -17,6 +17,7 @@ import urllib3
 from intpkg.input.config import HttpJsonConfig
 from intpkg.input.httpvalues import Header
 from intpkg.input.ratelimit import Clock, RequestBudget, credential_fingerprint, parse_retry_after
+from intpkg.input.session import CredentialSafeSession
 from intpkg.input.tracer import Redactor, RequestTracer
 from intpkg.input.transforms import ResponseState, TemplateFailure, TransformContext, execute_value
 
@@ -68,17 +69,10 @@ class HttpClient:
     def __init__(self, cfg: HttpJsonConfig, *, session: requests.Session | None, budget: RequestBudget,
                  clock: Clock, redactor: Redactor, tracer: RequestTracer | None, log: logging.Logger):
         self.cfg = cfg
-        self.session = session or requests.Session()
+        # credential headers never follow a redirect to another host (intpkg.input.session)
+        self.session = session or CredentialSafeSession(forward_headers=cfg.forward_headers,
+                                                        headers_ban_list=cfg.headers_ban_list)
         self.session.max_redirects = cfg.max_redirects
-        if cfg.forward_headers:
-            banned = list(cfg.headers_ban_list)
-
-            def keep_headers_on_redirect(prepared, response) -> None:
-                # redirect.forward_headers: every header follows the redirect except the ban list
-                for name in banned:
-                    prepared.headers.pop(name, None)
-
-            self.session.rebuild_auth = keep_headers_on_redirect
         self.budget = budget
         self.clock = clock
         self.redactor = redactor

@@ -35,6 +35,7 @@ from intpkg.input.funcs import user_agent
 from intpkg.input.gotime import GoTime
 from intpkg.input.httpvalues import GoURL, Header
 from intpkg.input.ratelimit import Clock, Interrupted, RequestBudget, SystemClock
+from intpkg.input.session import CredentialSafeSession
 from intpkg.input.split import SplitError, run_split
 from intpkg.input.tracer import Redactor, RequestTracer
 from intpkg.input.transforms import (
@@ -106,8 +107,8 @@ class HttpJsonInput:
                                    int(self.config.tracer.maxsize_mb * 1024 * 1024), self.config.tracer.maxbackups)
         self.budget = budget or RequestBudget(clock=self.clock)
         if session is None:
-            session = requests.Session()
-            session.trust_env = False
+            session = CredentialSafeSession(forward_headers=self.config.forward_headers,
+                                            headers_ban_list=self.config.headers_ban_list)
         self.client = HttpClient(self.config, session=session, budget=self.budget, clock=self.clock,
                                  redactor=self.redactor, tracer=tracer, log=self.log)
         self.ctx = TransformContext()

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from intpkg.input.httpvalues import Header
-
-AUTH_HEADERS = ("Authorization", "X-Auth-Key", "X-Auth-Email", "Proxy-Authorization")
+from intpkg.input.session import CREDENTIAL_HEADERS
 
 
 class Clock(Protocol):
@@ -71,7 +70,7 @@ def credential_fingerprint(header: Header, basic_user: str = "", host: str = "")
     """A short hash naming the credential a request uses (never the secret itself)."""
     digest = hashlib.sha256()
     found = False
-    for name in AUTH_HEADERS[:3]:
+    for name in CREDENTIAL_HEADERS[:3]:
         for value in header.Values(name):
             digest.update(f"{name}\0{value}\0".encode())
             found = True
