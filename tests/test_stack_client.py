@@ -109,3 +109,21 @@ def test_unreachable_cluster_is_a_clear_error() -> None:
     assert result.returncode == 1
     assert "Cannot reach the cluster at http://127.0.0.1:9" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_credentials_in_the_cluster_url_are_used_but_never_shown(search_target, monkeypatch, capsys) -> None:
+    from intpkg.cli import main
+    from intpkg.stack.client import Target
+
+    for name in ("INTPKG_ES_URL", "INTPKG_ES_USERNAME", "INTPKG_ES_PASSWORD", "INTPKG_ES_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    host = search_target.url.split("://", 1)[1]
+    with_password = f"http://elastic:Pa%24%24-w0rd-123@{host}"
+    target = Target.from_env(url=with_password)
+    assert target.url == search_target.url and (target.username, target.password) == ("elastic", "Pa$$-w0rd-123")
+    assert main(["stack", "status", "--es-url", with_password]) == 0
+    unreachable = "http://elastic:Pa%24%24-w0rd-123@127.0.0.1:9"
+    assert main(["install", "--es-url", unreachable]) == 1
+    out, err = capsys.readouterr()
+    assert host in out and "127.0.0.1:9" in err
+    assert "Pa" + "%24%24" not in out + err and "Pa$$" not in out + err and "elastic:" not in out + err

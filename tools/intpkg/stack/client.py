@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 import requests
 
@@ -34,6 +34,19 @@ def _env(name: str) -> str | None:
         if value:
             return value
     return None
+
+
+def split_userinfo(url: str) -> tuple[str, str | None, str | None]:
+    """(`url` without `user:password@`, user, password): a Target's URL never carries credentials,
+    so printing it (reports, errors, status lines) cannot show them."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, None, None
+    host = parts.hostname or ""
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password else None
+    return urlunsplit(parts._replace(netloc=netloc)), user, password
 
 
 @dataclass(frozen=True)
@@ -57,11 +70,12 @@ class Target:
         if not url:
             return None
         insecure = overrides.get("insecure") or (_env("INSECURE") or "").lower() in ("1", "true", "yes")
+        url, url_user, url_password = split_userinfo(url)
         return cls(
             url=url.rstrip("/"),
             api_key=overrides.get("api_key") or _env("API_KEY"),
-            username=overrides.get("username") or _env("USERNAME"),
-            password=overrides.get("password") or _env("PASSWORD"),
+            username=overrides.get("username") or _env("USERNAME") or url_user,
+            password=overrides.get("password") or _env("PASSWORD") or url_password,
             ca_cert=overrides.get("ca_cert") or _env("CA_CERT"),
             verify_certs=not insecure,
             external=external,
