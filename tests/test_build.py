@@ -139,3 +139,34 @@ def test_build_mode_validation_rejects_dev_and_external(package, ecs, tmp_path):
     found = {(p.code, p.path) for p in lint_package(folder, ecs=ecs, mode="build")}
     assert ("PKG005", "_dev/") in found
     assert ("PKG005", "data_stream/example/fields/extra.yml") in found
+
+
+@pytest.mark.parametrize("kind", ["file link", "folder link", "dangling link", "fifo"])
+def test_links_out_of_the_package_and_fifos_are_refused_by_build_and_flagged_by_lint(package, tmp_path, kind):
+    import os
+
+    from intpkg.spec.lint import lint_package
+
+    secret = tmp_path / "outside" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("root:x:0:0\n")
+    entry = package / "docs" / "extra.md"
+    if kind == "file link":
+        entry.symlink_to(secret)
+    elif kind == "folder link":
+        entry.symlink_to(secret.parent)
+    elif kind == "dangling link":
+        entry.symlink_to(tmp_path / "nowhere")
+    else:
+        os.mkfifo(entry)
+    with pytest.raises(IntpkgError, match="docs/extra.md: (symbolic link|not a regular file)"):
+        build_package(package, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    problems = [p for p in lint_package(package) if p.code == "PKG006"]
+    assert [p.path for p in problems] == ["docs/extra.md"]
+
+
+def test_links_inside_the_package_are_built(package, tmp_path, ecs):
+    (package / "docs" / "again.md").symlink_to(package / "docs" / "README.md")
+    result = build_package(package, tmp_path / "out", ecs=ecs, update_source_docs=False)
+    assert "docs/again.md" in result.files

@@ -14,7 +14,7 @@ from intpkg.build.docs import DocsError, render_package_docs
 from intpkg.errors import IntpkgError
 from intpkg.fields import EcsReference, FieldSet, load_ecs, load_fields
 from intpkg.spec.package import OUTSIDE
-from intpkg.spec.structure import PACKAGE
+from intpkg.spec.structure import PACKAGE, unsafe_entries
 from intpkg.yamlpos import ParseError, load_file
 
 #: Kibana attributes that Kibana stores as JSON strings
@@ -154,6 +154,10 @@ def build_package(package_dir: Path, build_dir: Path | None = None, *, ecs: EcsR
     (like elastic-package) unless `update_source_docs` is False. Raises IntpkgError on any problem.
     """
     package_dir = Path(package_dir).resolve()
+    unsafe = unsafe_entries(package_dir)  # before anything is read: a FIFO would block, a link would leak
+    if unsafe:
+        raise IntpkgError("The package holds entries a build refuses:\n" +
+                          "\n".join(f"  {rel}: {reason}" for rel, reason in unsafe))
     manifest = _manifest(package_dir)
     name, version = str(manifest["name"]), str(manifest["version"])
     build_dir = Path(build_dir).resolve() if build_dir else package_dir / "build"

@@ -13,6 +13,7 @@ RULES: dict[str, str] = {
     "PKG003": "file or folder name does not match the allowed pattern",
     "PKG004": "ingest pipeline YAML must start with `---`",
     "PKG005": "built package still holds `_dev` or `external` definitions",
+    "PKG006": "symbolic link out of the package, or not a regular file",
     # schemas
     "SCH001": "root manifest.yml does not match its schema",
     "SCH002": "data stream manifest.yml does not match its schema",

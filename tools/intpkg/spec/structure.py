@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,9 +94,40 @@ PACKAGE = [
 ]
 
 
+def unsafe_entries(root: Path) -> list[tuple[str, str]]:
+    """(path, reason) of every entry of the package part that a build must not copy: symbolic links
+    that lead out of the package (or nowhere) and anything that is not a regular file or folder
+    (a FIFO would block the reader). The repository's own files beside the package are skipped."""
+    root = Path(root)
+    real_root = root.resolve()
+    found: list[tuple[str, str]] = []
+    for top in sorted(root.iterdir()):
+        if top.name.startswith(".") or top.name in OUTSIDE:
+            continue
+        stack = [top]
+        while stack:
+            path = stack.pop()
+            rel = path.relative_to(root).as_posix()
+            mode = path.lstat().st_mode
+            if stat.S_ISLNK(mode):
+                target = Path(os.path.realpath(path))
+                if not target.exists():
+                    found.append((rel, f"symbolic link to {os.readlink(path)}, which does not exist"))
+                elif not target.is_relative_to(real_root):
+                    found.append((rel, f"symbolic link to {target}, outside the package"))
+                continue
+            if stat.S_ISDIR(mode):
+                stack.extend(sorted(path.iterdir(), reverse=True))
+            elif not stat.S_ISREG(mode):
+                found.append((rel, "not a regular file (a FIFO, socket or device)"))
+    return found
+
+
 def check_structure(pkg: Package) -> list[Problem]:
     """Problems of the folder layout (the repository's own files outside the package are skipped)."""
     problems: list[Problem] = []
+    for rel, reason in unsafe_entries(pkg.root):
+        problems.append(Problem(rel, 1, 1, "PKG006", f"{rel} is a {reason}; a build refuses it"))
     _walk(pkg, pkg.root, "", PACKAGE, problems, top=True)
     if pkg.exists("_dev/build/docs") and not pkg.exists("_dev/build/docs/README.md"):
         problems.append(Problem("_dev/build/docs", 1, 1, "PKG002", "_dev/build/docs/ needs a README.md"))
