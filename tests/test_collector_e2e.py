@@ -71,6 +71,22 @@ def test_every_record_lands_once(installed, mock, tmp_path, unique_name, api_ver
     assert count(installed, index) == truth  # the boundary record v1 sends again is the same document
 
 
+def test_an_empty_page_mid_window_ends_the_interval_but_loses_nothing(installed, tmp_path, unique_name) -> None:
+    namespace = unique_name.replace("-", "")
+    index = f"logs-cloudflare.audit-{namespace}"
+    empty_page = '{"success":true,"errors":[],"messages":[],"result":[],"result_info":{"count":0}}'
+    with MockServer.from_package(REPO) as own:  # its own mock: the queued fault must hit this run only
+        truth = len(own.dataset("audit_v2_main"))
+        own.add_fault("status", path="/logs/audit$", skip=2, times=1, status_code=200, body=empty_page)
+        first = run_agent(installed, namespace, own.base_url, tmp_path, api_token=TOKEN, page_size=200)
+        assert first["state"] == "ok", first
+        read = count(installed, index)
+        assert read == 400, "the glitch on the third page should end the first interval"
+        second = run_agent(installed, namespace, own.base_url, tmp_path, api_token=TOKEN, page_size=200)
+    assert second["state"] == "ok", second
+    assert count(installed, index) == truth
+
+
 def test_wrong_credentials_fail_clearly_without_a_retry_storm(installed, mock, tmp_path, unique_name) -> None:
     before = len(mock.requests)
     status = run_agent(installed, unique_name.replace("-", ""), mock.base_url, tmp_path,

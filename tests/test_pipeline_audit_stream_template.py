@@ -15,7 +15,7 @@ TEMPLATE = (Path(__file__).resolve().parents[1] / "data_stream" / "audit" / "age
             / "httpjson.yml.hbs").read_text()
 BASE = {
     "account_id": "0a1b2c3d4e5f60718293a4b5c6d7e8f9", "api_version": "v2", "interval": "5m",
-    "initial_interval": "720h", "page_size": 3, "http_client_timeout": "60s",
+    "initial_interval": "720h", "page_size": 3, "http_client_timeout": "60s", "lag": "2m", "overlap": "5m",
     "api_url": "https://api.cloudflare.com", "tags": ["forwarded", "cloudflare-audit"],
     "preserve_original_event": False, "enable_request_tracer": False,
 }
@@ -60,7 +60,8 @@ def test_v2_window_cursor_and_retry_settings():
     config = parse_config(doc)
     assert 3 <= config.retry.max_attempts <= 5 and config.retry.wait_max >= 300
     assert config.split.target == "result" and config.split.ignore_empty_value
-    assert [c.name for c in config.cursor] == ["window_end"]
+    assert [c.name for c in config.cursor] == ["last_event_time"]
+    assert doc["cursor"] == {"last_event_time": {"value": "[[.last_event.action.time]]"}}
     assert doc["publisher_pipeline.disable_host"] is True
     assert doc["tags"] == ["forwarded", "cloudflare-audit"]
 
@@ -107,9 +108,27 @@ def test_v2_cursor_paging_stops_without_a_cursor():
 def test_v1_cursor_is_the_newest_when_and_first_run_looks_back_initial_interval():
     doc = render(api_version="v1", api_token="t", initial_interval="13140h")
     since = next(t["set"] for t in doc["request.transforms"] if t["set"]["target"] == "url.params.since")
-    assert since["value"] == "[[.cursor.last_event_time]]"
+    assert ".cursor.last_event_time" in since["value"]
     assert '"-13140h"' in since["default"]
     assert doc["cursor"] == {"last_event_time": {"value": "[[.last_event.when]]"}}
+
+
+@pytest.mark.parametrize("api_version", ["v1", "v2"])
+def test_each_interval_starts_overlap_before_the_newest_record_and_ends_lag_before_now(api_version):
+    from datetime import UTC, datetime
+
+    doc = render(api_version=api_version, api_token="t", lag="3m", overlap="10m")
+    tr = {t.target_name: t for t in parse_config(doc).request_transforms}
+    ctx = TransformContext()
+    ctx.cursor = {"last_event_time": "2025-03-14T09:31:07Z"}
+    assert execute_value(tr["since"].value, ctx, None, tr["since"].default) == "2025-03-14T09:21:07Z"
+    before = datetime.fromisoformat(execute_value(tr["before"].value, ctx, None).replace("Z", "+00:00"))
+    assert 175 <= (datetime.now(UTC) - before).total_seconds() <= 185
+    first_run = TransformContext()
+    first_run.cursor = {}
+    since = datetime.fromisoformat(execute_value(tr["since"].value, first_run, None, tr["since"].default)
+                                   .replace("Z", "+00:00"))
+    assert abs((datetime.now(UTC) - since).total_seconds() - 720 * 3600) < 60  # initial_interval (BASE)
 
 
 def test_options_tracer_proxy_ssl_processors_and_preserve_original():

@@ -97,12 +97,14 @@ def transform_body(spec: dict[str, Any], reply: Reply) -> tuple[Reply, int | Non
 
 @dataclass
 class RuntimeFault:
-    """A fault queued from Python: hits the next `times` requests whose path matches `path`."""
+    """A fault queued from Python: lets `skip` matching requests through, then hits the next `times`
+    requests whose path matches `path`."""
 
     spec: dict[str, Any]
     path: re.Pattern[str] | None
     times: int | None
     hits: int = 0
+    skip: int = 0
 
 
 @dataclass
@@ -127,11 +129,11 @@ class FaultPlan:
             error = self.fault_error_code if self.fault_rate and self._rng.random() < self.fault_rate else None
         return delay, error
 
-    def add(self, spec: dict[str, Any], path: str | None, times: int | None) -> RuntimeFault:
+    def add(self, spec: dict[str, Any], path: str | None, times: int | None, skip: int = 0) -> RuntimeFault:
         problem = validate_fault(spec)
         if problem:
             raise ValueError(f"invalid fault: {problem}")
-        fault = RuntimeFault(spec, re.compile(path) if path else None, times)
+        fault = RuntimeFault(spec, re.compile(path) if path else None, times, skip=skip)
         with self._lock:
             self.queued.append(fault)
         return fault
@@ -142,6 +144,9 @@ class FaultPlan:
         with self._lock:
             for fault in list(self.queued):
                 if fault.path is not None and not fault.path.search(path):
+                    continue
+                if fault.skip > 0:
+                    fault.skip -= 1
                     continue
                 fault.hits += 1
                 out.append(fault.spec)

@@ -306,9 +306,10 @@ class MockServer:
             raise ValueError(f"dataset {name!r}: give kind= (audit_v1, audit_v2 or logpull)")
         return self.engine.state.datasets.build(name, kind)
 
-    def add_fault(self, kind: str, *, path: str | None = None, times: int | None = 1, **spec: Any) -> RuntimeFault:
-        """Queue a fault for the next `times` requests whose path matches the regex `path`."""
-        return self.engine.fault_plan.add(dict(spec, kind=kind), path, times)
+    def add_fault(self, kind: str, *, path: str | None = None, times: int | None = 1, skip: int = 0,
+                  **spec: Any) -> RuntimeFault:
+        """Queue a fault for the next `times` requests whose path matches the regex `path`, after `skip` of them."""
+        return self.engine.fault_plan.add(dict(spec, kind=kind), path, times, skip)
 
     def _log(self, record: RequestRecord) -> None:
         """One line per request on the log stream: method, path (no query, no headers) and outcome."""
