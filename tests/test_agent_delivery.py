@@ -123,6 +123,21 @@ def test_rejected_documents_are_recorded_and_counted(tmp_path, search_client, st
     assert len(rejected) == 2 and all(r["status"] == 400 for r in rejected)
     assert "strict" in json.dumps(rejected[0]["error"])  # the cluster's own reason is kept
     assert count(search_client, index) == 0
+    code, problems = agent.outcome(status)  # `intpkg run` / `up` exit non-zero and say so
+    assert code == 1 and problems == [f"the cluster refused 2 document(s) in this run; they are in "
+                                      f"{tmp_path / 'state' / 'rejected.ndjson'} with the reasons"]
+
+
+def test_a_clean_run_exits_zero_and_a_failed_stream_does_not(tmp_path, search_client, stream_index) -> None:
+    dataset, _ = stream_index
+    plan = make_plan(tmp_path, dataset)
+    ok = ScriptedInput([([{"id": 1}], Result({"since": "t1"}))])
+    agent = Agent([plan], search_client, tmp_path / "ok", input_factory=lambda p, c: ok)
+    assert agent.outcome(agent.run(once=True)) == (0, [])
+    failing = ScriptedInput([([], Result(None, error="HTTP 500 from the API"))])
+    agent = Agent([plan], search_client, tmp_path / "failed", input_factory=lambda p, c: failing)
+    code, problems = agent.outcome(agent.run(once=True))
+    assert code == 1 and "failed: HTTP 500 from the API" in problems[0]
 
 
 class LateForwarder:

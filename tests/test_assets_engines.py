@@ -77,6 +77,8 @@ def test_opensearch_mappings() -> None:
     adapted = mappings_for(mappings, "opensearch")["properties"]
     assert adapted["url"]["properties"]["original"] == {"type": "keyword", "ignore_above": 1024,
                                                         "fields": {"text": {"type": "match_only_text"}}}
+    bare = mappings_for({"properties": {"u": {"type": "wildcard"}}}, "opensearch")["properties"]["u"]
+    assert bare == {"type": "keyword", "ignore_above": 8191}  # no immense-term refusals
     assert adapted["raw"] == {"type": "flat_object"}
     assert adapted["data_stream"]["properties"] == {"type": {"type": "keyword"},
                                                     "fixed": {"type": "constant_keyword", "value": "logs"}}

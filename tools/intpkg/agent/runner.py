@@ -67,6 +67,8 @@ class Agent:
         install_redaction([s for p in plans for s in p.secret_values])
         factory = input_factory or default_input_factory(state_dir)
         self.streams = [self._prepare(plan, factory) for plan in plans]
+        self.rejected_this_run = 0
+        self._rejected_lock = threading.Lock()
 
     def _prepare(self, plan: StreamPlan, factory) -> RunningStream:
         config = render_stream(plan)
@@ -107,6 +109,15 @@ class Agent:
     def stop(self, *_: Any) -> None:
         self.stop_event.set()
 
+    def outcome(self, status: dict[str, Any]) -> tuple[int, list[str]]:
+        """Exit code and problems of a finished run: 1 when a stream failed or the cluster refused documents."""
+        problems = [f"stream {sid} failed: {entry.get('last_error')}"
+                    for sid, entry in sorted((status.get("streams") or {}).items()) if entry.get("state") == "error"]
+        if self.rejected_this_run:
+            problems.append(f"the cluster refused {self.rejected_this_run} document(s) in this run; they are in "
+                            f"{self.shipper.rejected_file} with the reasons")
+        return (1 if problems else 0), problems
+
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
@@ -145,6 +156,8 @@ class Agent:
             log.exception("stream %s: interval failed", plan.dataset)
             error = f"{exc.__class__.__name__}: {exc}"
         settled = batch.wait(self.stop_event)
+        with self._rejected_lock:
+            self.rejected_this_run += batch.rejected
         published = batch.acked + batch.rejected + batch.pending
         self.status.update(stream_id, add_events_published=published, add_events_acked=batch.acked,
                            add_events_rejected=batch.rejected, add_intervals=1,

@@ -9,7 +9,7 @@ the test runners, which install the same way) adapt:
 | `community_id` | `source_ip`, ... (ECS defaults) | `source_ip_field`, ... all named |
 | `flattened` field | `flattened` | `flat_object` |
 | `constant_keyword`, no `value` | first value wins | `keyword` (OpenSearch requires the value up front) |
-| `wildcard` field | `wildcard` | `keyword` (`query_string` does not match wildcard fields) |
+| `wildcard` field | `wildcard` | `keyword`, `ignore_above: 8191` (`query_string` misses wildcard fields) |
 
 Outputs differ only where the engine computes them: the fingerprint (`_id`) has OpenSearch's
 `SHA-1@2.16.0:` prefix and another byte layout, so the same record has another `_id` on each engine
@@ -40,6 +40,7 @@ COMMUNITY_ID_FIELDS = {
     "icmp_code": ("icmp_code_field", "icmp.code"),
 }
 COMMON_OPTIONS = ("tag", "if", "ignore_failure", "on_failure", "description")
+KEYWORD_IGNORE_ABOVE = 8191  # characters: 4 bytes each at most, within Lucene's 32 766-byte term limit
 
 
 def pipeline_for(body: dict[str, Any], flavor: str, *, where: str = "pipeline") -> dict[str, Any]:
@@ -106,8 +107,9 @@ def mappings_for(node: Any, flavor: str) -> Any:
             return {"type": "flat_object"}
         if kind == "constant_keyword" and "value" not in node:
             return {"type": "keyword"}
-        if kind == "wildcard":
-            return {k: mappings_for(v, flavor) for k, v in node.items()} | {"type": "keyword"}
+        if kind == "wildcard":  # a keyword term is at most 32 766 bytes; wildcard has no such limit
+            return {"ignore_above": KEYWORD_IGNORE_ABOVE} | {k: mappings_for(v, flavor) for k, v in node.items()} \
+                | {"type": "keyword"}
         return {k: mappings_for(v, flavor) for k, v in node.items()}
     if isinstance(node, list):
         return [mappings_for(v, flavor) for v in node]

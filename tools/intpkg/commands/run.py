@@ -47,9 +47,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     agent.install_signal_handlers()
     for plan in plans:
         print(f"stream {plan.dataset}: shipping to {plan.index} on {client.target.url}", file=sys.stderr)
-    status = agent.run(once=args.once)
-    failed = [sid for sid, s in (status.get("streams") or {}).items() if s.get("state") == "error"]
-    return 1 if failed else 0
+    code, problems = agent.outcome(agent.run(once=args.once))
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return code
 
 
 def cmd_status(args: argparse.Namespace) -> int:

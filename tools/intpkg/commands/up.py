@@ -107,8 +107,11 @@ def cmd_up(args: argparse.Namespace) -> int:
             agent.stop()
             worker.join()
         _report(client, plans, agent.status.path)
+        code, problems = agent.outcome(StatusBoard.read(agent.status.path))
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
     print(f"collector status: intpkg status --state-dir {state_dir}")
-    return 0
+    return code
 
 
 def _report(client, plans, status_path: Path) -> None:

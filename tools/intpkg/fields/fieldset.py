@@ -243,6 +243,21 @@ class FieldSet:
             node.setdefault(parts[-1], {}).update(_mapping(definition))
         return properties
 
+    def shape_groups(self) -> dict[str, list[str]]:
+        """Leaf fields by the shape of value the index accepts, for a pipeline's field-type guard.
+
+        `long` (whole numbers), `float`, `boolean`, `flattened` (objects), and `scalar` (every other leaf:
+        strings, numbers, booleans or lists of them; never an object). Objects such as geo_point are left out.
+        """
+        groups: dict[str, list[str]] = {"long": [], "float": [], "boolean": [], "flattened": [], "scalar": []}
+        for name, definition in sorted(self.flat.items()):
+            ftype = definition.get("type") or "keyword"
+            if "*" in name or ftype in ("group", "object", "nested", "geo_point"):
+                continue
+            group = SHAPE_GROUPS.get(ftype, "scalar")
+            groups[group].append(name)
+        return groups
+
     def dynamic_templates(self) -> list[dict]:
         """Dynamic templates for wildcard field names and `object_type` objects."""
         templates = []
@@ -254,6 +269,11 @@ class FieldSet:
                 mapping = _mapping({"type": object_type})
                 templates.append({name: {"path_match": f"{name}.*", "mapping": mapping}})
         return templates
+
+
+SHAPE_GROUPS = {"long": "long", "integer": "long", "short": "long", "byte": "long", "unsigned_long": "long",
+                "float": "float", "double": "float", "half_float": "float", "scaled_float": "float",
+                "boolean": "boolean", "flattened": "flattened"}
 
 
 def _fullmatch(pattern: str, value: str) -> bool:
