@@ -88,3 +88,37 @@ def test_a_429_is_waited_out_as_told_and_followed_by_no_burst(installed, tmp_pat
             # the mock blocks until its Retry-After has passed: a request sent earlier would be a 429 too
             assert sent[i + 1].status == 200, "a request went out before Retry-After expired"
             assert sent[i + 1].time - request.time >= 1.0
+
+
+def test_sigterm_stops_the_collector_during_a_hanging_request(installed, tmp_path, unique_name) -> None:
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import yaml
+
+    namespace = unique_name.replace("-", "")
+    with MockServer.from_package(REPO) as mock:
+        mock.add_fault("delay", path="/audit_logs$", times=None, seconds=120)  # the API hangs
+        policy_file = tmp_path / "policy.yml"
+        policy_file.write_text(yaml.safe_dump(policy(namespace, mock.base_url, api_token="${env:CF_TEST_TOKEN}",
+                                                     api_version="v1", http_client_timeout="300s")))
+        cmd = [sys.executable, "-m", "intpkg.cli", "run", str(REPO), "--policy", str(policy_file),
+               "--state-dir", str(tmp_path / "state"), "--es-url", installed.target.url, "--log-level", "WARNING"]
+        proc = subprocess.Popen(cmd, env={**os.environ, "CF_TEST_TOKEN": TOKEN}, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not mock.requests and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)  # the request is in flight, hanging
+        stopped_at = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        finally:
+            proc.kill()
+    assert time.monotonic() - stopped_at < 15
+    status = json.loads((tmp_path / "state" / "status.json").read_text())
+    assert all(entry["state"] != "running" for entry in status["streams"].values()), status

@@ -685,3 +685,77 @@ def test_update_on_empty_keeps_the_cursor_of_a_failed_interval():
     with ScriptedServer(lambda r: Reply(400, b"bad query"), clock=clock) as server:
         result = make(windowed(True), server, clock).run_interval({"window_end": "120"}, Sink())
     assert not result.ok and result.cursor is None
+
+
+# --------------------------------------------------------------------------- whole-request deadline
+
+
+class DrippingServer:
+    """Answers every request with headers at once, then one body byte every `pause` seconds."""
+
+    def __init__(self, pause: float = 0.5) -> None:
+        import socket as socket_module
+
+        self.pause = pause
+        self.listener = socket_module.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen()
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.stopped = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
+
+    def _drip(self, conn) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+                for _ in range(1000):
+                    if self.stopped.wait(self.pause):
+                        return
+                    conn.sendall(b" ")
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.listener.close()
+
+
+def test_a_slow_drip_response_is_given_up_at_the_request_timeout():
+    server = DrippingServer(pause=0.5)
+    try:
+        cfg = {"request.url": f"{server.url}/x", "request.timeout": "2s", "request.retry.max_attempts": 2}
+        started = time.monotonic()
+        result = HttpJsonInput(cfg, clock=ManualClock()).run_interval({}, Sink())
+        elapsed = time.monotonic() - started
+    finally:
+        server.close()
+    assert not result.ok and "no complete response within 2s" in result.error
+    assert elapsed < 8, elapsed  # two attempts of 2 s, not the 500 s the drip would take
+
+
+def test_a_stop_request_ends_a_hanging_request_at_once():
+    server = DrippingServer(pause=1.0)
+    stop = threading.Event()
+    cfg = {"request.url": f"{server.url}/x", "request.timeout": "300s"}
+    engine = HttpJsonInput(cfg, clock=SystemClock(stop))
+    outcome = {}
+    worker = threading.Thread(target=lambda: outcome.update(result=engine.run_interval({}, Sink())))
+    try:
+        worker.start()
+        time.sleep(0.5)
+        stopped_at = time.monotonic()
+        stop.set()
+        worker.join(timeout=10)
+    finally:
+        server.close()
+    assert not worker.is_alive() and time.monotonic() - stopped_at < 2
+    assert "stopped during a request" in outcome["result"].error

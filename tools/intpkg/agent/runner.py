@@ -65,7 +65,7 @@ class Agent:
         self.shipper = BulkShipper(client, rejected_file=state_dir / "rejected.ndjson",
                                    queue_size=queue_size, bulk_size=bulk_size)
         install_redaction([s for p in plans for s in p.secret_values])
-        factory = input_factory or default_input_factory(state_dir)
+        factory = input_factory or default_input_factory(state_dir, self.stop_event)
         self.streams = [self._prepare(plan, factory) for plan in plans]
         self.rejected_this_run = 0
         self._rejected_lock = threading.Lock()
@@ -176,17 +176,19 @@ class Agent:
         return True
 
 
-def default_input_factory(state_dir: Path):
+def default_input_factory(state_dir: Path, stop_event: threading.Event | None = None):
     """Build the httpjson engine for a rendered stream config.
 
     All streams share one request budget (Cloudflare's limit is per credential, and the budget keys
-    on a fingerprint of it); relative tracer paths are placed under `<state>/traces`.
+    on a fingerprint of it); relative tracer paths are placed under `<state>/traces`. Setting
+    `stop_event` (the agent's SIGTERM/SIGINT) ends every wait and request of the inputs at once.
     """
     from intpkg.input.config import ConfigError, parse_config
     from intpkg.input.httpjson import HttpJsonInput
-    from intpkg.input.ratelimit import RequestBudget
+    from intpkg.input.ratelimit import RequestBudget, SystemClock
 
-    budget = RequestBudget()
+    clock = SystemClock(stop_event)
+    budget = RequestBudget(clock=clock)
 
     def factory(plan: StreamPlan, config: dict[str, Any]) -> Any:
         if plan.input_type != "httpjson":
@@ -197,6 +199,6 @@ def default_input_factory(state_dir: Path):
             raise IntpkgError(f"{plan.template_path.name} ({plan.dataset}): {exc}") from None
         if parsed.tracer.enabled and not Path(parsed.tracer.filename).is_absolute():
             parsed.tracer.filename = str(state_dir / "traces" / Path(parsed.tracer.filename).name)
-        return HttpJsonInput(parsed, budget=budget, secrets=plan.secret_values, input_id=plan.stream_id)
+        return HttpJsonInput(parsed, budget=budget, clock=clock, secrets=plan.secret_values, input_id=plan.stream_id)
 
     return factory

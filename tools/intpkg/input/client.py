@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import socket
 import tempfile
+import threading
 import time
 import uuid
 import warnings
@@ -16,7 +18,7 @@ import urllib3
 
 from intpkg.input.config import HttpJsonConfig
 from intpkg.input.httpvalues import Header
-from intpkg.input.ratelimit import Clock, RequestBudget, credential_fingerprint, parse_retry_after
+from intpkg.input.ratelimit import Clock, Interrupted, RequestBudget, credential_fingerprint, parse_retry_after
 from intpkg.input.session import CredentialSafeSession
 from intpkg.input.tracer import Redactor, RequestTracer
 from intpkg.input.transforms import ResponseState, TemplateFailure, TransformContext, execute_value
@@ -238,11 +240,10 @@ class HttpClient:
             with warnings.catch_warnings():
                 if self._verify is False:  # verification_mode: none was asked for explicitly
                     warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
-                raw = self.session.request(
+                raw, body = self._exchange(
                     req.method, req.url, headers=headers, data=req.body, timeout=self.cfg.timeout,
                     verify=self._verify, cert=self._cert, proxies=self._proxies, allow_redirects=True,
                 )
-                body = raw.content
         except requests.TooManyRedirects:
             self.budget.record_failure(key)
             self._trace(req, None, None, f"stopped after {self.cfg.max_redirects} redirects", started,
@@ -273,6 +274,41 @@ class HttpClient:
         self._trace(req, resp, body, "", started, transaction)
         return resp
 
+    def _exchange(self, method: str, url: str, **kwargs) -> tuple[requests.Response, bytes]:
+        """One request and its whole body within `request.timeout` in all.
+
+        requests' timeout bounds each socket read, so a server dripping a byte every few seconds could
+        hold the input forever; here the exchange runs in a worker thread and is given up at the deadline
+        (raising requests.Timeout, which is retried like any timeout), or at once when the clock's stop
+        event is set (SIGTERM/SIGINT: raising Interrupted).
+        """
+        box: dict[str, object] = {}
+
+        def work() -> None:
+            try:
+                response = self.session.request(method, url, stream=True, **kwargs)
+                box["response"] = response
+                box["body"] = response.content
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                box["error"] = exc
+
+        worker = threading.Thread(target=work, name="httpjson-exchange", daemon=True)
+        worker.start()
+        deadline = time.monotonic() + self.cfg.timeout
+        stop = getattr(self.clock, "stop_event", None)
+        while worker.is_alive():
+            if stop is not None and stop.is_set():
+                _abandon(box)
+                raise Interrupted("stopped during a request")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                _abandon(box)
+                raise requests.Timeout(f"no complete response within {self.cfg.timeout:g}s (request.timeout)")
+            worker.join(min(remaining, 0.1))
+        if "error" in box:
+            raise box["error"]  # type: ignore[misc]
+        return box["response"], box["body"]  # type: ignore[return-value]
+
     def _trace(self, req: HttpRequest, resp: HttpResponse | None, body: bytes | None, error: str,
                started: float, transaction: str) -> None:
         if self.tracer is None:
@@ -290,6 +326,18 @@ class HttpClient:
 
     def _safe_url(self, url: str) -> str:
         return self.redactor.text(url)
+
+
+def _abandon(box: dict[str, object]) -> None:
+    """Best effort to free a request given up on: close its response and socket (the thread then ends)."""
+    response = box.get("response")
+    if isinstance(response, requests.Response):
+        try:
+            sock = response.raw._connection.sock  # noqa: SLF001 - no public handle on the socket
+            sock.shutdown(socket.SHUT_RDWR)
+        except Exception:  # noqa: BLE001 - already closed, or no socket yet
+            pass
+        response.close()
 
 
 __all__ = ["HttpClient", "HttpRequest", "HttpResponse", "RequestError", "HttpStatusError"]
