@@ -325,9 +325,12 @@ def test_a_broken_window_during_catch_up_is_read_again_without_loss_or_copies(in
     monkeypatch.setattr(mock.engine.fault_plan, "take", second_window_breaks)
     broken = run_agent(installed, clock, namespace, mock.base_url, tmp_path, [ZONE_IO], initial_interval="10m")
     assert broken[sid]["state"] == "error", broken[sid]
-    assert CursorStore(tmp_path / "cursors").load(sid) == cursor  # a half-done catch-up does not move it
+    first_window = windows(mock, ZONE_IO, since=before)[0]
     assert len(windows(mock, ZONE_IO, since=before)) == 2  # the failure ended the interval
     assert count(installed, index) > 0  # the first window's events were shipped ...
+    # ... and acknowledged, so the cursor moved to that window's end (the broken one costs only itself)
+    moved = CursorStore(tmp_path / "cursors").load(sid)
+    assert moved != cursor and to_ns(moved["window_end"]) == first_window[1]
     good = run_agent(installed, clock, namespace, mock.base_url, tmp_path, [ZONE_IO], initial_interval="10m")
     assert good[sid]["state"] == "ok"
     spans = windows(mock, ZONE_IO)

@@ -8,6 +8,7 @@ deterministic `_id` turns re-sent events into 409 duplicates instead of copies.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import signal
 import threading
@@ -109,6 +110,18 @@ class Agent:
     def stop(self, *_: Any) -> None:
         self.stop_event.set()
 
+    def _save_acknowledged_checkpoint(self, stream_id: str, batch: Batch,
+                                      checkpoints: list[tuple[int, dict[str, Any]]]) -> dict[str, Any] | None:
+        """Persist the newest page cursor whose events (and all before them) the cluster settled; pop it."""
+        eligible = [i for i, (published, _) in enumerate(checkpoints) if published <= batch.settled_through]
+        if not eligible:
+            return None
+        _, cursor = checkpoints[eligible[-1]]
+        del checkpoints[: eligible[-1] + 1]
+        self.cursors.save(stream_id, cursor)
+        self.status.update(stream_id, cursor=cursor)
+        return cursor
+
     def outcome(self, status: dict[str, Any]) -> tuple[int, list[str]]:
         """Exit code and problems of a finished run: 1 when a stream failed or the cluster refused documents."""
         problems = [f"stream {sid} failed: {entry.get('last_error')}"
@@ -138,16 +151,21 @@ class Agent:
         stream_id = plan.stream_id
         cursor = self.cursors.load(stream_id)
         batch = Batch(stream_id)
+        checkpoints: list[tuple[int, dict[str, Any]]] = []  # (documents published, cursor after them)
 
         def publish(body: dict[str, Any], _cursor_after: dict[str, Any] | None = None) -> None:
             if self.stop_event.is_set():
                 raise StopRequested()
             self.shipper.put(plan.index, stream.builder.build(body), batch)
 
+        def checkpoint(page_cursor: dict[str, Any]) -> None:
+            checkpoints.append((batch.published, page_cursor))
+            self._save_acknowledged_checkpoint(stream_id, batch, checkpoints)
+
         error: str | None = None
         new_cursor: dict[str, Any] | None = None
         try:
-            result = stream.input.run_interval(cursor, publish)
+            result = _run_input(stream.input, cursor, publish, checkpoint)
             error = getattr(result, "error", None)
             new_cursor = getattr(result, "cursor", None)
         except StopRequested:
@@ -163,17 +181,28 @@ class Agent:
                            add_events_rejected=batch.rejected, add_intervals=1,
                            last_run_finished=time.time(), last_error=error or self.shipper.last_error,
                            state="error" if error else "ok")
-        if error:
-            log.error("stream %s: %s; the cursor stays at %s", plan.dataset, error, cursor)
-            return False
-        if not settled:
-            log.warning("stream %s: stopped before the cluster acknowledged every event; cursor kept", plan.dataset)
+        if error or not settled:
+            # the pages before the failure cost nothing: their cursor is kept once all their events are in
+            saved = self._save_acknowledged_checkpoint(stream_id, batch, checkpoints)
+            where = f"moves to the last acknowledged page ({saved})" if saved else f"stays at {cursor}"
+            if error:
+                log.error("stream %s: %s; the cursor %s", plan.dataset, error, where)
+            else:
+                log.warning("stream %s: stopped before the cluster acknowledged every event; the cursor %s",
+                            plan.dataset, where)
             return False
         if new_cursor is not None and new_cursor != cursor:
             self.cursors.save(stream_id, new_cursor)
             self.status.update(stream_id, cursor=new_cursor)
         log.info("stream %s: %d event(s) acknowledged, %d rejected", plan.dataset, batch.acked, batch.rejected)
         return True
+
+
+def _run_input(engine: Any, cursor: dict[str, Any], publish, checkpoint) -> Any:
+    """`engine.run_interval`, with page checkpoints when the input offers them."""
+    if "checkpoint" in inspect.signature(engine.run_interval).parameters:
+        return engine.run_interval(cursor, publish, checkpoint=checkpoint)
+    return engine.run_interval(cursor, publish)
 
 
 def default_input_factory(state_dir: Path, stop_event: threading.Event | None = None):

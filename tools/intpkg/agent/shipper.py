@@ -32,26 +32,36 @@ _STOP = object()
 
 @dataclass
 class Batch:
-    """Documents of one interval; settled when all were acknowledged or rejected."""
+    """Documents of one interval, numbered in publish order; settled when all were acknowledged or rejected."""
 
     stream_id: str
     pending: int = 0
     acked: int = 0
     rejected: int = 0
     closed: bool = False
+    published: int = 0
+    settled_through: int = 0  # every document numbered 1..settled_through is settled
+    _settled_beyond: set[int] = field(default_factory=set, repr=False)
     _cond: threading.Condition = field(default_factory=threading.Condition, repr=False)
 
-    def add(self) -> None:
+    def add(self) -> int:
+        """Count one more document; its number (1-based, in publish order)."""
         with self._cond:
             self.pending += 1
+            self.published += 1
+            return self.published
 
-    def settle(self, ok: bool) -> None:
+    def settle(self, number: int, ok: bool) -> None:
         with self._cond:
             self.pending -= 1
             if ok:
                 self.acked += 1
             else:
                 self.rejected += 1
+            self._settled_beyond.add(number)
+            while self.settled_through + 1 in self._settled_beyond:
+                self.settled_through += 1
+                self._settled_beyond.discard(self.settled_through)
             self._cond.notify_all()
 
     def close(self) -> None:
@@ -89,8 +99,7 @@ class BulkShipper:
 
     def put(self, index: str, doc: dict[str, Any], batch: Batch) -> None:
         """Queue one document (blocks while the queue is full: backpressure)."""
-        batch.add()
-        self._queue.put((index, doc, batch))
+        self._queue.put((index, doc, batch, batch.add()))
 
     def stop(self, timeout: float = 30.0) -> None:
         """Ship what is queued, then stop (gives up retrying after `timeout`)."""
@@ -101,7 +110,7 @@ class BulkShipper:
 
     # ---- the shipping thread ----------------------------------------------------------------------
     def _loop(self) -> None:
-        pending: list[tuple[str, dict, Batch]] = []
+        pending: list[tuple[str, dict, Batch, int]] = []
         deadline = time.monotonic() + self.flush_seconds
         stopping = False
         while not stopping:
@@ -120,26 +129,26 @@ class BulkShipper:
             if time.monotonic() >= deadline:
                 deadline = time.monotonic() + self.flush_seconds
 
-    def _ship(self, items: list[tuple[str, dict, Batch]]) -> None:
+    def _ship(self, items: list[tuple[str, dict, Batch, int]]) -> None:
         backoff = 0.5
         while items:
-            retry: list[tuple[str, dict, Batch]] = []
-            actions = ({"_op_type": "create", "_index": index, "_source": doc} for index, doc, _ in items)
+            retry: list[tuple[str, dict, Batch, int]] = []
+            actions = ({"_op_type": "create", "_index": index, "_source": doc} for index, doc, _, _ in items)
             try:
                 results = self.client.streaming_bulk(
                     actions, chunk_size=len(items), raise_on_error=False, raise_on_exception=False,
                     max_retries=0, yield_ok=True,
                 )
-                for (index, doc, batch), (ok, info) in zip(items, results, strict=True):
+                for (index, doc, batch, number), (ok, info) in zip(items, results, strict=True):
                     status = next(iter(info.values()), {}).get("status", 0) if info else 0
                     status = status if isinstance(status, int) else 0  # "N/A": no HTTP answer
                     if ok or status == 409:
-                        batch.settle(True)
+                        batch.settle(number, True)
                     elif status in (0, 429) or status >= 500:
-                        retry.append((index, doc, batch))
+                        retry.append((index, doc, batch, number))
                     else:
                         self._reject(index, doc, info)
-                        batch.settle(False)
+                        batch.settle(number, False)
                 self.last_error = None if not retry else f"{len(retry)} document(s) to retry"
             except Exception as exc:  # connection refused, timeouts: retry everything
                 self.last_error = f"bulk request failed: {exc.__class__.__name__}"

@@ -121,11 +121,14 @@ class HttpJsonInput:
 
     # ------------------------------------------------------------------ interval
 
-    def run_interval(self, cursor: dict | None = None, publish: Publish | None = None) -> IntervalResult:
+    def run_interval(self, cursor: dict | None = None, publish: Publish | None = None,
+                     checkpoint: Callable[[dict], None] | None = None) -> IntervalResult:
         """Fetch every page once; publish events; return the new cursor only if all pages succeeded.
 
         `publish(event_body, cursor_after)` may block (backpressure) and must treat event_body as read-only
         (it stays `.last_event` for the templates); persist `IntervalResult.cursor`, not `cursor_after`.
+        `checkpoint(cursor)` is called after each page's events were published: once they are all
+        acknowledged, that cursor may be persisted even if a later page fails.
         """
         publish = publish or self.publish
         if publish is None:
@@ -135,7 +138,7 @@ class HttpJsonInput:
         self.ctx.cursor = copy.deepcopy(cursor or {})
         result = IntervalResult(ok=False, cursor=None)
         try:
-            self._interval(publish, result)
+            self._interval(publish, result, checkpoint)
         except (RequestError, TemplateFailure, TransformError, DecodeError, SplitError, PaginationLoopError,
                 Interrupted) as exc:
             result.error = self.redactor.text(str(exc))
@@ -151,7 +154,8 @@ class HttpJsonInput:
         result.duration = self.clock.time() - started
         return result
 
-    def _interval(self, publish: Publish, result: IntervalResult) -> None:
+    def _interval(self, publish: Publish, result: IntervalResult,
+                  checkpoint: Callable[[dict], None] | None = None) -> None:
         cfg = self.config
         self._repeats = 0
         request = self._build_request(pagination=False)
@@ -173,10 +177,13 @@ class HttpJsonInput:
             if not documents:
                 result.stopped_by = "no_events"
                 return
+            published = result.events
             for document in documents:
                 for event in self._process_document(document, page):
                     self._publish(event, publish)
                     result.events += 1
+            if checkpoint is not None and result.events > published:
+                checkpoint(copy.deepcopy(self.ctx.cursor))
             if not cfg.pagination:
                 result.stopped_by = "no_pagination"
                 return

@@ -98,13 +98,14 @@ def transform_body(spec: dict[str, Any], reply: Reply) -> tuple[Reply, int | Non
 @dataclass
 class RuntimeFault:
     """A fault queued from Python: lets `skip` matching requests through, then hits the next `times`
-    requests whose path matches `path`."""
+    requests whose path matches `path` (only every `every`-th of them when the spec has `every`)."""
 
     spec: dict[str, Any]
     path: re.Pattern[str] | None
     times: int | None
     hits: int = 0
     skip: int = 0
+    seen: int = 0  # matching requests after the skipped ones (`every` counts them)
 
 
 @dataclass
@@ -147,6 +148,10 @@ class FaultPlan:
                     continue
                 if fault.skip > 0:
                     fault.skip -= 1
+                    continue
+                fault.seen += 1
+                every = fault.spec.get("every")
+                if every and fault.seen % every:
                     continue
                 fault.hits += 1
                 out.append(fault.spec)
