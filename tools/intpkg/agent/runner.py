@@ -8,8 +8,11 @@ deterministic `_id` turns re-sent events into 409 duplicates instead of copies.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import inspect
 import logging
+import os
 import signal
 import threading
 import time
@@ -90,7 +93,14 @@ class Agent:
 
     # ---- running ----------------------------------------------------------------------------------
     def run(self, *, once: bool = False) -> dict[str, Any]:
-        """Run until stopped (SIGINT/SIGTERM or `stop()`), or one interval per stream with `once`."""
+        """Run until stopped (SIGINT/SIGTERM or `stop()`), or one interval per stream with `once`.
+
+        The state folder is locked for the run: a second collector on it is refused (IntpkgError).
+        """
+        with state_lock(self.state_dir):
+            return self._run(once)
+
+    def _run(self, once: bool) -> dict[str, Any]:
         self.shipper.start()
         threads = [threading.Thread(target=self._worker, args=(s, once), name=f"stream-{s.plan.dataset}",
                                     daemon=True) for s in self.streams]
@@ -196,6 +206,28 @@ class Agent:
             self.status.update(stream_id, cursor=new_cursor)
         log.info("stream %s: %d event(s) acknowledged, %d rejected", plan.dataset, batch.acked, batch.rejected)
         return True
+
+
+@contextlib.contextmanager
+def state_lock(state_dir: Path):
+    """Hold an exclusive lock on `<state_dir>/agent.lock` (released when the process ends, even by kill -9)."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with open(state_dir / "agent.lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise IntpkgError(f"another collector ({holder}) is using the state folder {state_dir}; stop it, or "
+                              "give this one its own --state-dir") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _run_input(engine: Any, cursor: dict[str, Any], publish, checkpoint) -> Any:

@@ -7,6 +7,7 @@ leaves either the old or the new content, never a torn file.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import tempfile
@@ -14,6 +15,8 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger("intpkg.agent")
 
 
 def write_atomic(path: Path, data: Any) -> None:
@@ -49,12 +52,30 @@ class CursorStore:
         return self.folder / f"{_safe_name(stream_id)}.json"
 
     def load(self, stream_id: str) -> dict[str, Any]:
-        """The last saved cursor; an unreadable file resets it (as the agent's state store does)."""
+        """The last saved cursor, or {} when none was saved.
+
+        A corrupt file also gives {} (the stream starts over from its initial interval; ids make the
+        re-read harmless), but it is kept as `<file>.corrupt-<time>` and the reset is logged as an error.
+        """
+        path = self.path(stream_id)
         try:
-            data = json.loads(self.path(stream_id).read_text())
-        except (OSError, ValueError):
+            text = path.read_text()
+        except FileNotFoundError:
             return {}
-        return data.get("cursor", {}) if isinstance(data, dict) else {}
+        except OSError as exc:
+            log.error("cursor of %s unreadable (%s): starting over from the initial interval", stream_id, exc)
+            return {}
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict) or not isinstance(data.get("cursor", {}), dict):
+                raise ValueError("not a cursor object")
+        except ValueError as exc:
+            kept = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+            path.replace(kept)
+            log.error("cursor of %s is corrupt (%s): kept as %s; starting over from the initial interval",
+                      stream_id, exc, kept)
+            return {}
+        return data.get("cursor", {})
 
     def save(self, stream_id: str, cursor: dict[str, Any]) -> None:
         write_atomic(self.path(stream_id), {"cursor": cursor, "updated_at": time.time()})

@@ -66,7 +66,7 @@ class RequestTracer:
         self.maxbackups = max(0, maxbackups)
         self.max_body = max_body_bytes
         self._lock = threading.Lock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     def _body(self, body: bytes | None) -> str:
         if not body:
@@ -98,7 +98,8 @@ class RequestTracer:
         with self._lock:
             if self.path.exists() and self.path.stat().st_size + len(data) > self.maxsize:
                 self._rotate()
-            with open(self.path, "ab") as handle:
+            # traces hold response bodies (account data): readable by the owner only
+            with os.fdopen(os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab") as handle:
                 handle.write(data)
 
     def _rotate(self) -> None:

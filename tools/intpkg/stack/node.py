@@ -412,6 +412,8 @@ def _signal_group(pgid: int, sig: int) -> None:
 def port_is_free(port: int) -> bool:
     """True when nothing listens on (or holds) `port` on 127.0.0.1."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # as the engine binds: connections of a node just stopped (TIME_WAIT) do not make the port busy
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
