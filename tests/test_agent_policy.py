@@ -162,3 +162,24 @@ def test_a_broken_policy_file_is_named_with_its_line(tmp_path: Path) -> None:
     broken.write_text("namespace: default\n")
     with pytest.raises(PolicyError, match="a policy needs an `inputs` mapping"):
         load_policy_file(broken)
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("x/../../user", "is not an id"),
+    ("0a1b2c3d4e5f60718293a4b5c6d7e8f9?per_page=1", "is not an id"),
+    ("0a1b 2c3d", "is not an id"),
+])
+def test_ids_that_would_change_the_api_path_are_refused(value, message) -> None:
+    repo = Path(__file__).resolve().parents[1]
+    policy = {"inputs": {"cloudflare-httpjson": {"streams": {"cloudflare.audit": {"vars": {
+        "account_id": value, "api_token": "a-plausible-token-0123456789"}}}}}}
+    with pytest.raises(PolicyError, match=f"account_id: .* {message}"):
+        plan_streams(Package.load(repo), policy, env={})
+
+
+def test_an_implausibly_short_credential_is_refused_before_it_could_leak_unmasked() -> None:
+    repo = Path(__file__).resolve().parents[1]
+    policy = {"inputs": {"cloudflare-httpjson": {"streams": {"cloudflare.audit": {"vars": {
+        "account_id": "0a1b2c3d4e5f60718293a4b5c6d7e8f9", "api_token": "x"}}}}}}
+    with pytest.raises(PolicyError, match="api_token: a credential of 1 character"):
+        plan_streams(Package.load(repo), policy, env={})

@@ -759,3 +759,19 @@ def test_a_stop_request_ends_a_hanging_request_at_once():
         server.close()
     assert not worker.is_alive() and time.monotonic() - stopped_at < 2
     assert "stopped during a request" in outcome["result"].error
+
+
+def test_verify_credentials_masks_what_the_server_echoes():
+    from intpkg.cloudflare.verify import Credentials, Verifier
+
+    token = "tok-0123456789abcdef-ECHOED"
+
+    def script(recorded: Recorded) -> Reply:
+        return Reply(403, body={"success": False, "messages": [], "result": None, "errors": [
+            {"code": 10000, "message": f"Authentication error: {recorded.header.Get('Authorization')}"}]})
+
+    with ScriptedServer(script, clock=ManualClock()) as server:
+        report = Verifier(server.url, Credentials(token=token), timeout=5).verify(
+            account_id="a" * 32, zone_ids=[], streams={"audit_v2"})
+    text = " ".join(f.message for f in report.findings) + " ".join(report.warnings)
+    assert "Authentication error" in text and token not in text

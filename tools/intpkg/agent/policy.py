@@ -103,6 +103,10 @@ def load_policy_file(path: Path) -> dict[str, Any]:
     return policy
 
 
+IDENTIFIER = re.compile(r"[A-Za-z0-9_-]+")
+MIN_SECRET_LENGTH = 8  # shorter values could not be masked in logs without masking common words
+
+
 def plan_streams(package: Package, policy: dict[str, Any], *, env: dict[str, str] | None = None) -> list[StreamPlan]:
     """Resolve and validate the policy's variables; return the enabled streams."""
     env = dict(os.environ) if env is None else env
@@ -265,6 +269,15 @@ def _coerce_one(value: Any, definition: dict[str, Any], path: str, problems: lis
             problems.append(f"{path}: a text value is expected")
             return None
         text = str(value)
+        name = str(definition.get("name", ""))
+        if (name.endswith("_id") or name.endswith("_ids")) and not IDENTIFIER.fullmatch(text.strip()):
+            # ids are placed into API paths: `x/../../y` or `?` would reach another endpoint with the credential
+            problems.append(f"{path}: {text!r} is not an id (letters, digits, - and _ only)")
+            return None
+        if (kind == "password" or definition.get("secret")) and len(text.strip()) < MIN_SECRET_LENGTH:
+            problems.append(f"{path}: a credential of {len(text.strip())} character(s) is not plausible (at least "
+                            f"{MIN_SECRET_LENGTH}); check that the whole value was copied")
+            return None
         return text.strip() if kind == "password" else text
     return None
 

@@ -18,6 +18,7 @@ from typing import Any
 import requests
 
 from intpkg.input.session import CredentialSafeSession
+from intpkg.input.tracer import Redactor
 
 PERMISSION = {
     "audit_v2": "Account › Account Settings: Read",
@@ -90,6 +91,15 @@ class Verifier:
             return resp.status_code, {"errors": [{"code": 0, "message": resp.text[:200]}]}
 
     def verify(self, *, account_id: str | None, zone_ids: list[str], streams: set[str]) -> Report:
+        """Every check's finding; texts the API sent back are masked (it may echo the credential)."""
+        report = self._verify(account_id=account_id, zone_ids=zone_ids, streams=streams)
+        redactor = Redactor([v for v in (self.credentials.token, self.credentials.key, self.credentials.email) if v])
+        for finding in report.findings:
+            finding.message = redactor.text(finding.message)
+        report.warnings = [redactor.text(w) for w in report.warnings]
+        return report
+
+    def _verify(self, *, account_id: str | None, zone_ids: list[str], streams: set[str]) -> Report:
         report = Report()
         if self.credentials.token:
             self._verify_token(report, account_id)
