@@ -122,3 +122,33 @@ def test_sigterm_stops_the_collector_during_a_hanging_request(installed, tmp_pat
     assert time.monotonic() - stopped_at < 15
     status = json.loads((tmp_path / "state" / "status.json").read_text())
     assert all(entry["state"] != "running" for entry in status["streams"].values()), status
+
+
+def test_a_collector_started_before_its_cluster_waits_for_it(installed, tmp_path, unique_name) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    namespace = unique_name.replace("-", "")
+    forwarder = LateForwarder(upstream_of(installed))  # the cluster's port refuses connections for now
+    with MockServer.from_package(REPO) as mock:
+        policy_file = tmp_path / "policy.yml"
+        policy_file.write_text(yaml.safe_dump(policy(namespace, mock.base_url, api_token="${env:CF_TEST_TOKEN}",
+                                                     api_version="v1")))
+        cmd = [sys.executable, "-m", "intpkg.cli", "run", str(REPO), "--policy", str(policy_file), "--once",
+               "--state-dir", str(tmp_path / "state"), "--es-url", f"http://127.0.0.1:{forwarder.port}"]
+        proc = subprocess.Popen(cmd, env={**os.environ, "CF_TEST_TOKEN": TOKEN}, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            first = proc.stderr.readline()
+            assert "waiting for the cluster" in first, first
+            assert proc.poll() is None  # still waiting, not exited
+            forwarder.open()
+            _, err = proc.communicate(timeout=120)
+        finally:
+            proc.kill()
+            forwarder.close()
+    assert proc.returncode == 0, err[-2000:]
+    assert count(installed, f"logs-cloudflare.audit-{namespace}") == len(mock.dataset("audit_v1_main"))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import threading
 
 from intpkg.errors import IntpkgError
-from intpkg.stack.client import SearchClient, Target
+from intpkg.stack.client import ClusterUnreachable, SearchClient, Target
 from intpkg.stack.node import NodeConfig
 
 
@@ -53,3 +55,18 @@ def client_from_args(args: argparse.Namespace) -> SearchClient:
                 "or name a cluster with --es-url / INTPKG_ES_URL."
             ) from None
         raise
+
+
+def wait_for_client(args: argparse.Namespace, stop: threading.Event, *, max_delay: float = 30.0) -> SearchClient:
+    """`client_from_args`, waiting with backoff (1 s, doubling, at most `max_delay`) while the cluster does not
+    answer: a collector started before its cluster waits instead of exiting. Wrong credentials are not waited
+    for. Raises IntpkgError when `stop` is set first (SIGTERM/SIGINT)."""
+    delay = 1.0
+    while True:
+        try:
+            return client_from_args(args)
+        except ClusterUnreachable as exc:
+            print(f"waiting for the cluster: {exc} Retrying in {delay:g}s.", file=sys.stderr, flush=True)
+            if stop.wait(delay):
+                raise IntpkgError("stopped while waiting for the cluster") from None
+            delay = min(delay * 2, max_delay)

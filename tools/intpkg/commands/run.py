@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
 from intpkg import settings
 from intpkg.agent.policy import load_policy_file, plan_streams
 from intpkg.agent.state import StatusBoard
-from intpkg.commands._target import add_target_args, client_from_args
+from intpkg.commands._target import add_target_args, wait_for_client
 from intpkg.package import Package
 
 
@@ -41,7 +43,13 @@ def cmd_run(args: argparse.Namespace) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     package = Package.load(args.package_dir)
     plans = plan_streams(package, load_policy_file(args.policy))
-    client = client_from_args(args)
+    stopping = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        client = wait_for_client(args, stopping)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     state_dir = (args.state_dir or default_state_dir()).resolve()
     agent = Agent(plans, client, state_dir)
     agent.install_signal_handlers()

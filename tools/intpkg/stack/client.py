@@ -110,7 +110,10 @@ class SearchClient:
         try:
             resp = requests.get(self.target.url + "/", timeout=10, **self.target.requests_kwargs())
         except requests.RequestException as exc:
-            raise IntpkgError(f"Cannot reach the cluster at {self.target.url}: {exc.__class__.__name__}.") from None
+            raise ClusterUnreachable(f"Cannot reach the cluster at {self.target.url}: {exc.__class__.__name__}.") \
+                from None
+        if resp.status_code in (502, 503, 504):
+            raise ClusterUnreachable(f"The cluster at {self.target.url} is not ready (HTTP {resp.status_code}).")
         if resp.status_code in (401, 403):
             raise IntpkgError(
                 f"The cluster at {self.target.url} refused the credentials (HTTP {resp.status_code}). "
@@ -207,6 +210,10 @@ class SearchClient:
         nodes = self.request("GET", "/_nodes/ingest", params={"filter_path": "nodes.*.ingest.processors"})
         sets = [{p["type"] for p in n["ingest"]["processors"]} for n in nodes.get("nodes", {}).values()]
         return set.intersection(*sets) if sets else set()
+
+
+class ClusterUnreachable(IntpkgError):
+    """The cluster did not answer (or answered that it is not ready); worth waiting for."""
 
 
 class ApiCallError(IntpkgError):
