@@ -775,3 +775,18 @@ def test_verify_credentials_masks_what_the_server_echoes():
             account_id="a" * 32, zone_ids=[], streams={"audit_v2"})
     text = " ".join(f.message for f in report.findings) + " ".join(report.warnings)
     assert "Authentication error" in text and token not in text
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-ndjson"])
+def test_invalid_utf8_in_a_record_becomes_the_replacement_character_as_in_go(content_type):
+    body = (b'{"result":[{"id":1,"name":"caf\xe9 \xff"}]}' if content_type == "application/json"
+            else b'{"id":1,"name":"caf\xe9 \xff"}\n')
+    clock = ManualClock()
+    sink = Sink()
+    cfg = {"request.url": "{url}/x"}
+    if content_type == "application/json":
+        cfg["response.split"] = {"target": "body.result"}
+    with ScriptedServer(lambda r: Reply(body=body, headers={"Content-Type": content_type}), clock=clock) as server:
+        result = make(cfg, server, clock).run_interval({}, sink)
+    assert result.ok, result.error
+    assert sink.events == [{"id": 1, "name": "caf\ufffd \ufffd"}]

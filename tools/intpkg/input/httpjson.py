@@ -325,10 +325,14 @@ def _as_documents(body: Any, log: logging.Logger) -> list[dict]:
 
 
 def decode_body(content_type: str, raw: bytes) -> Any:
-    """Decode by content type (JSON by default); raises DecodeError."""
+    """Decode by content type (JSON by default); raises DecodeError.
+
+    Invalid UTF-8 in JSON and NDJSON becomes U+FFFD, as Go's encoding/json does: one bad byte in a
+    record must not fail the page (and, the same page being asked for again, every later interval).
+    """
     try:
         if content_type == "application/x-ndjson":
-            return _decode_ndjson(raw.decode("utf-8"))
+            return _decode_ndjson(raw.decode("utf-8", errors="replace"))
         if content_type == "text/csv":
             rows = list(csv.reader(io.StringIO(raw.decode("utf-8"))))
             if not rows:
@@ -346,7 +350,7 @@ def decode_body(content_type: str, raw: bytes) -> Any:
                 for name in archive.namelist():
                     out.extend(_decode_ndjson(archive.read(name).decode("utf-8")))
             return out
-        return json.loads(raw.decode("utf-8"))
+        return json.loads(raw.decode("utf-8", errors="replace"))
     except DecodeError:
         raise
     except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, csv.Error) as exc:
