@@ -103,6 +103,22 @@ def test_a_bad_page_costs_that_page_not_the_interval(installed, tmp_path, unique
     assert count(installed, index) == truth, f"stalled after {len(intervals)} intervals"
 
 
+@pytest.mark.parametrize("api_version", ["v1", "v2"])
+def test_success_false_with_http_200_fails_the_interval(installed, tmp_path, unique_name, api_version) -> None:
+    namespace = unique_name.replace("-", "")
+    envelope = ('{"success":false,"errors":[{"code":10000,"message":"Authentication error"}],"messages":[],'
+                '"result":null}')
+    with MockServer.from_package(REPO) as own:
+        own.add_fault("status", path="/(audit_logs|logs/audit)$", times=1, status_code=200, body=envelope)
+        failed = run_agent(installed, namespace, own.base_url, tmp_path, api_token=TOKEN, api_version=api_version)
+        assert failed["state"] == "error" and "body.success" in failed["last_error"], failed
+        assert "cursor" not in failed
+        good = run_agent(installed, namespace, own.base_url, tmp_path, api_token=TOKEN, api_version=api_version)
+        assert good["state"] == "ok"
+        dataset = "audit_v1_main" if api_version == "v1" else "audit_v2_main"
+        assert count(installed, f"logs-cloudflare.audit-{namespace}") == len(own.dataset(dataset))
+
+
 def test_wrong_credentials_fail_clearly_without_a_retry_storm(installed, mock, tmp_path, unique_name) -> None:
     before = len(mock.requests)
     status = run_agent(installed, unique_name.replace("-", ""), mock.base_url, tmp_path,

@@ -210,7 +210,8 @@ def apply_transform(t: TransformConfig, ctx: TransformContext, tr: Transformable
         text = execute_value(t.value, ctx, tr, t.default)
     except TemplateFailure as exc:
         if t.fail_on_template_error:
-            raise
+            raise type(exc)(f"{exc} ({t.action} {t.target_type}.{t.target_name}, fail_on_template_error)") \
+                from None
         if log is not None and not t.do_not_log_failure:
             log.debug("transform %s: template failed, no-op: %s", t.key, exc)
         return False
