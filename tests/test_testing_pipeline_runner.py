@@ -174,6 +174,30 @@ def test_undefined_field_fails(search_client, package):
     assert any("demo.surprise" in f and "undefined" in f for f in result.failures), result.failures
 
 
+@pytest.mark.parametrize(("category", "types", "passes"), [
+    (["web"], ["access"], True),
+    (["web"], ["access", "denied"], False),  # ECS expects denied with network, not web
+    (["web", "network"], ["access", "denied"], True),
+])
+def test_event_types_must_be_expected_for_a_category(search_client, package, category, types, passes):
+    ds = package / "data_stream" / "demo"
+    (ds / "fields" / "ecs.yml").write_text("- name: event.category\n  external: ecs\n- name: event.type\n"
+                                            "  external: ecs\n")
+    pipeline = ds / "elasticsearch" / "ingest_pipeline" / "default.yml"
+    pipeline.write_text(pipeline.read_text().replace("on_failure:", (
+        "  - set:\n      tag: set_category\n      field: event.category\n"
+        f"      value: {json.dumps(category)}\n"
+        "  - set:\n      tag: set_type\n      field: event.type\n"
+        f"      value: {json.dumps(types)}\n"
+        "on_failure:"), 1))
+    result = by_name(run(search_client, package, generate=True))["test-basic.log"]
+    if passes:
+        assert result.status == PASS, result.failures
+    else:
+        assert result.status == FAIL
+        assert any("event.type 'denied' is not expected for event.category ['web']" in f for f in result.failures)
+
+
 def test_wrong_field_type_fails(search_client, package):
     (case_dir(package) / "test-basic.log").write_text('{"count": "many"}\n')
     result = by_name(run(search_client, package, generate=True))["test-basic.log"]

@@ -60,6 +60,11 @@ class EcsReference:
             out["example"] = str(out["example"])
         return out
 
+    def expected_event_types(self) -> dict[str, list[str]]:
+        """ECS's expected `event.type` values per `event.category` value."""
+        values = (self.fields.get("event.category") or {}).get("allowed_values") or []
+        return {v["name"]: list(v.get("expected_event_types") or []) for v in values if isinstance(v, dict)}
+
     def allowed_values(self, name: str) -> list[str] | None:
         """Allowed values ECS gives for `name` (event.category, event.type, ...), else None."""
         values = (self.fields.get(name) or {}).get("allowed_values")

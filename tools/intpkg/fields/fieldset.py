@@ -121,7 +121,21 @@ class FieldSet:
         """Like validate_document, as (dotted field name, message) pairs."""
         problems: list[tuple[str, str]] = []
         self._walk(doc, "", problems, set(numeric_keyword_fields), set(string_number_fields))
+        problems += self._categorization_problems(doc)
         return problems
+
+    def _categorization_problems(self, doc: dict) -> list[tuple[str, str]]:
+        """As elastic-package checks: every event.type must be one ECS expects for one of the event.category values."""
+        event = doc.get("event") if isinstance(doc.get("event"), dict) else {}
+        categories, types = event.get("category"), event.get("type")
+        if self.ecs is None or not categories or not types:
+            return []
+        categories = categories if isinstance(categories, list) else [categories]
+        types = types if isinstance(types, list) else [types]
+        expected = self.ecs.expected_event_types()
+        allowed = {t for c in categories for t in expected.get(str(c), [])}
+        return [("event.type", f"event.type {t!r} is not expected for event.category {categories} (ECS expects "
+                               f"{', '.join(sorted(allowed)) or 'none'})") for t in types if t not in allowed]
 
     def _walk(self, value: Any, name: str, problems: list, numeric_kw: set, string_num: set) -> None:
         if isinstance(value, dict) and (not name or self.find(name) is None):
