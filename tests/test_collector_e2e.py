@@ -66,6 +66,8 @@ def test_every_record_lands_once(installed, mock, tmp_path, unique_name, api_ver
     assert (first["state"], first["events_rejected"]) == ("ok", 0), first
     assert count(installed, index) == truth
     assert count(installed, index, {"exists": {"field": "error.message"}}) == 0
+    # the configured account, not the record's owner (the acting user's own id in many v1 records)
+    assert count(installed, index, {"term": {"cloud.account.id": ACCOUNT_A}}) == truth
     second = run_agent(installed, namespace, mock.base_url, tmp_path, api_token=TOKEN, api_version=api_version)
     assert second["state"] == "ok"
     assert count(installed, index) == truth  # the boundary record v1 sends again is the same document

@@ -53,6 +53,12 @@ def test_missing_credentials_are_a_config_error_naming_both_options(creds):
         parse_config(doc)
 
 
+def test_the_configured_account_is_added_to_every_event():
+    doc = render(api_token="t", api_version="v1")
+    assert doc["fields_under_root"] is True
+    assert doc["fields"] == {"cloud": {"account": {"id": "0a1b2c3d4e5f60718293a4b5c6d7e8f9"}}}
+
+
 def test_v2_window_cursor_and_retry_settings():
     doc = render(api_token="t")
     assert doc["request.url"].endswith("/client/v4/accounts/0a1b2c3d4e5f60718293a4b5c6d7e8f9/logs/audit"

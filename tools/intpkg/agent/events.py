@@ -89,10 +89,13 @@ class EventBuilder:
 
     def __init__(self, *, dataset: str, ds_type: str, namespace: str, input_type: str,
                  tags: list[str] | None = None, processors: list[Processor] | None = None,
+                 fields: dict[str, Any] | None = None, fields_under_root: bool = False,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.data_stream = {"type": ds_type, "dataset": dataset, "namespace": namespace}
         self.input_type = input_type
         self.tags = list(tags or [])
+        # Beats' common input options: `fields` go under `fields.` unless `fields_under_root`
+        self.fields = {} if not fields else (dict(fields) if fields_under_root else {"fields": dict(fields)})
         self.processors = processors or []
         self.clock = clock
 
@@ -106,6 +109,8 @@ class EventBuilder:
             "input": {"type": self.input_type},
             "ecs": {"version": "8.17.0"},
         }
+        for key, value in self.fields.items():
+            put_path(doc, key, json.loads(json.dumps(value)))
         if self.tags:
             doc["tags"] = list(self.tags)
         for processor in self.processors:

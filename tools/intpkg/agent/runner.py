@@ -88,6 +88,8 @@ class Agent:
         builder = EventBuilder(
             dataset=plan.dataset, ds_type=plan.ds_type, namespace=plan.namespace, input_type=plan.input_type,
             tags=config.get("tags") or [], processors=build_processors(config.get("processors"), where),
+            fields=config.get("fields") if isinstance(config.get("fields"), dict) else None,
+            fields_under_root=bool(config.get("fields_under_root")),
         )
         return RunningStream(plan, config, interval, builder, factory(plan, config))
 
