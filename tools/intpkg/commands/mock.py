@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 from intpkg.errors import IntpkgError
@@ -57,6 +58,8 @@ def cmd_mock(args: argparse.Namespace) -> int:
               f"{server.config.path}); Ctrl-C stops it", file=sys.stderr, flush=True)
         while not stop.wait(0.5):
             pass
+        if fatal:  # on_fatal runs before the 500 naming the violation is written: let it reach the client
+            time.sleep(0.5)
     finally:
         server.stop()
         for sig, handler in previous.items():
