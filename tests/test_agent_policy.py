@@ -173,7 +173,7 @@ def test_ids_that_would_change_the_api_path_are_refused(value, message) -> None:
     repo = Path(__file__).resolve().parents[1]
     policy = {"inputs": {"cloudflare-httpjson": {"streams": {"cloudflare.audit": {"vars": {
         "account_id": value, "api_token": "a-plausible-token-0123456789"}}}}}}
-    with pytest.raises(PolicyError, match=f"account_id: .* {message}"):
+    with pytest.raises(PolicyError, match=rf"account_id(\[0\])?: .* {message}"):
         plan_streams(Package.load(repo), policy, env={})
 
 
@@ -183,3 +183,19 @@ def test_an_implausibly_short_credential_is_refused_before_it_could_leak_unmaske
         "account_id": "0a1b2c3d4e5f60718293a4b5c6d7e8f9", "api_token": "x"}}}}}}
     with pytest.raises(PolicyError, match="api_token: a credential of 1 character"):
         plan_streams(Package.load(repo), policy, env={})
+
+
+def test_several_accounts_fan_out_with_one_cursor_each() -> None:
+    repo = Path(__file__).resolve().parents[1]
+    accounts = ["0a1b2c3d4e5f60718293a4b5c6d7e8f9", "3d4e5f60718293a4b5c6d7e8f90a1b2c"]
+    policy = {"inputs": {"cloudflare-httpjson": {"streams": {"cloudflare.audit": {"vars": {
+        "account_id": accounts, "api_token": "a-plausible-token-0123456789"}}}}}}
+    plans = plan_streams(Package.load(repo), policy, env={})
+    assert [p.variables["account_id"] for p in plans] == accounts
+    assert len({p.stream_id for p in plans}) == 2  # separate cursors and status entries
+    doc = render_template(plans[0].template_path.read_text(), plans[0].variables, yaml_vars=plans[0].yaml_vars,
+                          name="httpjson.yml.hbs")
+    assert "config_error" not in doc and f"/accounts/{accounts[0]}/logs/audit" in doc["request.url"]
+    fleet = render_template(plans[0].template_path.read_text(), {**plans[0].variables, "account_id": accounts},
+                            yaml_vars=plans[0].yaml_vars, name="httpjson.yml.hbs")
+    assert "Several Account IDs in one stream" in fleet["config_error"]  # what Fleet would render

@@ -53,7 +53,9 @@ def count(client: SearchClient, index: str, query: dict | None = None) -> int:
 
 def run_agent(client, namespace, base_url, state_dir, **stream_vars) -> dict:
     plans = plan_streams(Package.load(REPO), policy(namespace, base_url, **stream_vars), env={})
-    return Agent(plans, client, state_dir).run(once=True)["streams"][f"httpjson-cloudflare.audit-{namespace}"]
+    (plan,) = plans  # one account: one stream, whose id names the account
+    assert plan.stream_id == f"httpjson-cloudflare.audit-{namespace}-{ACCOUNT_A}"
+    return Agent(plans, client, state_dir).run(once=True)["streams"][plan.stream_id]
 
 
 @pytest.mark.parametrize("api_version,dataset", [("v2", "audit_v2_main"), ("v1", "audit_v1_main")])

@@ -17,12 +17,31 @@ def up(search_client, tmp_path: Path, **env: str) -> subprocess.CompletedProcess
                           capture_output=True, text=True, env={**clean, **env}, timeout=600)
 
 
-def test_without_credentials_the_bundled_mock_fills_the_audit_data_stream(search_client, tmp_path) -> None:
+def test_without_credentials_the_bundled_mock_fills_both_data_streams(search_client, tmp_path) -> None:
     result = up(search_client, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "collecting from the bundled mock API" in result.stdout
+    assert "collecting audit and HTTP request logs from the bundled mock API" in result.stdout
     assert "cloudflare.audit: 2500 documents in logs-cloudflare.audit-default" in result.stdout
     assert f"{search_client.target.url}/logs-cloudflare.audit-default/_search" in result.stdout
+    logpull = [line for line in result.stdout.splitlines() if line.startswith("[") and "cloudflare.logpull:" in line]
+    assert logpull, result.stdout
+    assert int(logpull[-1].split("cloudflare.logpull: ")[1].split(" ")[0]) > 0  # the last hour of example.com
+    assert f"{search_client.target.url}/logs-cloudflare.logpull-default/_search" in result.stdout
+
+
+def test_the_environment_names_accounts_and_zones_with_one_credential() -> None:
+    from intpkg.commands.up import credentials_policy
+
+    policy = credentials_policy({"CLOUDFLARE_API_TOKEN": "t" * 40, "CLOUDFLARE_ACCOUNT_ID": "a1, a2",
+                                 "CLOUDFLARE_ZONE_ID": "z1,z2,"})
+    streams = policy["inputs"]["cloudflare-httpjson"]["streams"]
+    assert streams["cloudflare.audit"]["vars"] == {"account_id": ["a1", "a2"],
+                                                   "api_token": "${env:CLOUDFLARE_API_TOKEN}"}
+    assert streams["cloudflare.logpull"]["vars"] == {"zone_id": ["z1", "z2"],
+                                                     "api_token": "${env:CLOUDFLARE_API_TOKEN}"}
+    only_audit = credentials_policy({"CLOUDFLARE_EMAIL": "ops@example.com", "CLOUDFLARE_API_KEY": "k" * 37,
+                                     "CLOUDFLARE_ACCOUNT_ID": "a1"})
+    assert list(only_audit["inputs"]["cloudflare-httpjson"]["streams"]) == ["cloudflare.audit"]
 
 
 def test_credentials_without_an_account_are_a_clear_error(search_client, tmp_path) -> None:

@@ -1,9 +1,11 @@
-"""`intpkg up`: the main job. Start the local node, install the package, collect.
+"""`intpkg up`: the main job. Start the local node, install the package, collect both data streams.
 
 Collects from the real Cloudflare API when credentials are in the environment (the names
 Cloudflare's own tools use: CLOUDFLARE_API_TOKEN, or CLOUDFLARE_EMAIL + CLOUDFLARE_API_KEY, with
-CLOUDFLARE_ACCOUNT_ID) or a policy file is given; otherwise from the mock Cloudflare API that the
-package bundles under `_dev/deploy/`, so that a newcomer sees audit events land within a minute.
+CLOUDFLARE_ACCOUNT_ID and, for HTTP request logs, CLOUDFLARE_ZONE_ID; each may list several ids
+separated by commas) or a policy file is given; otherwise from the mock Cloudflare API that the
+package bundles under `_dev/deploy/`, so that a newcomer sees audit and request logs land within a
+minute.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from intpkg.package import Package
 from intpkg.stack.node import LocalNode
 
 MOCK_ACCOUNT = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+MOCK_ZONE = "5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b"  # example.com: retention on, a week of request logs
 MOCK_TOKEN = "test-token-0123456789"  # the bundled mock's test credential, not a secret
+INPUT = "cloudflare-httpjson"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,28 +46,43 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.set_defaults(func=cmd_up)
 
 
+def _ids(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
 def credentials_policy(env: dict[str, str]) -> dict[str, Any] | None:
-    """A policy for the real API from Cloudflare's environment variables, or None if they are absent."""
+    """A policy for the real API from Cloudflare's environment variables, or None if they are absent.
+
+    Audit logs of every account in CLOUDFLARE_ACCOUNT_ID; request logs of every zone in CLOUDFLARE_ZONE_ID
+    (when set), with the same credentials.
+    """
     token = env.get("CLOUDFLARE_API_TOKEN")
     email, key = env.get("CLOUDFLARE_EMAIL"), env.get("CLOUDFLARE_API_KEY")
     if not (token or (email and key)):
         return None
-    account = env.get("CLOUDFLARE_ACCOUNT_ID")
-    if not account:
+    accounts = _ids(env.get("CLOUDFLARE_ACCOUNT_ID"))
+    if not accounts:
         raise IntpkgError("Cloudflare credentials are set but CLOUDFLARE_ACCOUNT_ID is not; set it to the account "
-                          "whose audit logs to collect (32 hex characters, shown in the dashboard's URL).")
-    stream_vars: dict[str, Any] = {"account_id": account}
+                          "whose audit logs to collect (32 hex characters, shown in the dashboard's URL; several "
+                          "separated by commas).")
     if token:
-        stream_vars["api_token"] = "${env:CLOUDFLARE_API_TOKEN}"
+        credentials = {"api_token": "${env:CLOUDFLARE_API_TOKEN}"}
     else:
-        stream_vars.update(auth_email="${env:CLOUDFLARE_EMAIL}", auth_key="${env:CLOUDFLARE_API_KEY}")
-    return {"namespace": "default",
-            "inputs": {"cloudflare-httpjson": {"streams": {"cloudflare.audit": {"vars": stream_vars}}}}}
+        credentials = {"auth_email": "${env:CLOUDFLARE_EMAIL}", "auth_key": "${env:CLOUDFLARE_API_KEY}"}
+    streams: dict[str, Any] = {"cloudflare.audit": {"vars": {"account_id": accounts, **credentials}}}
+    zones = _ids(env.get("CLOUDFLARE_ZONE_ID"))
+    if zones:
+        streams["cloudflare.logpull"] = {"vars": {"zone_id": zones, **credentials}}
+    return {"namespace": "default", "inputs": {INPUT: {"streams": streams}}}
 
 
 def mock_policy(base_url: str) -> dict[str, Any]:
-    return {"namespace": "default", "inputs": {"cloudflare-httpjson": {"streams": {"cloudflare.audit": {"vars": {
-        "account_id": MOCK_ACCOUNT, "api_token": MOCK_TOKEN, "api_url": base_url, "interval": "1m"}}}}}}
+    """Both data streams from the bundled mock API (its account, its example.com zone and test token)."""
+    common = {"api_token": MOCK_TOKEN, "api_url": base_url}
+    return {"namespace": "default", "inputs": {INPUT: {"streams": {
+        "cloudflare.audit": {"vars": {"account_id": [MOCK_ACCOUNT], "interval": "1m", **common}},
+        "cloudflare.logpull": {"vars": {"zone_id": [MOCK_ZONE], **common}},
+    }}}}
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -89,7 +108,8 @@ def cmd_up(args: argparse.Namespace) -> int:
             mock = stack.enter_context(MockServer.from_package(package.path))
             policy = mock_policy(mock.base_url)
             print(f"no Cloudflare credentials (CLOUDFLARE_API_TOKEN, or CLOUDFLARE_EMAIL + CLOUDFLARE_API_KEY, with "
-                  f"CLOUDFLARE_ACCOUNT_ID): collecting from the bundled mock API at {mock.base_url}")
+                  f"CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_ZONE_ID): collecting audit and HTTP request logs from the "
+                  f"bundled mock API at {mock.base_url}")
         else:
             print("collecting from the Cloudflare API" if not args.policy else f"collecting with {args.policy}")
         plans = plan_streams(package, policy)
