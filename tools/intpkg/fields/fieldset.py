@@ -130,10 +130,13 @@ class FieldSet:
         categories, types = event.get("category"), event.get("type")
         if self.ecs is None or not categories or not types:
             return []
-        categories = categories if isinstance(categories, list) else [categories]
-        types = types if isinstance(types, list) else [types]
+        # values of another shape are reported by the field checks; only text takes part here
+        categories = [c for c in (categories if isinstance(categories, list) else [categories]) if isinstance(c, str)]
+        types = [t for t in (types if isinstance(types, list) else [types]) if isinstance(t, str)]
+        if not categories or not types:
+            return []
         expected = self.ecs.expected_event_types()
-        allowed = {t for c in categories for t in expected.get(str(c), [])}
+        allowed = {t for c in categories for t in expected.get(c, [])}
         return [("event.type", f"event.type {t!r} is not expected for event.category {categories} (ECS expects "
                                f"{', '.join(sorted(allowed)) or 'none'})") for t in types if t not in allowed]
 
