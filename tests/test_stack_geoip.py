@@ -45,3 +45,30 @@ def test_the_opensearch_test_node_leaves_the_engines_own_databases_alone(search_
     test_city = Path(meta["geoip_dir"]) / "GeoLite2-City-Test.mmdb"
     assert sha256(variant / "modules/ingest-geoip/GeoLite2-City.mmdb") == sha256(test_city)
     assert sha256(pristine / "modules/ingest-geoip/GeoLite2-City.mmdb") != sha256(test_city)
+
+
+@pytest.mark.parametrize("links", [True, False])
+def test_an_opensearch_home_variant_holds_the_given_databases_and_never_writes_the_original(tmp_path, monkeypatch,
+                                                                                          links) -> None:
+    from intpkg.stack import node
+
+    if not links:  # a file system without hard links: copies
+        monkeypatch.setattr(node.os, "link", lambda *a: (_ for _ in ()).throw(OSError("no links here")))
+    home = tmp_path / "engines" / "opensearch-3.6.0"
+    module = home / "modules" / "ingest-geoip"
+    module.mkdir(parents=True)
+    for edition in geoip.EDITIONS:
+        (module / f"GeoLite2-{edition}.mmdb").write_bytes(b"bundled " + edition.encode())
+    (home / "bin").mkdir()
+    (home / "bin" / "opensearch").write_text("#!/bin/sh\n")
+    given = tmp_path / "given"
+    given.mkdir()
+    for edition in geoip.EDITIONS:
+        (given / f"GeoLite2-{edition}-Test.mmdb").write_bytes(b"test " + edition.encode())
+    variant = node._opensearch_home_with_geoip(home, given)
+    assert variant != home and (variant / "bin" / "opensearch").is_file()
+    for edition in geoip.EDITIONS:
+        installed = variant / "modules" / "ingest-geoip" / f"GeoLite2-{edition}.mmdb"
+        assert installed.read_bytes() == b"test " + edition.encode()
+        assert (module / f"GeoLite2-{edition}.mmdb").read_bytes() == b"bundled " + edition.encode()
+    assert node._opensearch_home_with_geoip(home, given) == variant  # made once

@@ -484,7 +484,7 @@ def _opensearch_home_with_geoip(home: Path, geoip_dir: Path) -> Path:
         return variant
     staging = variant.with_name(variant.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(home, staging, symlinks=True, copy_function=os.link)
+    shutil.copytree(home, staging, symlinks=True, copy_function=_link_or_copy)
     module = staging / "modules" / "ingest-geoip"
     for edition, source in found.items():
         target = module / f"GeoLite2-{edition}.mmdb"
@@ -495,6 +495,14 @@ def _opensearch_home_with_geoip(home: Path, geoip_dir: Path) -> Path:
     shutil.rmtree(variant, ignore_errors=True)
     staging.rename(variant)
     return variant
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    """A hard link where the file system allows one (nearly free), else a copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 _USERNS: bool | None = None
