@@ -60,8 +60,9 @@ class EcsReference:
             out["example"] = str(out["example"])
         return out
 
+    @functools.cached_property
     def expected_event_types(self) -> dict[str, list[str]]:
-        """ECS's expected `event.type` values per `event.category` value."""
+        """ECS's expected `event.type` values per `event.category` value (computed once per reference)."""
         values = (self.fields.get("event.category") or {}).get("allowed_values") or []
         return {v["name"]: list(v.get("expected_event_types") or []) for v in values if isinstance(v, dict)}
 

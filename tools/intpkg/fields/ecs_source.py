@@ -147,6 +147,6 @@ def _run(cmd: list[str], cwd: Path) -> str:
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise IntpkgError(f"`{' '.join(Path(cmd[0]).name if i == 0 else a for i, a in enumerate(cmd[:3]))}` "
-                          f"failed: {last}")
+        command = " ".join([Path(cmd[0]).name, *cmd[1:3]])
+        raise IntpkgError(f"`{command}` failed: {last}")
     return proc.stdout

@@ -135,7 +135,7 @@ class FieldSet:
         types = [t for t in (types if isinstance(types, list) else [types]) if isinstance(t, str)]
         if not categories or not types:
             return []
-        expected = self.ecs.expected_event_types()
+        expected = self.ecs.expected_event_types
         allowed = {t for c in categories for t in expected.get(c, [])}
         return [("event.type", f"event.type {t!r} is not expected for event.category {categories} (ECS expects "
                                f"{', '.join(sorted(allowed)) or 'none'})") for t in types if t not in allowed]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from intpkg.errors import IntpkgError
 from intpkg.stack.java import java_major
-from intpkg.stack.node import LocalNode, NodeConfig, parse_settings
+from intpkg.stack.node import LocalNode, NodeConfig, java_home_for, parse_settings
 
 USAGE = "usage: intpkg-elasticsearch [-V] [-p PIDFILE] [-E key=value ...]"
 
@@ -57,15 +57,8 @@ def parse_args(argv: list[str]) -> tuple[bool, str | None, list[str]]:
 
 def version_line(node: LocalNode) -> str:
     """Elasticsearch's `-V` line for the engine the node would run (provisioned first if needed)."""
-    from intpkg.stack.distribution import provision
-    from intpkg.stack.java import find_java
-    from intpkg.stack.node import elasticsearch_blocked
-
-    cfg = node.config
-    engine = provision(cfg.cache_dir, distribution=cfg.distribution, offline=cfg.offline, quiet=True,
-                       elasticsearch_blocked=elasticsearch_blocked())
-    java = engine.bundled_jdk or find_java(engine.min_java)
-    return f"Version: {engine.version}, Distribution: {engine.flavor.name}, JVM: {java_major(java)}"
+    engine = node.choose_engine(quiet=True)
+    return f"Version: {engine.version}, Distribution: {engine.flavor.name}, JVM: {java_major(java_home_for(engine))}"
 
 
 def run(argv: list[str]) -> int:

@@ -85,6 +85,11 @@ class NodeConfig:
         return int(self.extra_settings.get("transport.port", self.port + 100))
 
 
+def java_home_for(engine: Engine) -> Path:
+    """The JDK an Elasticsearch distribution bundles, else the first Java new enough for `engine`."""
+    return engine.bundled_jdk or find_java(engine.min_java, purpose=f"{engine.flavor.name} {engine.version}")
+
+
 def elasticsearch_blocked() -> str | None:
     """Why Elasticsearch cannot start on this machine, or None.
 
@@ -186,6 +191,12 @@ class LocalNode:
         self.meta_file.write_text(json.dumps(meta, indent=2))
         return meta
 
+    def choose_engine(self, *, quiet: bool = False) -> Engine:
+        """The engine this node runs (see `provision`), provisioned into the cache first if needed."""
+        cfg = self.config
+        return provision(cfg.cache_dir, distribution=cfg.distribution, offline=cfg.offline, quiet=quiet,
+                         elasticsearch_blocked=elasticsearch_blocked())
+
     def prepare(self, *, quiet: bool = False) -> tuple[Path, Path]:
         """Check ports, choose and provision the engine, find Java, write the node's config; return (home, java).
 
@@ -194,14 +205,13 @@ class LocalNode:
         cfg = self.config
         _check_port_free(cfg.port)
         _check_port_free(cfg.transport_port, purpose="transport")
-        engine = provision(cfg.cache_dir, distribution=cfg.distribution, offline=cfg.offline, quiet=quiet,
-                           elasticsearch_blocked=elasticsearch_blocked())
+        engine = self.choose_engine(quiet=quiet)
         self.engine = engine
         if not quiet:
             print(f"engine: {engine.describe()}", file=sys.stderr)
             if engine.flavor is OPENSEARCH:
                 print(f"hint: {HOW_TO_SUPPLY_ELASTICSEARCH}", file=sys.stderr)
-        java_home = engine.bundled_jdk or find_java(engine.min_java, purpose=f"{engine.flavor.name} {engine.version}")
+        java_home = java_home_for(engine)
         home = engine.home
         if engine.flavor is OPENSEARCH and cfg.geoip_dir is not None:
             home = _opensearch_home_with_geoip(engine.home, cfg.geoip_dir)
