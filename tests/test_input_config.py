@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-import yaml
 
 from intpkg.input.config import ConfigError, expand_dotted, parse_config
+from intpkg.yamlpos import loads
 
 BASE = {"request.url": "https://api.example.com/x"}
 
@@ -54,7 +54,7 @@ cursor:
     value: '[[.last_response.url.params.Get "before"]]'
     fail_on_template_error: true
 """
-    cfg = parse_config(yaml.safe_load(text))
+    cfg = parse_config(loads(text))
     assert [t.target_type + ":" + t.target_name for t in cfg.request_transforms] == [
         "header:Authorization", "url.params:since"]
     assert cfg.request_transforms[1].default is not None

@@ -31,7 +31,8 @@ from typing import Any
 import yaml
 
 from intpkg.errors import IntpkgError
-from intpkg.package import Package, read_yaml
+from intpkg.package import Package
+from intpkg.yamlpos import ParseError, loads, read_yaml
 
 _ENV_REF = re.compile(r"^\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)\}$")
 _DURATION = re.compile(r"^(\d+(ns|us|µs|ms|s|m|h))+$")
@@ -248,10 +249,10 @@ def _coerce_one(value: Any, definition: dict[str, Any], path: str, problems: lis
         if not isinstance(value, str):
             return yaml.safe_dump(value)
         try:
-            yaml.safe_load(value)
+            loads(value, str(path))
             return value
-        except yaml.YAMLError as exc:
-            problems.append(f"{path}: not valid YAML ({str(exc).splitlines()[0]})")
+        except ParseError as exc:
+            problems.append(f"{path}: not valid YAML ({exc.message})")
     elif kind == "duration":
         if _DURATION.match(str(value)):
             return str(value)

@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from intpkg.spec.problems import Problem
-from intpkg.yamlpos import Loaded
+from intpkg.yamlpos import Loaded, read_yaml
 
 SCHEMA_DIR = Path(__file__).with_name("schemas")
 SEMVER = re.compile(
@@ -68,7 +67,7 @@ def _is_date_time(value: object) -> bool:
 def _registry() -> Registry:
     resources = []
     for path in sorted(SCHEMA_DIR.glob("*.yml")):
-        contents = yaml.safe_load(path.read_text(encoding="utf-8"))
+        contents = read_yaml(path)
         resources.append((contents["$id"], Resource.from_contents(contents, default_specification=DRAFT202012)))
     return Registry().with_resources(resources)
 

@@ -28,11 +28,12 @@ from intpkg.agent.runner import Agent
 from intpkg.assets.install import install_package
 from intpkg.errors import IntpkgError
 from intpkg.input.gotime import parse_duration
-from intpkg.package import Package, read_yaml
+from intpkg.package import Package
 from intpkg.stack.client import SearchClient
 from intpkg.testing.fieldcheck import load_validator
 from intpkg.testing.result import SKIP, TestResult
 from intpkg.testing.runner import RunOptions, TestRunner, register_runner
+from intpkg.yamlpos import read_yaml
 
 MAX_HITS = 500
 
