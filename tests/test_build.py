@@ -128,10 +128,10 @@ def test_check_stops_at_lint_problems(package, tmp_path, capsys):
 
 
 def test_build_mode_validation_rejects_dev_and_external(package, ecs, tmp_path):
-    from intpkg.spec import lint_package
+    from intpkg.spec import errors, lint_package
 
     folder = build_package(package, tmp_path / "out", ecs=ecs, make_zip=False).folder
-    assert lint_package(folder, ecs=ecs, mode="build") == []
+    assert errors(lint_package(folder, ecs=ecs, mode="build")) == []
     (folder / "_dev").mkdir()
     (folder / "_dev" / "x.yml").write_text("a: 1\n")
     fields = folder / "data_stream/example/fields/extra.yml"

@@ -40,7 +40,9 @@ def mock():
 
 
 def policy(namespace: str, base_url: str, **stream_vars) -> dict:
-    return {"namespace": namespace, "inputs": {"cloudflare-httpjson": {"streams": {"cloudflare.audit": {"vars": {
+    """A policy named after its account, as `intpkg up` names them."""
+    return {"name": ACCOUNT_A, "namespace": namespace, "inputs": {"cloudflare-httpjson": {"streams": {
+        "cloudflare.audit": {"vars": {
         "account_id": ACCOUNT_A, "api_url": base_url, "initial_interval": "750h", "interval": "1m",
         **stream_vars}}}}}}
 
@@ -53,7 +55,7 @@ def count(client: SearchClient, index: str, query: dict | None = None) -> int:
 
 def run_agent(client, namespace, base_url, state_dir, **stream_vars) -> dict:
     plans = plan_streams(Package.load(REPO), policy(namespace, base_url, **stream_vars), env={})
-    (plan,) = plans  # one account: one stream, whose id names the account
+    (plan,) = plans  # one account: one stream, whose id names the policy
     assert plan.stream_id == f"httpjson-cloudflare.audit-{namespace}-{ACCOUNT_A}"
     return Agent(plans, client, state_dir).run(once=True)["streams"][plan.stream_id]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from intpkg.agent.policy import plan_streams
+from intpkg.agent.policy import plan_policies
 from intpkg.agent.runner import Agent
 from intpkg.agent.state import CursorStore
 from intpkg.assets.install import install_package
@@ -73,9 +73,11 @@ def input_factory(clock: SettableClock):
 
 
 def run_agent(client, clock, namespace, base_url, state_dir, zones, **stream_vars) -> dict:
-    policy = {"namespace": namespace, "inputs": {"cloudflare-httpjson": {"streams": {"cloudflare.logpull": {
-        "vars": {"zone_id": zones, "api_url": base_url, "api_token": TOKEN, **stream_vars}}}}}}
-    plans = plan_streams(Package.load(REPO), policy, env={})
+    """One interval of one policy per zone (named after it, as `intpkg up` names them)."""
+    policies = [{"name": zone, "namespace": namespace, "inputs": {"cloudflare-httpjson": {"streams": {
+        "cloudflare.logpull": {"vars": {"zone_id": zone, "api_url": base_url, "api_token": TOKEN, **stream_vars}}}}}}
+        for zone in zones]
+    plans = plan_policies(Package.load(REPO), policies, env={})
     return Agent(plans, client, state_dir, input_factory=input_factory(clock)).run(once=True)["streams"]
 
 

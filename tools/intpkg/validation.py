@@ -21,7 +21,7 @@ import jsonschema
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from intpkg.yamlpos import Loaded, read_yaml
+from intpkg.yamlpos import Loaded, ParseError, loads, read_yaml
 
 SEMVER = re.compile(
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)"
@@ -60,6 +60,16 @@ def _is_regex(value: object) -> bool:
             re.compile(value)
         except re.error as exc:
             raise ValueError(f"invalid regex: {exc}") from None
+    return True
+
+
+@FORMAT_CHECKER.checks("yaml", raises=ValueError)
+def _is_yaml(value: object) -> bool:
+    if isinstance(value, str):
+        try:
+            loads(value, "value")
+        except ParseError as exc:
+            raise ValueError(f"not valid YAML (line {exc.line}: {exc.message})") from None
     return True
 
 
@@ -130,6 +140,8 @@ def _describe(error: jsonschema.ValidationError, path: tuple[Any, ...]) -> str:
         custom = custom.get(str(error.validator))
     if isinstance(custom, str):
         return prefix + custom.replace("{value}", repr(error.instance))
+    if error.validator == "format" and error.cause is not None:
+        return f"{prefix}{error.cause}"
     if error.validator == "additionalProperties":
         return f"{prefix}unknown key(s) {', '.join(repr(k) for k in _extra_keys(error))}"
     if error.validator == "not" and isinstance(error.validator_value, dict) and "required" in error.validator_value:
@@ -161,6 +173,9 @@ def findings(validator: jsonschema.protocols.Validator, loaded: Loaded) -> list[
             missing = re.match(r"^'([^']+)'", error.message)
             path_for_message = path + ((missing.group(1),) if missing else ())
             line, col = loaded.pos(path)
+        elif "additionalProperties" in list(error.schema_path)[-3:]:  # an unknown key, worded by its own schema
+            path_for_message = path
+            line, col = loaded.key_pos(path)
         else:
             path_for_message = path
             line, col = loaded.pos(path)

@@ -77,8 +77,6 @@ class Agent:
     def _prepare(self, plan: StreamPlan, factory) -> RunningStream:
         config = render_stream(plan)
         where = f"{plan.template_path.name} ({plan.dataset})"
-        if config.get("config_error"):  # a template's own verdict on its variables
-            raise IntpkgError(f"{where}: {config['config_error']}")
         try:
             interval = parse_duration(str(config.get("interval", "60s"))).Seconds()
         except Exception:
