@@ -17,7 +17,7 @@ from intpkg.agent.state import CursorStore
 from intpkg.errors import IntpkgError
 from intpkg.input.httpvalues import Header
 from intpkg.input.tracer import Redactor, RequestTracer
-from intpkg.stack.node import port_is_free
+from intpkg.stack.ports import port_is_free
 from intpkg.yamlpos import read_yaml
 
 REPO = Path(__file__).resolve().parents[1]
