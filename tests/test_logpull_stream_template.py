@@ -15,8 +15,8 @@ import pytest
 from intpkg.agent.policy import plan_streams
 from intpkg.agent.render import render_template
 from intpkg.agent.runner import render_stream
+from intpkg.golang.gotime import GoTime
 from intpkg.input.config import parse_config
-from intpkg.input.gotime import GoTime
 from intpkg.input.httpjson import HttpJsonInput
 from intpkg.mock.server import MockServer
 from intpkg.package import Package

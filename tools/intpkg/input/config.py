@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from intpkg.errors import IntpkgError
+from intpkg.golang.gotime import GoTimeError, parse_duration
+from intpkg.golang.template import Template, TemplateParseError
 from intpkg.input.funcs import template_funcs
-from intpkg.input.gotemplate import Template, TemplateParseError
-from intpkg.input.gotime import GoTimeError, parse_duration
 
 VERBATIM_KEYS = {"processors", "fields", "tags"}  # subtrees kept as written (not dotted-expanded)
 SECTIONS = ("request", "response", "pagination")

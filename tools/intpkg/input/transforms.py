@@ -7,10 +7,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from intpkg.golang.httpvalues import GoURL, Header, URLValues
+from intpkg.golang.template import TemplateExecError
 from intpkg.input.config import TransformConfig, ValueTemplate
 from intpkg.input.funcs import TemplateTerminated
-from intpkg.input.gotemplate import TemplateExecError
-from intpkg.input.httpvalues import GoURL, Header, URLValues
 
 SENSITIVE_TARGETS = {"authorization", "proxy-authorization", "x-auth-key", "x-auth-email", "cookie"}
 

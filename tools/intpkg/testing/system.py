@@ -27,7 +27,7 @@ from intpkg.agent.render import render_template
 from intpkg.agent.runner import Agent
 from intpkg.assets.install import install_package
 from intpkg.errors import IntpkgError
-from intpkg.input.gotime import parse_duration
+from intpkg.golang.gotime import parse_duration
 from intpkg.package import Package, read_yaml
 from intpkg.stack.client import SearchClient
 from intpkg.testing.fieldcheck import load_validator

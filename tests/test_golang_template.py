@@ -6,8 +6,7 @@ import datetime as dt
 
 import pytest
 
-from intpkg.input.gotemplate import Template, TemplateError, TemplateExecError, TemplateParseError
-from intpkg.input.gotime import (
+from intpkg.golang.gotime import (
     LAYOUTS,
     Duration,
     GoTime,
@@ -16,7 +15,8 @@ from intpkg.input.gotime import (
     parse_duration,
     parse_time,
 )
-from intpkg.input.httpvalues import Header, URLValues
+from intpkg.golang.httpvalues import Header, URLValues
+from intpkg.golang.template import Template, TemplateError, TemplateExecError, TemplateParseError
 
 DATA = {
     "a": {"b": [1, 2, 3]},

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote_plus
 
-from intpkg.input import gofmt
+from intpkg.golang import fmt as gofmt
 
 __all__ = ["Template", "TemplateError", "TemplateParseError", "TemplateExecError", "MISSING", "truth"]
 
