@@ -120,16 +120,26 @@ def test_method_calls_on_time_header_and_url_values():
         assert Template(source).execute(data) == expected, source
 
 
-@pytest.mark.parametrize(("source", "message"), [
+# (template, part of the message) — execution errors; each message names line:col.
+EXEC_ERRORS = [
     ("{{.missing}}", 'map has no entry for key "missing"'),
-    ("{{.s.x}}", "can't evaluate field x in type string"),
+    ("{{.s.x}}", "can't evaluate field x in type interface {}"),  # a map's element
+    ("{{with .s}}{{.x}}{{end}}", "can't evaluate field x in type string"),  # a pipeline's value
+    ("{{range .a.b}}{{.x}}{{end}}", "can't evaluate field x in type interface {}"),  # a slice's element
+    ("{{range $v := .a.b}}{{$v.x}}{{end}}", "can't evaluate field x in type interface {}"),
+    ("{{$v := .s}}{{$v.x}}", "can't evaluate field x in type string"),
     ("{{.n.x}}", "nil pointer evaluating interface {}.x"),
-    ('{{eq 1 "a"}}', "incompatible types for comparison"),
+    ('{{eq 1 "a"}}', "incompatible types for comparison: int and string"),
+    ("{{lt .f 2}}", "incompatible types for comparison: float64 and int"),
     ("{{lt true false}}", "invalid type for comparison"),
     ("{{index .a.b 5}}", "index out of range: 5"),
-    ('{{"a" 1}}', "can't give argument to non-function"),
+    ('{{"a" 1}}', 'can\'t give argument to non-function "a"'),
+    ("{{(.s | len) 1}}", "can't give argument to non-function .s | len"),
     ("{{.m.z 1}}", "z is not a method but has arguments"),
-])
+]
+
+
+@pytest.mark.parametrize(("source", "message"), EXEC_ERRORS)
 def test_execution_errors(source, message):
     with pytest.raises(TemplateExecError) as info:
         Template(source).execute(DATA)
@@ -158,7 +168,8 @@ def test_missingkey_default_prints_no_value():
     assert Template("{{.missing}}", missingkey_error=False).execute(DATA) == "<no value>"
 
 
-@pytest.mark.parametrize(("source", "message", "position"), [
+# (template, part of the message, position) — parse errors.
+PARSE_ERRORS = [
     ("line1\n  {{.a", "unclosed action", ":2:"),
     ("{{nope}}", 'function "nope" not defined', ":1:3"),
     ("{{if .t}}x", "unexpected EOF", ":1:"),
@@ -169,7 +180,10 @@ def test_missingkey_default_prints_no_value():
     ("{{(.a}}", "unclosed left paren", ":1:"),
     ('{{"abc}}', "unterminated quoted string", ":1:3"),
     ("{{/* x }}", "unclosed comment", ":1:"),
-])
+]
+
+
+@pytest.mark.parametrize(("source", "message", "position"), PARSE_ERRORS)
 def test_parse_errors_name_the_position(source, message, position):
     with pytest.raises(TemplateParseError) as info:
         Template(source)
@@ -261,3 +275,4 @@ def test_parse_duration_errors(text):
 def test_duration_string(nanos, expected):
     assert format_duration(nanos) == expected
     assert str(Duration(nanos)) == expected
+
