@@ -523,13 +523,7 @@ class _Parser:
             if kw == "define":
                 name_tok = self.expect("string", "define clause")
                 self.expect("right", "define clause")
-                saved = self.vars
-                self.vars = ["$"]
-                body, end = self.item_list()
-                self.vars = saved
-                if end != "end":
-                    raise self.error(tok, "unexpected {{else}} in define")
-                self.defines[name_tok.value] = body
+                self.define(kw, tok, name_tok.value)
                 return None
         pipe = self.pipeline("command", allow_decl=True)
         return ActionNode(tok.pos, pipe)
@@ -543,14 +537,18 @@ class _Parser:
             self.expect("right", kw)
         node = TemplateCallNode(tok.pos, name_tok.value, pipe)
         if kw == "block":
-            saved = self.vars
-            self.vars = ["$"]
-            body, end = self.item_list()
-            self.vars = saved
-            if end != "end":
-                raise self.error(tok, "unexpected {{else}} in block")
-            self.defines[name_tok.value] = body
+            self.define(kw, tok, name_tok.value)
         return node
+
+    def define(self, kw: str, tok: Token, name: str) -> None:
+        """The body of `{{define}}`/`{{block}}` up to its `{{end}}`, as template `name` (own variables)."""
+        saved = self.vars
+        self.vars = ["$"]
+        body, end = self.item_list()
+        self.vars = saved
+        if end != "end":
+            raise self.error(tok, f"unexpected {{{{else}}}} in {kw}")
+        self.defines[name] = body
 
     def branch(self, kind: str, tok: Token) -> BranchNode:
         mark = len(self.vars)
