@@ -200,6 +200,17 @@ def test_parse_errors_name_the_position(source, message, position):
     assert position in str(info.value)
 
 
+def test_errors_carry_line_column_and_reason():
+    with pytest.raises(TemplateParseError) as parse:
+        Template("a\n {{nope}}", name="t")
+    assert (parse.value.line, parse.value.column, parse.value.reason) == (2, 4, 'function "nope" not defined')
+    with pytest.raises(TemplateExecError) as execute:
+        Template("x\n\n  {{.missing}}", name="t").execute(DATA)
+    assert (execute.value.line, execute.value.column) == (3, 5)
+    assert execute.value.reason == 'map has no entry for key "missing"'
+    assert str(execute.value) == 'template: t:3:5: executing "t": map has no entry for key "missing"'
+
+
 # --------------------------------------------------------------------------- Go time layouts
 
 MOMENT = "2024-03-05T07:08:09.123456789Z"

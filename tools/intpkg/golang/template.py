@@ -20,7 +20,15 @@ __all__ = ["Template", "TemplateError", "TemplateParseError", "TemplateExecError
 
 
 class TemplateError(Exception):
-    """Base class of template errors."""
+    """Base class of template errors.
+
+    `line`/`column` (1-based; 0 when not known) locate the error in the source; `reason` is the message
+    without the `template: NAME:LINE:COL: ` prefix.
+    """
+
+    def __init__(self, message: str, *, line: int = 0, column: int = 0, reason: str = "") -> None:
+        super().__init__(message)
+        self.line, self.column, self.reason = line, column, reason or message
 
 
 class TemplateParseError(TemplateError):
@@ -30,8 +38,9 @@ class TemplateParseError(TemplateError):
 class TemplateExecError(TemplateError):
     """Execution failed; `cause` holds the exception raised by a function, if any."""
 
-    def __init__(self, message: str, cause: BaseException | None = None):
-        super().__init__(message)
+    def __init__(self, message: str, cause: BaseException | None = None, *, line: int = 0, column: int = 0,
+                 reason: str = "") -> None:
+        super().__init__(message, line=line, column=column, reason=reason)
         self.cause = cause
 
 
@@ -86,7 +95,8 @@ class _Lexer:
 
     def error(self, pos: int, message: str) -> TemplateParseError:
         line, col = _line_col(self.src, pos)
-        return TemplateParseError(f"template: {self.name}:{line}:{col}: {message}")
+        return TemplateParseError(f"template: {self.name}:{line}:{col}: {message}", line=line, column=col,
+                                  reason=message)
 
     def run(self) -> list[Token]:
         src, pos = self.src, 0
@@ -926,7 +936,7 @@ class _State:
     def error(self, node: Node, message: str, cause: BaseException | None = None) -> TemplateExecError:
         line, col = _line_col(self.t.source, node.pos)
         return TemplateExecError(f"template: {self.t.name}:{line}:{col}: executing \"{self.t.name}\": "
-                                 f"{message}", cause)
+                                 f"{message}", cause, line=line, column=col, reason=message)
 
     def var(self, name: str) -> tuple[Any, bool]:
         """(value, boxed) of the innermost variable `name`."""
