@@ -16,6 +16,7 @@ import pytest
 
 from intpkg import settings
 from intpkg.golang.gotime import (
+    DAY,
     LAYOUTS,
     Duration,
     GoTime,
@@ -286,6 +287,14 @@ def test_parse_duration(text, nanos):
 def test_parse_duration_errors(text):
     with pytest.raises(GoTimeError):
         parse_duration(text)
+
+
+def test_parse_duration_extra_units_extend_go_syntax():
+    days = {"d": DAY}
+    assert parse_duration("-1.5d", extra_units=days) == -36 * 3600 * 10**9
+    assert parse_duration("1d12h", extra_units=days) == parse_duration("36h")
+    with pytest.raises(GoTimeError, match="unknown unit"):
+        parse_duration("1w", extra_units=days)
 
 
 @pytest.mark.parametrize(("nanos", "expected"), [
