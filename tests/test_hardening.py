@@ -15,7 +15,7 @@ import pytest
 from intpkg.agent.runner import state_lock
 from intpkg.agent.state import CursorStore
 from intpkg.errors import IntpkgError
-from intpkg.input.httpvalues import Header
+from intpkg.golang.httpvalues import Header
 from intpkg.input.tracer import Redactor, RequestTracer
 from intpkg.stack.ports import port_is_free
 from intpkg.yamlpos import read_yaml

@@ -12,8 +12,8 @@ import time
 
 import pytest
 
+from intpkg.golang.httpvalues import Header
 from intpkg.input.httpjson import HttpJsonInput
-from intpkg.input.httpvalues import Header
 from intpkg.input.ratelimit import ManualClock, RequestBudget, SystemClock
 from intpkg.input.testing import Recorded, Reply, ScriptedServer
 

@@ -17,8 +17,8 @@ from intpkg.agent.policy import plan_policies
 from intpkg.agent.runner import Agent
 from intpkg.agent.state import CursorStore
 from intpkg.assets.install import install_package
+from intpkg.golang.gotime import GoTime
 from intpkg.input.config import parse_config
-from intpkg.input.gotime import GoTime
 from intpkg.input.httpjson import HttpJsonInput
 from intpkg.mock.server import MockServer
 from intpkg.package import Package

@@ -14,8 +14,8 @@ import pytest
 
 from intpkg.agent.policy import PolicyError, plan_streams
 from intpkg.agent.runner import render_stream
+from intpkg.golang.gotime import GoTime
 from intpkg.input.config import parse_config
-from intpkg.input.gotime import GoTime
 from intpkg.input.httpjson import HttpJsonInput
 from intpkg.mock.server import MockServer
 from intpkg.package import Package

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from intpkg.agent.render import render_template
+from intpkg.golang.httpvalues import GoURL
 from intpkg.input.config import parse_config
-from intpkg.input.httpvalues import GoURL
 from intpkg.input.transforms import ResponseState, TemplateFailure, TransformContext, execute_value
 
 TEMPLATE = (Path(__file__).resolve().parents[1] / "data_stream" / "audit" / "agent" / "stream"

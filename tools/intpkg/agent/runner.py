@@ -27,7 +27,7 @@ from intpkg.agent.render import render_template
 from intpkg.agent.shipper import Batch, BulkShipper
 from intpkg.agent.state import CursorStore, StatusBoard
 from intpkg.errors import IntpkgError
-from intpkg.input.gotime import parse_duration
+from intpkg.golang.gotime import parse_duration
 from intpkg.stack.client import SearchClient
 
 log = logging.getLogger("intpkg.agent")

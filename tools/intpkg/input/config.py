@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from intpkg.errors import IntpkgError
+from intpkg.golang.gotime import GoTimeError, parse_duration
+from intpkg.golang.template import Template, TemplateParseError
 from intpkg.input.funcs import template_funcs
-from intpkg.input.gotemplate import Template, TemplateParseError
-from intpkg.input.gotime import GoTimeError, parse_duration
 from intpkg.validation import findings, schema_file
 from intpkg.yamlpos import Loaded
 

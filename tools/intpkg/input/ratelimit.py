@@ -11,7 +11,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from intpkg.input.httpvalues import Header
+from intpkg.golang.httpvalues import Header
 from intpkg.input.session import CREDENTIAL_HEADERS
 
 

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from intpkg.input.httpvalues import Header
+from intpkg.golang.httpvalues import Header
 
 REDACTED = "*****"
 SENSITIVE_HEADERS = {"authorization", "proxy-authorization", "x-auth-key", "x-auth-email", "cookie",

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from intpkg.input.httpvalues import Header
+from intpkg.golang.httpvalues import Header
 from intpkg.mock import envelope, faults
 from intpkg.mock.auth import identify
 from intpkg.mock.config import MockConfig, RuleSpec
