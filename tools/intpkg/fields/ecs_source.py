@@ -27,7 +27,6 @@ import yaml
 from intpkg import download, settings, yamlpos
 from intpkg.errors import IntpkgError
 
-ECS_REPOSITORY_ENV = "INTPKG_ECS_REPOSITORY_URL"  # raw-file base of the ECS repository (tests point it elsewhere)
 ECS_REPOSITORY = "https://raw.githubusercontent.com/elastic/ecs"
 NPM_PACKAGE = "@elastic/ecs"
 SOURCE_FILE = "SOURCE"
@@ -84,7 +83,7 @@ def _ensure(folder: Path) -> Path:
 
 
 def _from_repository(version: str, staging: Path, cache: Path) -> str:
-    base = download.environ_url(ECS_REPOSITORY_ENV, ECS_REPOSITORY)
+    base = settings.ecs_repository_url(ECS_REPOSITORY)
     url = f"{base}/v{version}/generated/ecs/ecs_flat.yml"
     text = download.fetch_text(url, cache)
     if not isinstance(yamlpos.loads(text, url), dict):
