@@ -15,7 +15,7 @@ from intpkg.testing import report
 from intpkg.testing.runner import RUNNERS, RunOptions
 
 # Modules that register a runner (static, system and asset runners go here when they exist).
-RUNNER_MODULES = ["intpkg.testing.pipeline.runner", "intpkg.testing.system"]
+RUNNER_MODULES = ["intpkg.testing.pipeline.runner", "intpkg.testing.system.runner"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
