@@ -76,6 +76,11 @@ def node_state_dir() -> Path:
     return Path(_get(STATE_DIR_ENV) or intpkg_home() / "node")
 
 
+def agent_state_dir() -> Path:
+    """The collector's cursors, status and traces (`intpkg run`, `intpkg up`, `intpkg status`)."""
+    return intpkg_home() / "agent"
+
+
 def node_state_dir_is_set() -> bool:
     return _get(STATE_DIR_ENV) is not None
 

@@ -71,7 +71,7 @@ OPENSEARCH_SETTINGS = {
 class NodeConfig:
     """How to run the local node; defaults come from the environment."""
 
-    state_dir: Path = field(default_factory=lambda: _default_state_dir())
+    state_dir: Path = field(default_factory=settings.node_state_dir)
     cache_dir: Path = field(default_factory=lambda: settings.intpkg_home() / "cache")
     port: int = field(default_factory=settings.es_port)
     heap: str = field(default_factory=settings.heap)
@@ -103,12 +103,6 @@ def elasticsearch_blocked() -> str | None:
     if root_drop() == "nobody" and not tmp_writable_by_others():
         return "running as root without user namespaces, and /tmp is not writable by others"
     return None
-
-
-
-
-def _default_state_dir() -> Path:
-    return settings.node_state_dir()
 
 
 def parse_settings(pairs: list[str]) -> dict[str, str]:
