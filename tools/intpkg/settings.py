@@ -9,6 +9,7 @@ Nothing here is hard-coded to one machine.
 | INTPKG_GEOIP_DIR    | folder with GeoLite2-{City,ASN,Country}*.mmdb files  | unset: the engine's own copies  |
 | INTPKG_ECS_DIR      | folder holding `ecs_flat.yml`                        | unset: provisioned for the      |
 |                     |                                                      | package's ECS version           |
+| INTPKG_HANDLEBARS_JS| handlebars.js 4.7.8 (`dist/handlebars.js`)           | unset: provisioned from npm     |
 """
 
 from __future__ import annotations
@@ -38,4 +39,10 @@ def geoip_dir() -> Path | None:
 def ecs_dir() -> Path | None:
     """Folder with the ECS field reference (`ecs_flat.yml`), if configured."""
     env = os.environ.get("INTPKG_ECS_DIR")
+    return Path(env).expanduser().resolve() if env else None
+
+
+def handlebars_js() -> Path | None:
+    """The handlebars.js file to run (INTPKG_HANDLEBARS_JS), if configured."""
+    env = os.environ.get("INTPKG_HANDLEBARS_JS")
     return Path(env).expanduser().resolve() if env else None
