@@ -2,7 +2,7 @@
 
 One `Engine` is one V8 context holding handlebars.js, Fleet's helpers (`fleet_helpers.js`) and the
 entry points of `bridge.js`. Calls are serialized by the engine's lock, so threads may share it.
-Values cross as JSON. `engine()` is the process's engine: made on first use (loading takes ~0.1 s)
+Values cross as JSON. `engine()` is the process's engine: made on first use (about 0.2 s)
 and closed when the interpreter exits (an open context can keep the process from exiting).
 """
 
@@ -65,7 +65,8 @@ class Engine:
             version = self._context.eval("typeof Handlebars === 'object' ? String(Handlebars.VERSION) : 'none'")
         except Exception as exc:  # mini-racer's JSEvalException, an unreadable file
             self.close()
-            raise HandlebarsUnavailable(f"{script} is not a usable handlebars.js: {str(exc).splitlines()[0]}") from None
+            reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+            raise HandlebarsUnavailable(f"{script} is not a usable handlebars.js: {reason}") from None
         if version != VERSION:
             self.close()
             raise HandlebarsUnavailable(f"{script} is not handlebars.js {VERSION}, the version Fleet uses "

@@ -59,30 +59,30 @@ class _Walk:
         self.previous = token
 
     def _token(self, token: Token) -> None:
+        tag = self.tag
         if token.kind in _OPENERS or token.kind == "INVERSE":
-            if self.tag is not None:
-                return self._at(self.tag, f"unclosed tag: missing {_CLOSER_OF.get(self.tag.kind, '}}')!r}")
-            if token.kind in ("INVERSE", "OPEN_INVERSE_CHAIN") and not self.blocks:
-                return self._at(token, "{{else}} outside a block")
-            if token.kind != "INVERSE":
+            if tag is not None:
+                self._at(tag, f"unclosed tag: missing {_closer(tag)!r}")
+            elif token.kind in ("INVERSE", "OPEN_INVERSE_CHAIN") and not self.blocks:
+                self._at(token, "{{else}} outside a block")
+            elif token.kind != "INVERSE":  # {{else}} is a whole tag
                 self.tag = token
-            if token.kind in _NAMED:
-                self.name = []
-        elif token.kind in _CLOSERS and self.tag is not None:
-            if self.previous is self.tag and self.tag.kind == "OPEN":
-                return self._at(self.tag, "empty tag {{}}")
-            expected = _CLOSER_OF.get(self.tag.kind, "}}")
-            if len(_CLOSERS[token.kind]) < len(expected):
-                return self._at(self.tag, f"unclosed tag: missing {expected!r}")
-            if len(_CLOSERS[token.kind]) > len(expected):
-                return self._at(token, f"{token.text!r} closes a tag opened with {self.tag.text!r}")
+                self.name = [] if token.kind in _NAMED else None
+        elif token.kind in _CLOSERS and tag is not None:
+            closer, expected = _CLOSERS[token.kind], _closer(tag)
+            if self.previous is tag and tag.kind == "OPEN":
+                self._at(tag, "empty tag {{}}")
+            elif len(closer) < len(expected):
+                self._at(tag, f"unclosed tag: missing {expected!r}")
+            elif len(closer) > len(expected):
+                self._at(token, f"{token.text!r} closes a tag opened with {tag.text!r}")
             self.tag = None
         elif token.kind == "EOF":
-            if self.tag is not None:
-                return self._at(self.tag, f"unclosed tag: missing {_CLOSER_OF.get(self.tag.kind, '}}')!r}")
-            if self.blocks:
+            if tag is not None:
+                self._at(tag, f"unclosed tag: missing {_closer(tag)!r}")
+            elif self.blocks:
                 name, opened = self.blocks[-1]
-                return self._at(opened, f"{{{{#{name}}}}} is never closed")
+                self._at(opened, f"{{{{#{name}}}}} is never closed")
 
     def _named(self) -> None:
         """The helper name of the current block tag is complete: open or close the block."""
@@ -91,8 +91,8 @@ class _Walk:
         if opener is None:
             return
         if not name:
-            return self._at(opener, "block without a helper name")
-        if opener.kind != "OPEN_ENDBLOCK":
+            self._at(opener, "block without a helper name")
+        elif opener.kind != "OPEN_ENDBLOCK":
             self.blocks.append((name, opener))
         elif not self.blocks:
             self._at(opener, f"{{{{/{name}}}}} closes no open block")
@@ -105,6 +105,10 @@ class _Walk:
     def _at(self, token: Token, message: str) -> None:
         if self.found is None:
             self.found = (token.line, token.column, message)
+
+
+def _closer(tag: Token) -> str:
+    return _CLOSER_OF.get(tag.kind, "}}")
 
 
 def _from_tokens(tokens: list[Token]) -> Explanation | None:
