@@ -23,6 +23,7 @@ INTPKG_TEST_KEEP_NODE) are read by `tests/conftest.py`.
 | INTPKG_ECS_DIR            | folder holding `ecs_flat.yml`                           | provisioned for the package's  |
 |                           |                                                         | ECS version                    |
 | INTPKG_ECS_REPOSITORY_URL | raw-file base of the ECS repository (tests: local)      | the ECS repository             |
+| INTPKG_HANDLEBARS_JS      | handlebars.js 4.7.8 (`dist/handlebars.js`) to run       | provisioned from npm           |
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ JVM_ROOTS_ENV = "INTPKG_JVM_ROOTS"
 GEOIP_DIR_ENV = "INTPKG_GEOIP_DIR"
 ECS_DIR_ENV = "INTPKG_ECS_DIR"
 ECS_REPOSITORY_ENV = "INTPKG_ECS_REPOSITORY_URL"
+HANDLEBARS_JS_ENV = "INTPKG_HANDLEBARS_JS"
 
 DEFAULT_ES_PORT = 9200
 DEFAULT_HEAP = "1g"
@@ -140,3 +142,8 @@ def geoip_dir() -> Path | None:
 def ecs_dir() -> Path | None:
     """Folder with the ECS field reference (`ecs_flat.yml`), if configured."""
     return _folder(ECS_DIR_ENV)
+
+
+def handlebars_js() -> Path | None:
+    """The handlebars.js file to run (INTPKG_HANDLEBARS_JS), if configured."""
+    return _folder(HANDLEBARS_JS_ENV)
