@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.lint.pkgcopy import make_package
-from intpkg.build import build_package
+from intpkg.builder import build_package
 from intpkg.cli import main
 from intpkg.errors import IntpkgError
 from intpkg.yamlpos import loads, read_yaml
@@ -128,7 +128,7 @@ def test_check_stops_at_lint_problems(package, tmp_path, capsys):
 
 
 def test_build_mode_validation_rejects_dev_and_external(package, ecs, tmp_path):
-    from intpkg.spec import errors, lint_package
+    from intpkg.packagespec import errors, lint_package
 
     folder = build_package(package, tmp_path / "out", ecs=ecs, make_zip=False).folder
     assert errors(lint_package(folder, ecs=ecs, mode="build")) == []
@@ -145,7 +145,7 @@ def test_build_mode_validation_rejects_dev_and_external(package, ecs, tmp_path):
 def test_links_out_of_the_package_and_fifos_are_refused_by_build_and_flagged_by_lint(package, tmp_path, kind):
     import os
 
-    from intpkg.spec.lint import lint_package
+    from intpkg.packagespec.lint import lint_package
 
     secret = tmp_path / "outside" / "secret.txt"
     secret.parent.mkdir()

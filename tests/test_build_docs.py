@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from intpkg.build.docs import GENERATED_HEADER, DocsError, render
+from intpkg.builder.docs import GENERATED_HEADER, DocsError, render
 
 SAMPLE = '{"message": "hi"}'
 

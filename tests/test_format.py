@@ -10,7 +10,7 @@ import pytest
 
 from fixtures.lint.pkgcopy import copy_real_package
 from intpkg.cli import main
-from intpkg.spec.formatter import format_package, format_text
+from intpkg.packagespec.formatter import format_package, format_text
 from intpkg.yamlpos import parse_yaml
 
 MESSY_YAML = """title:   Example

@@ -11,7 +11,7 @@ import pytest
 
 from fixtures.lint.pkgcopy import REPO, copy_real_package
 from intpkg.cli import main
-from intpkg.spec import RULES, lint_package
+from intpkg.packagespec import RULES, lint_package
 from intpkg.yamlpos import ParseError, parse_yaml
 
 

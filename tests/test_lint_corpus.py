@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from fixtures.lint.pkgcopy import make_package
-from intpkg.spec import RULES, lint_package
-from intpkg.spec.rules.schemas import schema_for
+from intpkg.packagespec import RULES, lint_package
+from intpkg.packagespec.rules.schemas import schema_for
 
 DS = "data_stream/example"
 PIPE = f"{DS}/elasticsearch/ingest_pipeline"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from intpkg.spec.hbs import TemplateError, parse
+from intpkg.packagespec.hbs import TemplateError, parse
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -81,9 +81,9 @@ def test_problems_have_handlebars_positions(text, position, message) -> None:
 
 def test_without_handlebars_js_each_template_is_reported_unchecked(monkeypatch, tmp_path) -> None:
     from intpkg.handlebars import v8
-    from intpkg.spec.package import Package
-    from intpkg.spec.rules import templates
-    from intpkg.spec.rules.context import LintContext
+    from intpkg.packagespec.package import Package
+    from intpkg.packagespec.rules import templates
+    from intpkg.packagespec.rules.context import LintContext
 
     monkeypatch.setattr(v8, "_engine", None)  # the next use loads afresh; the session's engine comes back
     monkeypatch.setenv("INTPKG_HANDLEBARS_JS", str(tmp_path / "missing.js"))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from intpkg.assets.pipelines import definitions
-from intpkg.spec.package import Package as LintedPackage
+from intpkg.packagespec.package import Package as LintedPackage
 from intpkg.yamlpos import ParseError, loads, read_yaml
 
 PIPELINE = """\

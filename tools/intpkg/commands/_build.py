@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from intpkg.build import build_package
+from intpkg.builder import build_package
 from intpkg.commands._package import add_ecs_arg
 
 

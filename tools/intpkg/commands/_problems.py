@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from intpkg.spec import Problem, errors
+from intpkg.packagespec import Problem, errors
 
 
 def print_problems(problems: list[Problem], fmt: str) -> None:

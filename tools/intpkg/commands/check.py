@@ -7,7 +7,7 @@ import argparse
 from intpkg.commands._build import add_build_args, run_build
 from intpkg.commands._package import add_package_arg
 from intpkg.commands._problems import print_problems
-from intpkg.spec import errors, lint_package
+from intpkg.packagespec import errors, lint_package
 
 
 def register(sub: argparse._SubParsersAction) -> None:

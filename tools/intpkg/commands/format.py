@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from intpkg.commands._package import add_package_arg
-from intpkg.spec.formatter import format_package
+from intpkg.packagespec.formatter import format_package
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -8,7 +8,7 @@ import sys
 
 from intpkg.commands._package import add_ecs_arg, add_package_arg
 from intpkg.commands._problems import print_problems
-from intpkg.spec import RULES, errors, lint_package
+from intpkg.packagespec import RULES, errors, lint_package
 
 
 def register(sub: argparse._SubParsersAction) -> None:

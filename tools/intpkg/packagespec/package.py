@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from intpkg.spec.problems import Problem
+from intpkg.packagespec.problems import Problem
 from intpkg.yamlpos import Loaded, ParseError, load_file
 
 #: top-level names of the repository that are not part of the package (dot-files are skipped too)

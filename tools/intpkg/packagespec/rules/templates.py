@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from intpkg.handlebars import HandlebarsUnavailable
-from intpkg.spec import hbs
-from intpkg.spec.problems import Problem
-from intpkg.spec.rules.context import LintContext, items, template_data_streams
+from intpkg.packagespec import hbs
+from intpkg.packagespec.problems import Problem
+from intpkg.packagespec.rules.context import LintContext, items, template_data_streams
 
 META_ROOT = "_meta"
 

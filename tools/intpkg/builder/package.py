@@ -10,11 +10,11 @@ from pathlib import Path
 
 import yaml
 
-from intpkg.build.docs import DocsError, render_package_docs
+from intpkg.builder.docs import DocsError, render_package_docs
 from intpkg.errors import IntpkgError
 from intpkg.fields import EcsReference, FieldSet, load_ecs, load_fields
-from intpkg.spec.package import OUTSIDE
-from intpkg.spec.structure import PACKAGE, unsafe_entries
+from intpkg.packagespec.package import OUTSIDE
+from intpkg.packagespec.structure import PACKAGE, unsafe_entries
 from intpkg.yamlpos import ParseError, load_file
 
 #: Kibana attributes that Kibana stores as JSON strings
@@ -187,7 +187,7 @@ def build_package(package_dir: Path, build_dir: Path | None = None, *, ecs: EcsR
     for path in folder.glob("kibana/*/*.json"):
         _reserialise_kibana(path)
     if validate:
-        from intpkg.spec import errors, lint_package  # late import: spec imports build.docs
+        from intpkg.packagespec import errors, lint_package  # late import: spec imports build.docs
 
         problems = errors(lint_package(folder, ecs=ecs, mode="build"))
         if problems:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from intpkg.build.docs import DocsError, render_package_docs
-from intpkg.spec.problems import Problem
-from intpkg.spec.rules.context import LintContext
-from intpkg.spec.rules.fields import fields_parsed
+from intpkg.builder.docs import DocsError, render_package_docs
+from intpkg.packagespec.problems import Problem
+from intpkg.packagespec.rules.context import LintContext
+from intpkg.packagespec.rules.fields import fields_parsed
 
 
 def check(ctx: LintContext) -> list[Problem]:

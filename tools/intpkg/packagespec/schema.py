@@ -9,7 +9,7 @@ from typing import Any
 import jsonschema
 from referencing import Registry
 
-from intpkg.spec.problems import Problem
+from intpkg.packagespec.problems import Problem
 from intpkg.validation import findings, registry, validator_for
 from intpkg.yamlpos import Loaded
 

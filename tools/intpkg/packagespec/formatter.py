@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from intpkg.spec.package import OUTSIDE
+from intpkg.packagespec.package import OUTSIDE
 from intpkg.yamlpos import ParseError, parse_json, parse_yaml
 
 SKIP_PARTS = {"ingest_pipeline", "build", "node_modules"}

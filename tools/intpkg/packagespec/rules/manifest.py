@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlparse
 
-from intpkg.spec.problems import Problem
-from intpkg.spec.rules.context import LintContext, items, template_data_streams
+from intpkg.packagespec.problems import Problem
+from intpkg.packagespec.rules.context import LintContext, items, template_data_streams
 from intpkg.validation import SEMVER
 
 SECRET_WORDS = ("access_key", "api_key", "passphrase", "password", "secret", "token")

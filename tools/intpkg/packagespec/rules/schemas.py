@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import fnmatch
 
-from intpkg.spec import schema
-from intpkg.spec.problems import Problem
-from intpkg.spec.rules.context import LintContext
+from intpkg.packagespec import schema
+from intpkg.packagespec.problems import Problem
+from intpkg.packagespec.rules.context import LintContext
 
 #: glob of package-relative paths -> schema name (first match wins)
 FILE_KINDS = [

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from intpkg.spec.problems import Problem
-from intpkg.spec.rules.context import LintContext
+from intpkg.packagespec.problems import Problem
+from intpkg.packagespec.rules.context import LintContext
 
 #: option -> what it does in intpkg, and what Elastic Agent does instead
 EXTENSIONS = {

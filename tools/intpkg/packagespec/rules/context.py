@@ -7,7 +7,7 @@ from typing import Any
 
 from intpkg.errors import IntpkgError
 from intpkg.fields import EcsReference, FieldSet, flatten
-from intpkg.spec.package import Package
+from intpkg.packagespec.package import Package
 
 
 @dataclass

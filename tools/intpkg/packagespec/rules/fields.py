@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from intpkg.fields import FIELD_TYPES
-from intpkg.spec.problems import Problem
-from intpkg.spec.rules.context import LintContext
+from intpkg.packagespec.problems import Problem
+from intpkg.packagespec.rules.context import LintContext
 
 REQUIRED_FIELDS = {
     "@timestamp": ("date",),

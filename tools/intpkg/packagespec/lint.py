@@ -6,11 +6,11 @@ from pathlib import Path
 
 from intpkg.errors import IntpkgError
 from intpkg.fields import EcsReference
-from intpkg.spec.package import Package
-from intpkg.spec.problems import Problem
-from intpkg.spec.rules import docs, extensions, fields, kibana, manifest, pipelines, schemas, templates, tests
-from intpkg.spec.rules.context import LintContext, try_load_ecs
-from intpkg.spec.structure import check_structure
+from intpkg.packagespec.package import Package
+from intpkg.packagespec.problems import Problem
+from intpkg.packagespec.rules import docs, extensions, fields, kibana, manifest, pipelines, schemas, templates, tests
+from intpkg.packagespec.rules.context import LintContext, try_load_ecs
+from intpkg.packagespec.structure import check_structure
 
 RULE_MODULES = (schemas, manifest, fields, pipelines, templates, extensions, kibana, tests, docs)
 

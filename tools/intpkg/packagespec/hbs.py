@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from intpkg.handlebars import HandlebarsError, engine
-from intpkg.spec.hbs_syntax import explain
+from intpkg.packagespec.hbs_syntax import explain
 
 HELPERS = {"if", "unless", "each", "with", "contains", "escape_string", "escape_multiline_string", "to_json",
            "url_encode", "lookup", "log"}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from intpkg.spec.problems import Problem
-from intpkg.spec.rules.context import LintContext, items
-from intpkg.spec.structure import KIBANA_PREFIXED
+from intpkg.packagespec.problems import Problem
+from intpkg.packagespec.rules.context import LintContext, items
+from intpkg.packagespec.structure import KIBANA_PREFIXED
 
 #: ids that Fleet/Kibana provide, so references to them are not dangling
 BUILTIN_IDS = {"logs-*", "metrics-*", "traces-*", "security-solution-default", "fleet-managed-default"}

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import Any
 
-from intpkg.spec.problems import Problem
-from intpkg.spec.rules.context import LintContext
+from intpkg.packagespec.problems import Problem
+from intpkg.packagespec.rules.context import LintContext
 
 INGEST_REF = re.compile(r"\{\{\s*IngestPipeline\s+(?:\"([^\"]*)\"|'([^']*)'|(\S+?))\s*\}\}")
 ERROR_FIELD = "error.message"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
-from intpkg.spec.problems import Problem
-from intpkg.spec.rules.context import LintContext
+from intpkg.packagespec.problems import Problem
+from intpkg.packagespec.rules.context import LintContext
 
 CASE = re.compile(r"^test-[a-z0-9-]+\.(json|log)$")
 SIDE = re.compile(r"^(test-[a-z0-9-]+\.(?:json|log))-(expected\.json|config\.yml)$")

@@ -8,8 +8,8 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from intpkg.spec.package import OUTSIDE, Package
-from intpkg.spec.problems import Problem
+from intpkg.packagespec.package import OUTSIDE, Package
+from intpkg.packagespec.problems import Problem
 
 DS_NAME = r"(?!integration$)([a-z0-9]{2}|[a-z0-9][a-z0-9_]+[a-z0-9])"
 KIBANA_PREFIXED = ("dashboard", "visualization", "search", "map", "lens", "tag", "ml_module", "osquery_pack_asset",

@@ -1,5 +1,5 @@
 """Building a package (folder and zip) and rendering its docs."""
 
-from intpkg.build.package import BuildResult, build_package, copy_package_part, render_docs, write_zip
+from intpkg.builder.package import BuildResult, build_package, copy_package_part, render_docs, write_zip
 
 __all__ = ["BuildResult", "build_package", "copy_package_part", "render_docs", "write_zip"]
