@@ -16,8 +16,9 @@ from intpkg.agent.runner import state_lock
 from intpkg.agent.state import CursorStore
 from intpkg.errors import IntpkgError
 from intpkg.input.httpvalues import Header
-from intpkg.input.tracer import Redactor, RequestTracer
+from intpkg.input.tracer import RequestTracer
 from intpkg.package import read_yaml
+from intpkg.redact import Redactor
 from intpkg.stack.node import port_is_free
 
 REPO = Path(__file__).resolve().parents[1]

@@ -16,6 +16,7 @@ from intpkg.input.httpjson import HttpJsonInput
 from intpkg.input.httpvalues import Header
 from intpkg.input.ratelimit import ManualClock, RequestBudget, SystemClock
 from intpkg.input.testing import Recorded, Reply, ScriptedServer
+from intpkg.redact import MASK
 
 TOKEN = "s3cr3t-token-value"
 AUDIT = {
@@ -422,7 +423,7 @@ def test_tracer_redacts_credentials_and_configured_secrets(tmp_path):
     text = files[0].read_text()
     record = json.loads(text.splitlines()[0])
     assert record["http.response.status_code"] == 401
-    assert record["http.request.header"]["Authorization"] == ["*****"]
+    assert record["http.request.header"]["Authorization"] == [f"Bearer {MASK}"]
     for secret in (TOKEN, "globalkey123", "ops@example.com", "acct-secret-42"):
         assert secret not in text
         assert secret not in result.error and secret not in result.body
@@ -613,7 +614,8 @@ def test_empty_envelope_pitfall_end_to_end(ignore_empty):
 
 
 def test_tracer_rotates_at_maxsize(tmp_path):
-    from intpkg.input.tracer import Redactor, RequestTracer
+    from intpkg.input.tracer import RequestTracer
+    from intpkg.redact import Redactor
 
     tracer = RequestTracer(tmp_path / "t.ndjson", Redactor(["tok"]), maxsize_bytes=2048, maxbackups=2)
     for i in range(60):

@@ -68,7 +68,10 @@ class Agent:
         self.flush_timeout = flush_timeout
         self.shipper = BulkShipper(client, rejected_file=state_dir / "rejected.ndjson",
                                    queue_size=queue_size, bulk_size=bulk_size)
-        install_redaction([s for p in plans for s in p.secret_values])
+        target = getattr(client, "target", None)
+        cluster_secrets = [getattr(target, "api_key", None), getattr(target, "password", None)]
+        # one redactor for logs and the status file: the policy's secrets and the cluster credentials
+        self.redactor = install_redaction([s for p in plans for s in p.secret_values] + cluster_secrets).redactor
         factory = input_factory or default_input_factory(state_dir, self.stop_event)
         self.streams = [self._prepare(plan, factory) for plan in plans]
         self.rejected_this_run = 0
@@ -121,6 +124,10 @@ class Agent:
 
     def stop(self, *_: Any) -> None:
         self.stop_event.set()
+
+    def _masked(self, error: str | None) -> str | None:
+        """An error text as the status file may keep it (secrets masked)."""
+        return self.redactor.text(error) if error else error
 
     def _save_acknowledged_checkpoint(self, stream_id: str, batch: Batch,
                                       checkpoints: list[tuple[int, dict[str, Any]]]) -> dict[str, Any] | None:
@@ -191,7 +198,7 @@ class Agent:
         published = batch.acked + batch.rejected + batch.pending
         self.status.update(stream_id, add_events_published=published, add_events_acked=batch.acked,
                            add_events_rejected=batch.rejected, add_intervals=1,
-                           last_run_finished=time.time(), last_error=error or self.shipper.last_error,
+                           last_run_finished=time.time(), last_error=self._masked(error or self.shipper.last_error),
                            state="error" if error else "ok")
         if error or not settled:
             # the pages before the failure cost nothing: their cursor is kept once all their events are in

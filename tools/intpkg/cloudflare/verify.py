@@ -18,7 +18,7 @@ from typing import Any
 import requests
 
 from intpkg.input.session import CredentialSafeSession
-from intpkg.input.tracer import Redactor
+from intpkg.redact import Redactor
 
 PERMISSION = {
     "audit_v2": "Account › Account Settings: Read",

@@ -20,8 +20,9 @@ from intpkg.input.config import HttpJsonConfig
 from intpkg.input.httpvalues import Header
 from intpkg.input.ratelimit import Clock, Interrupted, RequestBudget, credential_fingerprint, parse_retry_after
 from intpkg.input.session import CredentialSafeSession
-from intpkg.input.tracer import Redactor, RequestTracer
+from intpkg.input.tracer import RequestTracer
 from intpkg.input.transforms import ResponseState, TemplateFailure, TransformContext, execute_value
+from intpkg.redact import Redactor
 
 MAX_RATE_LIMIT_LOOPS = 20
 

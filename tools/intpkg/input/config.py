@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from intpkg import redact
 from intpkg.errors import IntpkgError
 from intpkg.input.funcs import template_funcs
 from intpkg.input.gotemplate import Template, TemplateParseError
@@ -419,7 +420,7 @@ def parse_config(raw: dict, *, input_id: str = "") -> HttpJsonConfig:
     if request.get("proxy_url"):
         proxy = str(request["proxy_url"])
         if not re.match(r"^(https?|socks5h?)://[^/\s]+", proxy):
-            raise ConfigError(f"request.proxy_url: invalid proxy URL {_mask_userinfo(proxy)!r}")
+            raise ConfigError(f"request.proxy_url: invalid proxy URL {redact.url_userinfo(proxy)!r}")
         cfg.proxy_url = proxy
 
     retry = _dict(request.get("retry"), "request.retry")
@@ -501,7 +502,3 @@ def parse_config(raw: dict, *, input_id: str = "") -> HttpJsonConfig:
     tags = data.get("tags") or []
     cfg.tags = [str(t) for t in tags] if isinstance(tags, list) else [str(tags)]
     return cfg
-
-
-def _mask_userinfo(url: str) -> str:
-    return re.sub(r"//[^@/]*@", "//***@", url)

@@ -37,7 +37,7 @@ from intpkg.input.httpvalues import GoURL, Header
 from intpkg.input.ratelimit import Clock, Interrupted, RequestBudget, SystemClock
 from intpkg.input.session import CredentialSafeSession
 from intpkg.input.split import SplitError, run_split
-from intpkg.input.tracer import Redactor, RequestTracer
+from intpkg.input.tracer import RequestTracer
 from intpkg.input.transforms import (
     NewURLValueNotSet,
     ResponseState,
@@ -49,6 +49,7 @@ from intpkg.input.transforms import (
     clone_json,
     execute_value,
 )
+from intpkg.redact import Redactor
 
 Publish = Callable[[dict, dict], None]
 DEFAULT_MAX_PAGES = 10_000

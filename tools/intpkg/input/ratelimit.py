@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from intpkg.input.httpvalues import Header
-from intpkg.input.session import CREDENTIAL_HEADERS
+
+IDENTITY_HEADERS = ("Authorization", "X-Auth-Key", "X-Auth-Email")  # which credential a request uses
 
 
 class Clock(Protocol):
@@ -70,7 +71,7 @@ def credential_fingerprint(header: Header, basic_user: str = "", host: str = "")
     """A short hash naming the credential a request uses (never the secret itself)."""
     digest = hashlib.sha256()
     found = False
-    for name in CREDENTIAL_HEADERS[:3]:
+    for name in IDENTITY_HEADERS:
         for value in header.Values(name):
             digest.update(f"{name}\0{value}\0".encode())
             found = True

@@ -12,8 +12,6 @@ from intpkg.input.funcs import TemplateTerminated
 from intpkg.input.gotemplate import TemplateExecError
 from intpkg.input.httpvalues import GoURL, Header, URLValues
 
-SENSITIVE_TARGETS = {"authorization", "proxy-authorization", "x-auth-key", "x-auth-email", "cookie"}
-
 
 class TemplateFailure(Exception):
     """A value template failed (execution error, missing key, empty result or `<no value>`)."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from intpkg import redact
 from intpkg.input.httpvalues import Header
 from intpkg.mock import envelope, faults
 from intpkg.mock.auth import identify
@@ -22,7 +23,6 @@ from intpkg.mock.ratelimit import RateLimiter
 from intpkg.mock.templates import RequestURL, request_data
 
 MAX_LOGGED = 100_000  # requests kept in the log (a long-running mock must not grow without bound)
-SECRET_HEADERS = {"authorization", "x-auth-key", "cookie", "proxy-authorization"}
 NS = 1_000_000_000
 
 
@@ -53,16 +53,6 @@ class RequestRecord:
     def param(self, name: str) -> str | None:
         values = self.query.get(name)
         return values[0] if values else None
-
-
-def redact(name: str, value: str) -> str:
-    """Hide a secret header value; keep the auth scheme word so logs still show its shape."""
-    if name.lower() not in SECRET_HEADERS:
-        return value
-    scheme, sep, _ = value.partition(" ")
-    if name.lower() in ("authorization", "proxy-authorization") and sep and scheme.isalpha():
-        return f"{scheme} [REDACTED]"
-    return "[REDACTED]"
 
 
 def _sniff(body: bytes) -> str:
@@ -120,7 +110,7 @@ class Engine:
             for key, values in parse_qs(raw.body.decode("utf-8", "replace"), keep_blank_values=True).items():
                 query.setdefault(key, []).extend(values)
         record = RequestRecord(self.clock(), raw.method, path, query,
-                               {k: redact(k, v) for k, v in headers_lc.items()}, raw.body)
+                               {k: redact.header_value(k, v) for k, v in headers_lc.items()}, raw.body)
         with self._lock:
             self.requests.append(record)
         reply, cut = self._answer(raw, path, query, headers_lc, go_headers, record)
