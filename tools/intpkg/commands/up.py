@@ -23,6 +23,7 @@ from typing import Any
 from intpkg.agent.policy import load_policy_file, plan_streams
 from intpkg.agent.state import StatusBoard
 from intpkg.assets.install import install_package
+from intpkg.cloudflare.ratelimit import BUDGET
 from intpkg.commands._target import add_target_args, client_from_args, target_from_args
 from intpkg.commands.run import default_state_dir
 from intpkg.errors import IntpkgError
@@ -114,7 +115,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             print("collecting from the Cloudflare API" if not args.policy else f"collecting with {args.policy}")
         plans = plan_streams(package, policy)
         state_dir = (args.state_dir or default_state_dir()).resolve()
-        agent = Agent(plans, client, state_dir)
+        agent = Agent(plans, client, state_dir, budget_policy=BUDGET)
         worker = threading.Thread(target=agent.run, kwargs={"once": args.once}, daemon=True)
         worker.start()
         try:

@@ -8,8 +8,9 @@ Deliberate differences from Filebeat's httpjson (stricter or safer, same results
 - retry exhaustion keeps the last status and body; all error texts and traces are redacted;
 - JSON integers stay integers (Go decodes float64), so big ids print in full and `eq .n 1` works;
 - Content-Type parameters (`; charset=...`) are ignored when picking the decoder;
-- a shared `RequestBudget` (per credential), Cloudflare's `Ratelimit` header and a single probe request
-  after a 429 protect the account; chain, OAuth2/AWS/file auth, XML and form encoding are refused.
+- a shared `RequestBudget` (per credential, under the caller's `BudgetPolicy`: quota and remaining-quota
+  header) and a single probe request after a 429 protect the account;
+- chain, OAuth2/AWS/file auth, XML and form encoding are refused.
 """
 
 from __future__ import annotations

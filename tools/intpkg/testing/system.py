@@ -26,6 +26,7 @@ from intpkg.agent.policy import plan_streams
 from intpkg.agent.render import render_template
 from intpkg.agent.runner import Agent
 from intpkg.assets.install import install_package
+from intpkg.cloudflare.ratelimit import BUDGET
 from intpkg.errors import IntpkgError
 from intpkg.input.gotime import parse_duration
 from intpkg.package import Package, read_yaml
@@ -103,7 +104,7 @@ class SystemRunner(TestRunner):
             install_package(self.client, package.path, ecs_dir=options.ecs_dir)
             index = plans[0].index
             state = Path(tempfile.mkdtemp(prefix=f"intpkg-system-{run_id}-", dir=self.state_root))
-            agent = Agent(plans, self.client, state)
+            agent = Agent(plans, self.client, state, budget_policy=BUDGET)
             worker = threading.Thread(target=agent.run, daemon=True)
             worker.start()
             try:
