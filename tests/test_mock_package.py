@@ -14,8 +14,8 @@ import pytest
 import requests
 
 from fixtures.mock.mockhelp import REPO_ROOT
+from intpkg.cloudflare.mockapi.generators import ACTOR_IPS, CLIENT_IPS
 from intpkg.mock import ConfigError, MockServer
-from intpkg.mock.generators import ACTOR_IPS, CLIENT_IPS
 
 ACCOUNT_A = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 ACCOUNT_B = "3d4e5f60718293a4b5c6d7e8f90a1b2c"

@@ -7,9 +7,9 @@ three intpkg extensions the stream image ignores:
 
 * top-level `x-intpkg`: `accounts` and `zones` (id -> name/account/retention/bot_management), `credentials`
   (test tokens or email + global key, with owner, status, scope and permissions), `rate_limit` and
-  `logpull_rate_limit` (`{quota, window}`), and named `datasets` (see `datasets.py`);
+  `logpull_rate_limit` (`{quota, window}`), and named `datasets` (see `intpkg.cloudflare.mockapi.datasets`);
 * a rule's `x-intpkg-handler: {kind, dataset, ...}` with kind `audit_v1`, `audit_v2`, `logpull`,
-  `logpull_fields`, `token_verify` or `retention_flag` (see `handlers.py`);
+  `logpull_fields`, `token_verify` or `retention_flag` (see `intpkg.cloudflare.mockapi.handlers`);
 * a rule's `x-intpkg-faults: [...]` (see `faults.py`).
 
 Python API: `with MockServer.from_package(package_dir, **options) as mock:` then `mock.base_url` (the

@@ -12,14 +12,14 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from intpkg import redact
+from intpkg.cloudflare.mockapi.auth import identify
+from intpkg.cloudflare.mockapi.handlers import HANDLERS, ApiState, Call
+from intpkg.cloudflare.mockapi.ratelimit import RateLimiter
 from intpkg.input.httpvalues import Header
 from intpkg.mock import envelope, faults
-from intpkg.mock.auth import identify
 from intpkg.mock.config import MockConfig, RuleSpec
 from intpkg.mock.envelope import Reply
 from intpkg.mock.faults import FaultPlan
-from intpkg.mock.handlers import HANDLERS, ApiState, Call
-from intpkg.mock.ratelimit import RateLimiter
 from intpkg.mock.templates import RequestURL, request_data
 
 MAX_LOGGED = 100_000  # requests kept in the log (a long-running mock must not grow without bound)

@@ -13,15 +13,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
 
+from intpkg.cloudflare.mockapi.auth import HEX32, parse_credential
+from intpkg.cloudflare.mockapi.datasets import Dataset, DatasetError, DatasetFactory
+from intpkg.cloudflare.mockapi.handlers import ApiState
+from intpkg.cloudflare.mockapi.ratelimit import RateLimiter
 from intpkg.errors import IntpkgError
-from intpkg.mock.auth import HEX32, parse_credential
 from intpkg.mock.config import ConfigError, MockConfig, load_config
-from intpkg.mock.datasets import Dataset, DatasetError, DatasetFactory
 from intpkg.mock.deploy import find_deployment
 from intpkg.mock.engine import Engine, RawRequest, RequestRecord
 from intpkg.mock.faults import FaultPlan, RuntimeFault
-from intpkg.mock.handlers import ApiState
-from intpkg.mock.ratelimit import RateLimiter
 from intpkg.mock.templates import TemplateEnv
 from intpkg.mock.timeutil import NS, parse_duration, parse_rfc3339
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from intpkg.mock import generators
+from intpkg.cloudflare.mockapi import generators
 from intpkg.mock.timeutil import NS, parse_logpull_time, parse_rfc3339, resolve_instant
 
 KINDS = ("audit_v1", "audit_v2", "logpull")

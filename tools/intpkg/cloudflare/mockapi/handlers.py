@@ -12,12 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from intpkg.cloudflare.mockapi.auth import HEX32, TOKEN_SHAPE, Credential, authenticate, authorize
+from intpkg.cloudflare.mockapi.datasets import Dataset, DatasetFactory
+from intpkg.cloudflare.mockapi.generators import BOT_FIELDS, DEFAULT_LOGPULL_FIELDS, LOGPULL_FIELDS, TIMESTAMP_FIELDS
+from intpkg.cloudflare.mockapi.ratelimit import RateLimiter
 from intpkg.mock import envelope
-from intpkg.mock.auth import HEX32, TOKEN_SHAPE, Credential, authenticate, authorize
-from intpkg.mock.datasets import Dataset, DatasetFactory
 from intpkg.mock.envelope import Reply
-from intpkg.mock.generators import BOT_FIELDS, DEFAULT_LOGPULL_FIELDS, LOGPULL_FIELDS, TIMESTAMP_FIELDS
-from intpkg.mock.ratelimit import RateLimiter
 from intpkg.mock.timeutil import NS, format_rfc3339, parse_date_or_rfc3339, parse_duration, parse_logpull_time
 
 MAX_PER_PAGE = 1000
