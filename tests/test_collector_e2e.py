@@ -17,7 +17,7 @@ import yaml
 from intpkg.agent.policy import plan_streams
 from intpkg.agent.runner import Agent
 from intpkg.assets.install import install_package
-from intpkg.mock.server import MockServer
+from intpkg.cloudflare.mockapi import CloudflareMock
 from intpkg.package import Package
 from intpkg.stack.client import SearchClient
 
@@ -35,7 +35,7 @@ def installed(search_client: SearchClient) -> SearchClient:
 
 @pytest.fixture(scope="module")
 def mock():
-    with MockServer.from_package(REPO) as server:
+    with CloudflareMock.from_package(REPO) as server:
         yield server
 
 
@@ -79,7 +79,7 @@ def test_an_empty_page_mid_window_ends_the_interval_but_loses_nothing(installed,
     namespace = unique_name.replace("-", "")
     index = f"logs-cloudflare.audit-{namespace}"
     empty_page = '{"success":true,"errors":[],"messages":[],"result":[],"result_info":{"count":0}}'
-    with MockServer.from_package(REPO) as own:  # its own mock: the queued fault must hit this run only
+    with CloudflareMock.from_package(REPO) as own:  # its own mock: the queued fault must hit this run only
         truth = len(own.dataset("audit_v2_main"))
         own.add_fault("status", path="/logs/audit$", skip=2, times=1, status_code=200, body=empty_page)
         first = run_agent(installed, namespace, own.base_url, tmp_path, api_token=TOKEN, page_size=200)
@@ -96,7 +96,7 @@ def test_a_bad_page_costs_that_page_not_the_interval(installed, tmp_path, unique
     are kept (the cursor moves page by page), so collection still completes."""
     namespace = unique_name.replace("-", "")
     index = f"logs-cloudflare.audit-{namespace}"
-    with MockServer.from_package(REPO) as own:
+    with CloudflareMock.from_package(REPO) as own:
         truth = len(own.dataset("audit_v2_main"))
         own.add_fault("truncate", path="/logs/audit$", times=None, every=3)
         intervals = []
@@ -112,7 +112,7 @@ def test_success_false_with_http_200_fails_the_interval(installed, tmp_path, uni
     namespace = unique_name.replace("-", "")
     envelope = ('{"success":false,"errors":[{"code":10000,"message":"Authentication error"}],"messages":[],'
                 '"result":null}')
-    with MockServer.from_package(REPO) as own:
+    with CloudflareMock.from_package(REPO) as own:
         own.add_fault("status", path="/(audit_logs|logs/audit)$", times=1, status_code=200, body=envelope)
         failed = run_agent(installed, namespace, own.base_url, tmp_path, api_token=TOKEN, api_version=api_version)
         assert failed["state"] == "error" and "body.success" in failed["last_error"], failed
@@ -167,7 +167,7 @@ def test_kill_9_during_a_backfill_loses_and_duplicates_nothing(installed, tmp_pa
     page, and the five read at most 20 of the 25 pages); a sixth completes it."""
     namespace = unique_name.replace("-", "")
     index = f"logs-cloudflare.audit-{namespace}"
-    with MockServer.from_package(REPO, delay_rate=1.0, delay_duration="50ms") as mock:  # 25 pages, >= 1.25 s
+    with CloudflareMock.from_package(REPO, delay_rate=1.0, delay_duration="50ms") as mock:  # 25 pages, >= 1.25 s
         truth = len(mock.dataset("audit_v1_main"))
         policy_file = tmp_path / "policy.yml"
         policy_file.write_text(yaml.safe_dump(policy(namespace, mock.base_url, api_token="${env:CF_TEST_TOKEN}",

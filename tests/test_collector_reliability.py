@@ -12,7 +12,7 @@ import requests
 from intpkg.agent.policy import plan_streams
 from intpkg.agent.runner import Agent
 from intpkg.assets.install import install_package
-from intpkg.mock.server import MockServer
+from intpkg.cloudflare.mockapi import CloudflareMock
 from intpkg.package import Package
 from intpkg.stack.client import SearchClient
 from test_agent_delivery import LateForwarder, client_behind, upstream_of
@@ -34,7 +34,7 @@ def test_cluster_away_for_30_seconds_mid_run_loses_nothing(installed, tmp_path, 
     forwarder = LateForwarder(upstream_of(installed))
     client = client_behind(forwarder)
     forwarder.open()  # client_behind closed it again: the cluster is reachable when the run starts
-    with MockServer.from_package(REPO, delay_rate=1.0, delay_duration="100ms") as mock:  # 25 pages, >= 2.5 s
+    with CloudflareMock.from_package(REPO, delay_rate=1.0, delay_duration="100ms") as mock:  # 25 pages, >= 2.5 s
         truth = len(mock.dataset("audit_v2_main"))
         plans = plan_streams(Package.load(REPO), policy(namespace, mock.base_url, api_token=TOKEN, page_size=100),
                              env={})
@@ -68,7 +68,7 @@ def test_a_429_is_waited_out_as_told_and_followed_by_no_burst(installed, tmp_pat
     """Another tool spent the credential's quota (Cloudflare counts every client of a token): the agent's
     first request is refused with 429 and Retry-After, and it must wait that long before the next one."""
     namespace = unique_name.replace("-", "")
-    with MockServer.from_package(REPO, rate_limit={"quota": 3, "window": 6}) as mock:
+    with CloudflareMock.from_package(REPO, rate_limit={"quota": 3, "window": 6}) as mock:
         truth = len(mock.dataset("audit_v1_main"))
         plans = plan_streams(Package.load(REPO), policy(namespace, mock.base_url, api_token=TOKEN,
                                                          api_version="v1", page_size=500), env={})
@@ -100,7 +100,7 @@ def test_sigterm_stops_the_collector_during_a_hanging_request(installed, tmp_pat
     import yaml
 
     namespace = unique_name.replace("-", "")
-    with MockServer.from_package(REPO) as mock:
+    with CloudflareMock.from_package(REPO) as mock:
         mock.add_fault("delay", path="/audit_logs$", times=None, seconds=120)  # the API hangs
         policy_file = tmp_path / "policy.yml"
         policy_file.write_text(yaml.safe_dump(policy(namespace, mock.base_url, api_token="${env:CF_TEST_TOKEN}",
@@ -133,7 +133,7 @@ def test_a_collector_started_before_its_cluster_waits_for_it(installed, tmp_path
 
     namespace = unique_name.replace("-", "")
     forwarder = LateForwarder(upstream_of(installed))  # the cluster's port refuses connections for now
-    with MockServer.from_package(REPO) as mock:
+    with CloudflareMock.from_package(REPO) as mock:
         policy_file = tmp_path / "policy.yml"
         policy_file.write_text(yaml.safe_dump(policy(namespace, mock.base_url, api_token="${env:CF_TEST_TOKEN}",
                                                      api_version="v1")))

@@ -17,10 +17,10 @@ from intpkg.agent.policy import plan_streams
 from intpkg.agent.runner import Agent
 from intpkg.agent.state import CursorStore
 from intpkg.assets.install import install_package
+from intpkg.cloudflare.mockapi import CloudflareMock
 from intpkg.input.config import parse_config
 from intpkg.input.gotime import GoTime
 from intpkg.input.httpjson import HttpJsonInput
-from intpkg.mock.server import MockServer
 from intpkg.package import Package
 from intpkg.stack.client import SearchClient
 
@@ -57,7 +57,7 @@ def clock() -> SettableClock:
 
 @pytest.fixture
 def mock(clock):
-    with MockServer.from_package(REPO, clock=clock, anchor=clock.now) as server:
+    with CloudflareMock.from_package(REPO, clock=clock, anchor=clock.now) as server:
         yield server
 
 
@@ -93,7 +93,7 @@ def to_ns(rfc3339: str) -> int:
     return int(datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp()) * NS
 
 
-def windows(mock: MockServer, zone: str, since: int = 0) -> list[tuple[int, int, int]]:
+def windows(mock: CloudflareMock, zone: str, since: int = 0) -> list[tuple[int, int, int]]:
     """(start_ns, end_ns, status) of every Logpull data request for `zone`, in order."""
     out = []
     for request in mock.requests[since:]:
@@ -113,7 +113,7 @@ def assert_cloudflare_rules(spans: list[tuple[int, int, int]], now_ns: int) -> N
         assert start == previous_end
 
 
-def truth(mock: MockServer, zone: str, start_ns: int, end_ns: int) -> int:
+def truth(mock: CloudflareMock, zone: str, start_ns: int, end_ns: int) -> int:
     i0, i1 = mock.dataset(DATASETS[zone]).index_range(start_ns, end_ns, high_inclusive=False)
     return i1 - i0
 
@@ -239,7 +239,7 @@ def test_bot_fields_are_opt_in(installed, mock, clock, tmp_path, unique_name) ->
     assert not count(installed, f"logs-cloudflare.logpull-{namespace}", has_score)
 
 
-def windows_query(mock: MockServer, zone: str) -> dict[str, list[str]]:
+def windows_query(mock: CloudflareMock, zone: str) -> dict[str, list[str]]:
     return [r for r in mock.requests if r.path == f"/client/v4/zones/{zone}/logs/received"][-1].query
 
 
@@ -270,7 +270,7 @@ def test_a_100k_record_window_lands_completely(installed, tmp_path, unique_name,
     namespace = unique_name.replace("-", "")
     index = f"logs-cloudflare.logpull-{namespace}"
     clock = SettableClock(float(int(time.time())))
-    with MockServer.from_package(REPO, clock=clock, anchor=clock.now) as server:
+    with CloudflareMock.from_package(REPO, clock=clock, anchor=clock.now) as server:
         started = time.perf_counter()
         status = run_agent(installed, clock, namespace, server.base_url, tmp_path, [zone], initial_interval="1h")
         elapsed = time.perf_counter() - started

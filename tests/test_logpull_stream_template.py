@@ -15,10 +15,10 @@ import pytest
 from intpkg.agent.policy import plan_streams
 from intpkg.agent.render import render_template
 from intpkg.agent.runner import render_stream
+from intpkg.cloudflare.mockapi import CloudflareMock
 from intpkg.input.config import parse_config
 from intpkg.input.gotime import GoTime
 from intpkg.input.httpjson import HttpJsonInput
-from intpkg.mock.server import MockServer
 from intpkg.package import Package
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,7 +51,7 @@ def stream_input(base_url: str, clock: TickingClock, **stream_vars) -> HttpJsonI
 def test_windows_stay_valid_when_now_crosses_a_minute_between_start_and_end(cursor, step) -> None:
     anchor = 1_795_000_000 - 1_795_000_000 % 60 + 60  # a minute boundary
     clock = TickingClock(anchor - 0.5, step)
-    with MockServer.from_package(REPO, clock=clock, anchor=anchor) as mock:
+    with CloudflareMock.from_package(REPO, clock=clock, anchor=anchor) as mock:
         stream = stream_input(mock.base_url, clock, initial_interval="167h59m")
         result = stream.run_interval(cursor, lambda event, cursor_after: None)
         spans = [(r.query["start"][0], r.query["end"][0], r.status, r.note) for r in mock.requests
@@ -62,7 +62,7 @@ def test_windows_stay_valid_when_now_crosses_a_minute_between_start_and_end(curs
 
 def test_initial_interval_longer_than_the_retention_is_clamped() -> None:
     clock = TickingClock(1_795_000_000.0, 0.0)
-    with MockServer.from_package(REPO, clock=clock, anchor=clock.now) as mock:
+    with CloudflareMock.from_package(REPO, clock=clock, anchor=clock.now) as mock:
         stream = stream_input(mock.base_url, clock, initial_interval="400h", count=1)
         result = stream.run_interval(None, lambda event, cursor_after: None)
         first = next(r for r in mock.requests if r.path.endswith("/logs/received"))

@@ -14,8 +14,9 @@ import pytest
 import requests
 
 from fixtures.mock.mockhelp import REPO_ROOT
+from intpkg.cloudflare.mockapi import CloudflareMock
 from intpkg.cloudflare.mockapi.generators import ACTOR_IPS, CLIENT_IPS
-from intpkg.mock import ConfigError, MockServer
+from intpkg.mock import ConfigError
 
 ACCOUNT_A = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 ACCOUNT_B = "3d4e5f60718293a4b5c6d7e8f90a1b2c"
@@ -30,7 +31,7 @@ def bearer(token: str = "test-token-0123456789") -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def mock():
-    with MockServer.from_package(REPO_ROOT) as server:
+    with CloudflareMock.from_package(REPO_ROOT) as server:
         yield server
 
 
@@ -155,26 +156,26 @@ def _copy_package(tmp_path, command_extra=""):
 
 def test_compose_flags_are_honoured(tmp_path):
     pkg = _copy_package(tmp_path, "\n      - --fault-rate=1.0\n      - --fault-error-code=502")
-    with MockServer.from_package(pkg) as mock:
+    with CloudflareMock.from_package(pkg) as mock:
         assert requests.get(f"{mock.base_url}/client/v4/user/tokens/verify").status_code == 502
-    with MockServer.from_package(pkg, fault_rate=0.0) as mock:
+    with CloudflareMock.from_package(pkg, fault_rate=0.0) as mock:
         assert requests.get(f"{mock.base_url}/client/v4/user/tokens/verify").status_code == 400
 
 
 def test_missing_or_broken_deploy_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match=r"docker-compose.yml: not found"):
-        MockServer.from_package(tmp_path)
+        CloudflareMock.from_package(tmp_path)
     pkg = _copy_package(tmp_path)
     config = pkg / "_dev" / "deploy" / "docker" / "files" / "config.yml"
     config.write_text(config.read_text().replace("count: 2500, seed: 101", "count: many, seed: 101"))
     with pytest.raises(ConfigError, match=r"config.yml:\d+:\d+: rules\[\d+\].x-intpkg-handler.dataset: count"):
-        MockServer.from_package(pkg)
+        CloudflareMock.from_package(pkg)
 
 
 def test_loopback_only(tmp_path):
     from intpkg.errors import IntpkgError
     with pytest.raises(IntpkgError, match="loopback"):
-        MockServer.from_package(REPO_ROOT, host="0.0.0.0")
+        CloudflareMock.from_package(REPO_ROOT, host="0.0.0.0")
 
 
 def test_cli_prints_the_base_url_and_stops_on_sigterm():

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from intpkg.mock.server import MockServer
+from intpkg.cloudflare.mockapi import CloudflareMock
 
 REPO = Path(__file__).resolve().parents[1]
 ACCOUNT_A = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
@@ -20,7 +20,7 @@ GLOBAL_KEY = "0123456789abcdef0123456789abcdef01234"
 
 @pytest.fixture(scope="module")
 def mock():
-    with MockServer.from_package(REPO) as server:
+    with CloudflareMock.from_package(REPO) as server:
         yield server
 
 

@@ -179,10 +179,10 @@ def run(client: SearchClient, package_dir: Path, *, api_version: str = "v1", pag
         batch_size: int = 500, rounds: int = 2, account: str = BACKFILL_ACCOUNT,
         dataset: str | None = None) -> CollectorBenchmark:
     """Benchmark against the mock `account` whose records are the mock dataset `dataset`."""
-    from intpkg.mock.server import MockServer
+    from intpkg.cloudflare.mockapi import CloudflareMock
 
     install_package(client, package_dir)
-    with MockServer.from_package(package_dir, rate_limit=False) as mock, tempfile.TemporaryDirectory() as tmp:
+    with CloudflareMock.from_package(package_dir, rate_limit=False) as mock, tempfile.TemporaryDirectory() as tmp:
         records = list(mock.dataset(dataset or f"audit_{api_version}_backfill").records())
         runs = _Runs(client, package_dir, mock, records, Path(tmp), account=account, api_version=api_version,
                      page_size=page_size, batch_size=batch_size)

@@ -104,9 +104,9 @@ def cmd_up(args: argparse.Namespace) -> int:
         if policy is None and not args.mock:
             policy = credentials_policy(dict(os.environ))
         if policy is None:
-            from intpkg.mock.server import MockServer
+            from intpkg.cloudflare.mockapi import CloudflareMock
 
-            mock = stack.enter_context(MockServer.from_package(package.path))
+            mock = stack.enter_context(CloudflareMock.from_package(package.path))
             policy = mock_policy(mock.base_url)
             print(f"no Cloudflare credentials (CLOUDFLARE_API_TOKEN, or CLOUDFLARE_EMAIL + CLOUDFLARE_API_KEY, with "
                   f"CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_ZONE_ID): collecting audit and HTTP request logs from the "

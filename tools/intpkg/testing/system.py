@@ -80,7 +80,7 @@ class SystemRunner(TestRunner):
 
     def _execute(self, package: Package, ds: str, config_path: Path, options: RunOptions,
                  result: TestResult) -> None:
-        from intpkg.mock.server import MockServer
+        from intpkg.cloudflare.mockapi import CloudflareMock
 
         raw = read_yaml(config_path) or {}
         if raw.get("skip"):
@@ -88,7 +88,7 @@ class SystemRunner(TestRunner):
             result.failures.append(f"skipped: {raw['skip'].get('reason', 'no reason given')}")
             return
         run_id = uuid.uuid4().hex[:8]
-        with MockServer.from_package(package.path, service=raw.get("service")) as mock:
+        with CloudflareMock.from_package(package.path, service=raw.get("service")) as mock:
             placeholders = {"Hostname": mock.host, "Port": str(mock.port), "TEST_RUN_ID": run_id}
             config = render_template(config_path.read_text(), placeholders, name=str(config_path))
             namespace = f"ep{run_id}"

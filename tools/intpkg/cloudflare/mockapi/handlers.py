@@ -18,29 +18,12 @@ from intpkg.cloudflare.mockapi.generators import BOT_FIELDS, DEFAULT_LOGPULL_FIE
 from intpkg.cloudflare.mockapi.ratelimit import RateLimiter
 from intpkg.mock import envelope
 from intpkg.mock.envelope import Reply
+from intpkg.mock.handlerset import Call
 from intpkg.mock.timeutil import NS, format_rfc3339, parse_date_or_rfc3339, parse_duration, parse_logpull_time
 
 MAX_PER_PAGE = 1000
 LOGPULL_MAX_AGE = 168 * 3600 * NS
 LOGPULL_MAX_WINDOW = 3600 * NS
-
-
-@dataclass
-class Call:
-    """What a handler sees of one request."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]  # lower-cased names, first value
-    body: bytes
-    vars: dict[str, str]
-    req_num: int
-    now_ns: int
-
-    def arg(self, name: str) -> str | None:
-        values = self.query.get(name)
-        return values[0] if values else None
 
 
 @dataclass

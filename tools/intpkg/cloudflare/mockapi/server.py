@@ -1,0 +1,34 @@
+"""`CloudflareMock`: the generic mock server with Cloudflare's HandlerSet registered; the Python API of tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from intpkg.cloudflare.mockapi.api import CloudflareApi, api_factory
+from intpkg.cloudflare.mockapi.datasets import Dataset
+from intpkg.mock.config import MockConfig
+from intpkg.mock.server import MockServer
+
+
+class CloudflareMock(MockServer):
+    """A running mock Cloudflare API; `base_url` is the package's `api_url`.
+
+    Besides `MockServer`'s options: `anchor` (time that relative dataset bounds are resolved from;
+    default: start time) and `rate_limit` (False or `{quota, window}` to override the config).
+    """
+
+    api: CloudflareApi
+
+    def __init__(self, config: MockConfig, *, anchor: Any = None, rate_limit: Any = None, **options: Any) -> None:
+        super().__init__(config, api=api_factory(anchor=anchor, rate_limit=rate_limit), **options)
+
+    def dataset(self, name: str, kind: str | None = None) -> Dataset:
+        """A named dataset of `x-intpkg.datasets` (the ground truth handlers serve)."""
+        named = self.api.state.datasets.named
+        if name not in named:
+            raise KeyError(f"no dataset named {name!r} (have: {', '.join(named) or 'none'})")
+        spec = named[name]
+        kind = kind or (spec.get("generator") if isinstance(spec, dict) else None)
+        if kind is None:
+            raise ValueError(f"dataset {name!r}: give kind= (audit_v1, audit_v2 or logpull)")
+        return self.api.state.datasets.build(name, kind)
