@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from intpkg.mock import Admission, Call, ConfigError, HandlerSet, MockServer
-from intpkg.mock.envelope import Reply
+from intpkg.mock.reply import Reply
 
 CONFIG = """
 rules:

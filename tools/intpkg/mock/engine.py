@@ -15,9 +15,9 @@ from intpkg import redact
 from intpkg.input.httpvalues import Header
 from intpkg.mock import faults
 from intpkg.mock.config import MockConfig, RuleSpec
-from intpkg.mock.envelope import Reply
 from intpkg.mock.faults import FaultPlan
 from intpkg.mock.handlerset import Call, HandlerSet
+from intpkg.mock.reply import Reply
 from intpkg.mock.templates import RequestURL, request_data
 
 MAX_LOGGED = 100_000  # requests kept in the log (a long-running mock must not grow without bound)

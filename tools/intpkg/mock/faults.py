@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-from intpkg.mock.envelope import Reply
+from intpkg.mock.reply import Reply
 
 KINDS = {"status", "truncate", "disconnect", "error_streaming", "delay"}
 STREAM_ERROR_MARKER = b"Error streaming data"

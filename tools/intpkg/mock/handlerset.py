@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from intpkg.mock.envelope import Reply
+from intpkg.mock.reply import Reply
 
 if TYPE_CHECKING:
     from intpkg.mock.config import MockConfig

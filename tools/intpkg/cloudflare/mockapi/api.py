@@ -12,15 +12,15 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from intpkg.cloudflare import envelope
 from intpkg.cloudflare.mockapi.auth import HEX32, identify, parse_credential
 from intpkg.cloudflare.mockapi.datasets import DatasetError, DatasetFactory
 from intpkg.cloudflare.mockapi.handlers import HANDLERS, ApiState
 from intpkg.cloudflare.mockapi.ratelimit import RateLimiter
 from intpkg.cloudflare.ratelimit import WINDOW_SECONDS
-from intpkg.mock import envelope
 from intpkg.mock.config import ConfigError, MockConfig
-from intpkg.mock.envelope import Reply
 from intpkg.mock.handlerset import Admission, ApiFactory, HandlerSet
+from intpkg.mock.reply import Reply
 from intpkg.mock.server import duration_seconds
 from intpkg.mock.timeutil import NS, parse_rfc3339
 

@@ -12,13 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from intpkg.cloudflare import envelope
 from intpkg.cloudflare.mockapi.auth import HEX32, TOKEN_SHAPE, Credential, authenticate, authorize
 from intpkg.cloudflare.mockapi.datasets import Dataset, DatasetFactory
 from intpkg.cloudflare.mockapi.generators import BOT_FIELDS, DEFAULT_LOGPULL_FIELDS, LOGPULL_FIELDS, TIMESTAMP_FIELDS
 from intpkg.cloudflare.mockapi.ratelimit import RateLimiter
-from intpkg.mock import envelope
-from intpkg.mock.envelope import Reply
 from intpkg.mock.handlerset import Call
+from intpkg.mock.reply import Reply
 from intpkg.mock.timeutil import NS, format_rfc3339, parse_date_or_rfc3339, parse_duration, parse_logpull_time
 
 MAX_PER_PAGE = 1000
@@ -450,7 +450,7 @@ def token_verify(state: ApiState, call: Call, spec: dict[str, Any]) -> Reply:
             result[name] = format_rfc3339(value, fraction="none")
     messages = []
     if status == "active":
-        messages.append({"code": 10000, "message": "This API Token is valid and active", "type": None})
+        messages.append({"code": envelope.TOKEN_VALID, "message": "This API Token is valid and active", "type": None})
     return envelope.success(result, messages=messages)
 
 
