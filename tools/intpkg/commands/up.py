@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from intpkg.agent.policy import load_policy_file, plan_streams
 from intpkg.agent.state import StatusBoard
@@ -30,9 +30,9 @@ from intpkg.errors import IntpkgError
 from intpkg.package import Package
 from intpkg.stack.node import LocalNode
 
-MOCK_ACCOUNT = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
-MOCK_ZONE = "5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b"  # example.com: retention on, a week of request logs
-MOCK_TOKEN = "test-token-0123456789"  # the bundled mock's test credential, not a secret
+if TYPE_CHECKING:
+    from intpkg.cloudflare.mockapi import CloudflareMock
+
 INPUT = "cloudflare-httpjson"
 
 
@@ -77,12 +77,12 @@ def credentials_policy(env: dict[str, str]) -> dict[str, Any] | None:
     return {"namespace": "default", "inputs": {INPUT: {"streams": streams}}}
 
 
-def mock_policy(base_url: str) -> dict[str, Any]:
-    """Both data streams from the bundled mock API (its account, its example.com zone and test token)."""
-    common = {"api_token": MOCK_TOKEN, "api_url": base_url}
+def mock_policy(mock: CloudflareMock) -> dict[str, Any]:
+    """Both data streams from the bundled mock API (its primary account, zone and test token)."""
+    common = {"api_token": mock.token, "api_url": mock.base_url}
     return {"namespace": "default", "inputs": {INPUT: {"streams": {
-        "cloudflare.audit": {"vars": {"account_id": [MOCK_ACCOUNT], "interval": "1m", **common}},
-        "cloudflare.logpull": {"vars": {"zone_id": [MOCK_ZONE], **common}},
+        "cloudflare.audit": {"vars": {"account_id": [mock.account_id], "interval": "1m", **common}},
+        "cloudflare.logpull": {"vars": {"zone_id": [mock.zone_id], **common}},
     }}}}
 
 
@@ -107,7 +107,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             from intpkg.cloudflare.mockapi import CloudflareMock
 
             mock = stack.enter_context(CloudflareMock.from_package(package.path))
-            policy = mock_policy(mock.base_url)
+            policy = mock_policy(mock)
             print(f"no Cloudflare credentials (CLOUDFLARE_API_TOKEN, or CLOUDFLARE_EMAIL + CLOUDFLARE_API_KEY, with "
                   f"CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_ZONE_ID): collecting audit and HTTP request logs from the "
                   f"bundled mock API at {mock.base_url}")

@@ -2,7 +2,7 @@
 
 `x-intpkg` keys: `accounts` and `zones` (32-hex id -> name/account/retention/bot_management),
 `credentials` (see `auth.parse_credential`), `rate_limit` and `logpull_rate_limit` (`{quota, window}`),
-named `datasets` (see `datasets.py`).
+named `datasets` (see `datasets.py`), `primary` (see `primary.py`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from intpkg.cloudflare import envelope
 from intpkg.cloudflare.mockapi.auth import HEX32, identify, parse_credential
 from intpkg.cloudflare.mockapi.datasets import DatasetError, DatasetFactory
 from intpkg.cloudflare.mockapi.handlers import HANDLERS, ApiState
+from intpkg.cloudflare.mockapi.primary import Primary, choose_primary
 from intpkg.cloudflare.mockapi.ratelimit import RateLimiter
 from intpkg.cloudflare.ratelimit import WINDOW_SECONDS
 from intpkg.mock.config import ConfigError, MockConfig
@@ -26,11 +27,12 @@ from intpkg.mock.timeutil import NS, parse_rfc3339
 
 
 class CloudflareApi(HandlerSet):
-    """Cloudflare's endpoints over one mock account; `limiter` is the global (per credential) rate limit."""
+    """Cloudflare's endpoints over one mock account; `limiter` is the global (per credential) rate limit,
+    `primary` the account, zone and token a client uses by default."""
 
-    def __init__(self, state: ApiState, limiter: RateLimiter | None) -> None:
+    def __init__(self, state: ApiState, limiter: RateLimiter | None, primary: Primary) -> None:
         super().__init__({kind: functools.partial(handler, state) for kind, handler in HANDLERS.items()})
-        self.state, self.limiter = state, limiter
+        self.state, self.limiter, self.primary = state, limiter, primary
 
     def admit(self, headers: dict[str, str], client: str) -> Admission:
         """Cloudflare's global rate limit: `Ratelimit` headers on every answer, 429 over the quota."""
@@ -57,8 +59,7 @@ def api_factory(*, anchor: Any = None, rate_limit: Any = None) -> ApiFactory:
     mapping `{quota, window}` replaces it.
     """
     def build(config: MockConfig, clock: Callable[[], float]) -> CloudflareApi:
-        state, limiter = build_state(config, clock, anchor_ns(anchor, clock), rate_limit)
-        return CloudflareApi(state, limiter)
+        return CloudflareApi(*build_state(config, clock, anchor_ns(anchor, clock), rate_limit))
     return build
 
 
@@ -73,8 +74,8 @@ def anchor_ns(anchor: Any, clock: Callable[[], float]) -> int:
 
 
 def build_state(config: MockConfig, clock: Callable[[], float], anchor_ns: int,
-                rate_limit: Any = None) -> tuple[ApiState, RateLimiter | None]:
-    """Validate `x-intpkg` and build the mock account (credentials, zones, datasets, limits)."""
+                rate_limit: Any = None) -> tuple[ApiState, RateLimiter | None, Primary]:
+    """Validate `x-intpkg` and build the mock account (credentials, zones, datasets, limits, primary ids)."""
     settings = dict(config.settings)
     if rate_limit is False:
         settings.pop("rate_limit", None)
@@ -112,7 +113,9 @@ def build_state(config: MockConfig, clock: Callable[[], float], anchor_ns: int,
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"{where(name)}: x-intpkg.{name}: expected {{quota: N, window: seconds}} "
                               f"({exc})") from None
-    factory = DatasetFactory(settings.get("datasets") or {}, anchor_ns, config.host_path, settings)
+    primary = choose_primary(settings, credentials, where)
+    factory = DatasetFactory(settings.get("datasets") or {}, anchor_ns, config.host_path, settings,
+                             default_account=primary.account_id)
     state = ApiState(credentials, dict(settings.get("accounts") or {}), dict(settings.get("zones") or {}),
                      factory, logpull_limiter=limiters[1])
     for rule in config.rules:
@@ -122,4 +125,4 @@ def build_state(config: MockConfig, clock: Callable[[], float], anchor_ns: int,
             except DatasetError as exc:
                 raise ConfigError(f"{config.locate(('rules', rule.index, 'x-intpkg-handler', 'dataset'))}: "
                                   f"rules[{rule.index}].x-intpkg-handler.dataset: {exc}") from None
-    return state, limiters[0]
+    return state, limiters[0], primary

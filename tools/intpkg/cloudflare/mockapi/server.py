@@ -22,6 +22,26 @@ class CloudflareMock(MockServer):
     def __init__(self, config: MockConfig, *, anchor: Any = None, rate_limit: Any = None, **options: Any) -> None:
         super().__init__(config, api=api_factory(anchor=anchor, rate_limit=rate_limit), **options)
 
+    @property
+    def account_id(self) -> str | None:
+        """The primary account (see `primary.py`): the one clients collect from by default."""
+        return self.api.primary.account_id
+
+    @property
+    def zone_id(self) -> str | None:
+        """The primary zone (Logpull)."""
+        return self.api.primary.zone_id
+
+    @property
+    def token(self) -> str | None:
+        """The primary API token, a test credential of the config (not a secret)."""
+        return self.api.primary.token
+
+    def dataset_account(self, name: str) -> str:
+        """The account whose records the named generator dataset holds."""
+        spec = self.api.state.datasets.named[name]
+        return self.api.state.datasets.context(spec if isinstance(spec, dict) else {})["account"]
+
     def dataset(self, name: str, kind: str | None = None) -> Dataset:
         """A named dataset of `x-intpkg.datasets` (the ground truth handlers serve)."""
         named = self.api.state.datasets.named
