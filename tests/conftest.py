@@ -26,7 +26,8 @@ from intpkg import settings
 from intpkg.fields import EcsReference, load_ecs
 from intpkg.stack.client import SearchClient, Target
 from intpkg.stack.geoip import maxmind_test_databases
-from intpkg.stack.node import LocalNode, NodeConfig, free_port_pair
+from intpkg.stack.node import LocalNode, NodeConfig
+from intpkg.stack.ports import free_port_pair
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXTERNAL = Target.from_env()

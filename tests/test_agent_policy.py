@@ -101,34 +101,24 @@ def test_the_audit_template_renders_for_both_api_versions(package: Package) -> N
         assert "Bearer tok-123456" in rendered and "X-Auth-Key" not in rendered
 
 
-def test_fan_out_runs_a_stream_per_value_with_its_own_cursor(tmp_path: Path) -> None:
-    from intpkg.agent.policy import StreamPlan, fan_out
-
-    template = tmp_path / "stream.yml.hbs"
-    template.write_text("{{!-- intpkg:fan-out zone_id --}}\nrequest.url: https://x/zones/{{zone_id}}/logs\n")
-    plan = StreamPlan(policy_template="p", input_type="httpjson", data_stream="logpull", dataset="cf.logpull",
-                      ds_type="logs", namespace="default", template_path=template,
-                      variables={"zone_id": ["z1", "z2", "z1"], "other": 1})
-    plans = fan_out(plan)
-    assert [p.variables["zone_id"] for p in plans] == ["z1", "z2"]
-    assert [p.stream_id for p in plans] == ["httpjson-cf.logpull-default-z1", "httpjson-cf.logpull-default-z2"]
-    assert all(p.index == "logs-cf.logpull-default" for p in plans)
-    rendered = [render_template(template.read_text(), p.variables) for p in plans]
-    assert [r["request.url"] for r in rendered] == ["https://x/zones/z1/logs", "https://x/zones/z2/logs"]
-    template.write_text("request.url: https://x/\n")
-    assert fan_out(plan) == [plan]  # no directive: Fleet's behaviour, one stream
+def test_policies_with_names_keep_separate_cursors_in_one_index(package: Package) -> None:
+    other = "3d4e5f60718293a4b5c6d7e8f90a1b2c"
+    plans = [plan for name, account in (("acme", ACCOUNT), ("acme-eu", other))
+             for plan in plan_streams(package, {**policy(account_id=account, api_token="tok-123456"), "name": name},
+                                      env={})]
+    assert [p.stream_id for p in plans] == ["httpjson-cloudflare.audit-default-acme",
+                                            "httpjson-cloudflare.audit-default-acme-eu"]
+    assert {p.index for p in plans} == {"logs-cloudflare.audit-default"}
+    assert [p.variables["account_id"] for p in plans] == [ACCOUNT, other]
+    (unnamed,) = plan_streams(package, policy(api_token="tok-123456"), env={})
+    assert unnamed.stream_id == "httpjson-cloudflare.audit-default"
 
 
-def test_missing_credentials_are_refused_naming_both_options(package: Package, tmp_path: Path) -> None:
-    from intpkg.agent.runner import Agent
-
-    plans = plan_streams(package, policy(), env={})
-    with pytest.raises(IntpkgError) as err:
-        Agent(plans, client=None, state_dir=tmp_path)
-    assert "api_token" in str(err.value) and "auth_email" in str(err.value) and "auth_key" in str(err.value)
-    half = plan_streams(package, policy(auth_email="ops@example.com"), env={})
-    with pytest.raises(IntpkgError, match="Auth Email is set without Auth Key"):
-        Agent(half, client=None, state_dir=tmp_path)
+@pytest.mark.parametrize("credentials", [{}, {"auth_email": "ops@example.com"}, {"auth_key": "k" * 37}])
+def test_missing_credentials_are_refused_naming_both_groups(package: Package, credentials) -> None:
+    with pytest.raises(PolicyError, match=r"cloudflare.audit.vars: one of these settings groups is required: "
+                       r"api_token \(api_token\) or global_api_key \(auth_email \+ auth_key\)"):
+        plan_streams(package, policy(**credentials), env={})
 
 
 def test_compiled_templates_are_cached_and_render_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -149,7 +139,7 @@ def test_compiled_templates_are_cached_and_render_the_same(tmp_path: Path, monke
     render._compiled.cache_clear()
 
 
-def test_a_broken_policy_file_is_named_with_its_line(tmp_path: Path) -> None:
+def test_a_broken_policy_file_is_named_with_its_line(package: Package, tmp_path: Path) -> None:
     from intpkg.agent.policy import load_policy_file
 
     broken = tmp_path / "policy.yml"
@@ -157,11 +147,38 @@ def test_a_broken_policy_file_is_named_with_its_line(tmp_path: Path) -> None:
     with pytest.raises(IntpkgError, match=rf"{broken}:3:1: invalid YAML"):
         load_policy_file(broken)
     broken.write_text("- a list\n")
-    with pytest.raises(PolicyError, match="a policy is a YAML or JSON mapping"):
-        load_policy_file(broken)
+    with pytest.raises(PolicyError, match=rf"{broken}:1:1: a policy is a YAML or JSON mapping"):
+        plan_streams(package, load_policy_file(broken), env={})
     broken.write_text("namespace: default\n")
-    with pytest.raises(PolicyError, match="a policy needs an `inputs` mapping"):
-        load_policy_file(broken)
+    with pytest.raises(PolicyError, match=rf"{broken}:1:1: inputs: a policy needs an `inputs` mapping"):
+        plan_streams(package, load_policy_file(broken), env={})
+
+
+def test_problems_in_a_policy_file_name_their_line_and_column(package: Package, tmp_path: Path) -> None:
+    from intpkg.agent.policy import load_policy_file
+
+    path = tmp_path / "policy.yml"
+    path.write_text(
+        "namespace: Default\n"
+        "inputs:\n"
+        "  cloudflare-httpjson:\n"
+        "    streams:\n"
+        "      cloudflare.audit:\n"
+        "        vars:\n"
+        f"          account_id: {ACCOUNT}\n"
+        "          api_token: ${env:CF_TOKEN}\n"
+        "          page_size: lots\n"
+        "          bogus: 1\n")
+    with pytest.raises(PolicyError) as err:
+        plan_streams(package, load_policy_file(path), env={"CF_TOKEN": "tok-123456"})
+    where = "inputs.cloudflare-httpjson.streams.cloudflare.audit.vars"
+    assert str(err.value).splitlines()[1:] == [
+        f"  {path}:1:12: namespace: 'Default' must be lower-case letters, digits and _",
+        f"  {path}:9:22: {where}.page_size: 'lots' is not an integer",
+        f"  {path}:10:11: {where}.bogus: unknown variable; known: account_id, api_token, api_url, api_version, "
+        "auth_email, auth_key, enable_request_tracer, http_client_timeout, initial_interval, interval, lag, overlap, "
+        "page_size, preserve_original_event, processors, proxy_url, ssl, tags",
+    ]
 
 
 @pytest.mark.parametrize(("value", "message"), [
@@ -177,25 +194,19 @@ def test_ids_that_would_change_the_api_path_are_refused(value, message) -> None:
         plan_streams(Package.load(repo), policy, env={})
 
 
-def test_an_implausibly_short_credential_is_refused_before_it_could_leak_unmasked() -> None:
+def test_an_implausibly_short_credential_is_refused_without_repeating_it() -> None:
     repo = Path(__file__).resolve().parents[1]
     policy = {"inputs": {"cloudflare-httpjson": {"streams": {"cloudflare.audit": {"vars": {
-        "account_id": "0a1b2c3d4e5f60718293a4b5c6d7e8f9", "api_token": "x"}}}}}}
-    with pytest.raises(PolicyError, match="api_token: a credential of 1 character"):
+        "account_id": "0a1b2c3d4e5f60718293a4b5c6d7e8f9", "api_token": "xq7"}}}}}}
+    with pytest.raises(PolicyError, match="api_token: a credential shorter than 8 characters") as err:
         plan_streams(Package.load(repo), policy, env={})
+    assert "xq7" not in str(err.value)
 
 
-def test_several_accounts_fan_out_with_one_cursor_each() -> None:
+def test_a_list_of_accounts_is_refused_one_policy_per_account_as_in_fleet() -> None:
     repo = Path(__file__).resolve().parents[1]
     accounts = ["0a1b2c3d4e5f60718293a4b5c6d7e8f9", "3d4e5f60718293a4b5c6d7e8f90a1b2c"]
     policy = {"inputs": {"cloudflare-httpjson": {"streams": {"cloudflare.audit": {"vars": {
         "account_id": accounts, "api_token": "a-plausible-token-0123456789"}}}}}}
-    plans = plan_streams(Package.load(repo), policy, env={})
-    assert [p.variables["account_id"] for p in plans] == accounts
-    assert len({p.stream_id for p in plans}) == 2  # separate cursors and status entries
-    doc = render_template(plans[0].template_path.read_text(), plans[0].variables, yaml_vars=plans[0].yaml_vars,
-                          name="httpjson.yml.hbs")
-    assert "config_error" not in doc and f"/accounts/{accounts[0]}/logs/audit" in doc["request.url"]
-    fleet = render_template(plans[0].template_path.read_text(), {**plans[0].variables, "account_id": accounts},
-                            yaml_vars=plans[0].yaml_vars, name="httpjson.yml.hbs")
-    assert "Several Account IDs in one stream" in fleet["config_error"]  # what Fleet would render
+    with pytest.raises(PolicyError, match="vars.account_id: a single value is expected, not a list"):
+        plan_streams(Package.load(repo), policy, env={})

@@ -11,6 +11,7 @@ import yaml
 from fixtures.lint.pkgcopy import copy_real_package
 from intpkg.assets.install import install_package, uninstall_package
 from intpkg.stack.client import SearchClient
+from intpkg.yamlpos import read_yaml
 
 REPO = Path(__file__).resolve().parents[1]
 BASE = "logs-cloudflare.audit"
@@ -23,7 +24,7 @@ def package_copy(tmp_path: Path) -> Path:
 
 
 def set_version(package_dir: Path, version: str) -> None:
-    manifest = yaml.safe_load((package_dir / "manifest.yml").read_text())
+    manifest = read_yaml(package_dir / "manifest.yml")
     manifest["version"] = version
     (package_dir / "manifest.yml").write_text(yaml.safe_dump(manifest, sort_keys=False))
 

@@ -7,12 +7,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
-import yaml
 
 from fixtures.lint.pkgcopy import make_package
 from intpkg.build import build_package
 from intpkg.cli import main
 from intpkg.errors import IntpkgError
+from intpkg.yamlpos import loads, read_yaml
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def _source_files(root: Path) -> set[str]:
 
 def test_zip_holds_exactly_the_package_part(package, ecs, tmp_path):
     result = build_package(package, tmp_path / "out", ecs=ecs)
-    version = yaml.safe_load((package / "manifest.yml").read_text())["version"]
+    version = read_yaml(package / "manifest.yml")["version"]
     assert result.zip_path == tmp_path / "out" / "packages" / f"cloudflare-{version}.zip"
     with zipfile.ZipFile(result.zip_path) as zf:
         names = set(zf.namelist())
@@ -50,7 +50,7 @@ def test_zip_holds_exactly_the_package_part(package, ecs, tmp_path):
 def test_external_fields_are_resolved_from_ecs(package, ecs, tmp_path):
     result = build_package(package, tmp_path / "out", ecs=ecs)
     with zipfile.ZipFile(result.zip_path) as zf:
-        ecs_fields = yaml.safe_load(zf.read(f"cloudflare-{result.version}/data_stream/example/fields/ecs.yml"))
+        ecs_fields = loads(zf.read(f"cloudflare-{result.version}/data_stream/example/fields/ecs.yml").decode())
         all_text = "\n".join(zf.read(n).decode() for n in zf.namelist() if n.endswith(".yml"))
     by_name = {f["name"]: f for f in ecs_fields}
     assert "external:" not in all_text
@@ -128,10 +128,10 @@ def test_check_stops_at_lint_problems(package, tmp_path, capsys):
 
 
 def test_build_mode_validation_rejects_dev_and_external(package, ecs, tmp_path):
-    from intpkg.spec import lint_package
+    from intpkg.spec import errors, lint_package
 
     folder = build_package(package, tmp_path / "out", ecs=ecs, make_zip=False).folder
-    assert lint_package(folder, ecs=ecs, mode="build") == []
+    assert errors(lint_package(folder, ecs=ecs, mode="build")) == []
     (folder / "_dev").mkdir()
     (folder / "_dev" / "x.yml").write_text("a: 1\n")
     fields = folder / "data_stream/example/fields/extra.yml"

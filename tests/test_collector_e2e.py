@@ -38,8 +38,10 @@ def mock():
 
 
 def policy(namespace: str, mock: CloudflareMock, **stream_vars) -> dict:
-    """Audit logs of the mock's primary account (credentials come with `stream_vars`)."""
-    return {"namespace": namespace, "inputs": {"cloudflare-httpjson": {"streams": {"cloudflare.audit": {"vars": {
+    """Audit logs of the mock's primary account in a policy named after it, as `intpkg up` names them
+    (credentials come with `stream_vars`)."""
+    return {"name": mock.account_id, "namespace": namespace, "inputs": {"cloudflare-httpjson": {"streams": {
+        "cloudflare.audit": {"vars": {
         "account_id": mock.account_id, "api_url": mock.base_url, "initial_interval": "750h", "interval": "1m",
         **stream_vars}}}}}}
 
@@ -52,7 +54,7 @@ def count(client: SearchClient, index: str, query: dict | None = None) -> int:
 
 def run_agent(client, namespace, mock: CloudflareMock, state_dir, **stream_vars) -> dict:
     plans = plan_streams(Package.load(REPO), policy(namespace, mock, **stream_vars), env={})
-    (plan,) = plans  # one account: one stream, whose id names the account
+    (plan,) = plans  # one account: one stream, whose id names the policy
     assert plan.stream_id == f"httpjson-cloudflare.audit-{namespace}-{mock.account_id}"
     return Agent(plans, client, state_dir).run(once=True)["streams"][plan.stream_id]
 

@@ -15,11 +15,11 @@ import pytest
 from intpkg.agent.runner import state_lock
 from intpkg.agent.state import CursorStore
 from intpkg.errors import IntpkgError
-from intpkg.input.httpvalues import Header
+from intpkg.golang.httpvalues import Header
 from intpkg.input.tracer import RequestTracer
-from intpkg.package import read_yaml
 from intpkg.redact import Redactor
-from intpkg.stack.node import port_is_free
+from intpkg.stack.ports import port_is_free
+from intpkg.yamlpos import read_yaml
 
 REPO = Path(__file__).resolve().parents[1]
 

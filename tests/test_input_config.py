@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import jsonschema
 import pytest
-import yaml
 
-from intpkg.input.config import ConfigError, expand_dotted, parse_config
+from intpkg.input.config import SCHEMA, ConfigError, expand_dotted, parse_config
+from intpkg.yamlpos import loads, read_yaml
 
 BASE = {"request.url": "https://api.example.com/x"}
 
@@ -54,7 +55,7 @@ cursor:
     value: '[[.last_response.url.params.Get "before"]]'
     fail_on_template_error: true
 """
-    cfg = parse_config(yaml.safe_load(text))
+    cfg = parse_config(loads(text))
     assert [t.target_type + ":" + t.target_name for t in cfg.request_transforms] == [
         "header:Authorization", "url.params:since"]
     assert cfg.request_transforms[1].default is not None
@@ -117,3 +118,17 @@ def test_tracer_filename_star_is_the_input_id(tmp_path):
 def test_processors_and_fields_are_not_dotted_expanded():
     out = expand_dotted({"processors": [{"add_fields": {"fields": {"a.b": 1}}}], "fields": {"x.y": 2}})
     assert out == {"processors": [{"add_fields": {"fields": {"a.b": 1}}}], "fields": {"x.y": 2}}
+
+
+def test_every_schema_problem_is_listed_at_once():
+    with pytest.raises(ConfigError) as info:
+        parse_config({**BASE, "request.redirect.forward_headers": "maybe", "request.bogus": 1, "interval": "soon"})
+    assert set(str(info.value).splitlines()) == {
+        "request.redirect.forward_headers: expected true or false, got 'maybe'",
+        "request.bogus: unknown option",
+        "interval: invalid duration 'soon' (use Go syntax such as 30s, 5m, 1h30m)",
+    }
+
+
+def test_the_config_schema_is_a_valid_draft_2020_12_schema():
+    jsonschema.Draft202012Validator.check_schema(read_yaml(SCHEMA))

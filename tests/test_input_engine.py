@@ -13,8 +13,8 @@ import time
 import pytest
 
 from intpkg.cloudflare.ratelimit import BUDGET as CLOUDFLARE_BUDGET
+from intpkg.golang.httpvalues import Header
 from intpkg.input.httpjson import HttpJsonInput
-from intpkg.input.httpvalues import Header
 from intpkg.input.ratelimit import BudgetPolicy, ManualClock, RequestBudget, SystemClock
 from intpkg.input.testing import Recorded, Reply, ScriptedServer
 from intpkg.redact import MASK

@@ -9,10 +9,10 @@ import re
 
 import pytest
 
+from intpkg.golang.gotime import GoTime
+from intpkg.golang.httpvalues import Header, URLValues
+from intpkg.golang.template import Template, TemplateExecError
 from intpkg.input.funcs import template_funcs
-from intpkg.input.gotemplate import Template, TemplateExecError
-from intpkg.input.gotime import GoTime
-from intpkg.input.httpvalues import Header, URLValues
 
 FROZEN = GoTime(1700000000, 123456789)  # 2023-11-14T22:13:20.123456789Z
 

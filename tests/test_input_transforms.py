@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from intpkg.golang.httpvalues import GoURL, Header
 from intpkg.input.config import parse_split, parse_transforms
-from intpkg.input.httpvalues import GoURL, Header
 from intpkg.input.split import SplitError, run_split
 from intpkg.input.transforms import (
     ResponseState,

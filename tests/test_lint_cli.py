@@ -17,7 +17,9 @@ from intpkg.yamlpos import ParseError, parse_yaml
 
 def test_real_package_lints_clean(ecs_dir):
     problems = lint_package(REPO, ecs_dir=ecs_dir)
-    assert problems == [], "\n".join(map(str, problems))
+    assert [p for p in problems if not p.is_notice] == [], "\n".join(map(str, problems))
+    extensions = [(p.path, p.code) for p in problems if p.is_notice]
+    assert extensions == [("data_stream/logpull/agent/stream/httpjson.yml.hbs", "EXT001")]
 
 
 def test_cli_exit_codes_and_text_format(tmp_path, ecs_dir, capsys):
@@ -36,9 +38,11 @@ def test_json_format(tmp_path, ecs_dir, capsys):
     (root / "stray.txt").write_text("x")
     assert main(["lint", str(root), "--format", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
-    assert report["count"] == 1
-    assert report["problems"][0] == {"path": "stray.txt", "line": 1, "column": 1, "code": "PKG001",
-                                     "message": report["problems"][0]["message"]}
+    assert (report["count"], report["errors"]) == (2, 1)
+    (error,) = [p for p in report["problems"] if p["severity"] == "error"]
+    assert error == {"path": "stray.txt", "line": 1, "column": 1, "code": "PKG001", "severity": "error",
+                     "message": error["message"]}
+    assert [p["code"] for p in report["problems"] if p["severity"] == "notice"] == ["EXT001"]
 
 
 def test_default_directory_is_cwd(tmp_path, ecs_dir, monkeypatch, capsys):

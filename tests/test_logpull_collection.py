@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from intpkg.agent.policy import plan_streams
+from intpkg.agent.policy import plan_policies
 from intpkg.agent.runner import Agent
 from intpkg.agent.state import CursorStore
 from intpkg.assets.install import install_package
 from intpkg.cloudflare.mockapi import CloudflareMock
+from intpkg.golang.gotime import GoTime
 from intpkg.input.config import parse_config
-from intpkg.input.gotime import GoTime
 from intpkg.input.httpjson import HttpJsonInput
 from intpkg.package import Package
 from intpkg.stack.client import SearchClient
@@ -72,9 +72,12 @@ def input_factory(clock: SettableClock):
 
 
 def run_agent(client, clock, namespace, mock: CloudflareMock, state_dir, zones, **stream_vars) -> dict:
-    policy = {"namespace": namespace, "inputs": {"cloudflare-httpjson": {"streams": {"cloudflare.logpull": {
-        "vars": {"zone_id": zones, "api_url": mock.base_url, "api_token": mock.token, **stream_vars}}}}}}
-    plans = plan_streams(Package.load(REPO), policy, env={})
+    """One interval of one policy per zone (named after it, as `intpkg up` names them)."""
+    policies = [{"name": zone, "namespace": namespace, "inputs": {"cloudflare-httpjson": {"streams": {
+        "cloudflare.logpull": {"vars": {"zone_id": zone, "api_url": mock.base_url, "api_token": mock.token,
+                                        **stream_vars}}}}}}
+        for zone in zones]
+    plans = plan_policies(Package.load(REPO), policies, env={})
     return Agent(plans, client, state_dir, input_factory=input_factory(clock)).run(once=True)["streams"]
 
 

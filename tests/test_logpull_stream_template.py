@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from intpkg.agent.policy import plan_streams
-from intpkg.agent.render import render_template
+from intpkg.agent.policy import PolicyError, plan_streams
 from intpkg.agent.runner import render_stream
 from intpkg.cloudflare.mockapi import CloudflareMock
+from intpkg.golang.gotime import GoTime
 from intpkg.input.config import parse_config
-from intpkg.input.gotime import GoTime
 from intpkg.input.httpjson import HttpJsonInput
 from intpkg.package import Package
 
@@ -39,7 +38,7 @@ class TickingClock:
 
 def stream_input(mock: CloudflareMock, clock: TickingClock, **stream_vars) -> HttpJsonInput:
     policy = {"namespace": "default", "inputs": {"cloudflare-httpjson": {"streams": {"cloudflare.logpull": {
-        "vars": {"zone_id": [ZONE], "api_url": mock.base_url, "api_token": mock.token,
+        "vars": {"zone_id": ZONE, "api_url": mock.base_url, "api_token": mock.token,
                  **stream_vars}}}}}}
     [plan] = plan_streams(Package.load(REPO), policy, env={})
     config = parse_config(render_stream(plan), input_id=plan.stream_id)
@@ -73,30 +72,24 @@ def test_initial_interval_longer_than_the_retention_is_clamped() -> None:
     assert first.query["start"] == [expected]  # now - 167h58m, truncated to the minute
 
 
-def test_no_credentials_is_a_config_error_naming_both_options(tmp_path) -> None:
+def test_no_credentials_are_refused_by_the_required_vars_naming_both_options() -> None:
     policy = {"namespace": "default", "inputs": {"cloudflare-httpjson": {"streams": {"cloudflare.logpull": {
-        "vars": {"zone_id": [ZONE]}}}}}}
-    [plan] = plan_streams(Package.load(REPO), policy, env={})
-    rendered = render_stream(plan)
-    assert "api_token" in rendered["config_error"] and "auth_key" in rendered["config_error"]
+        "vars": {"zone_id": ZONE}}}}}}
+    with pytest.raises(PolicyError, match=r"cloudflare.logpull.vars: one of these settings groups is required: "
+                       r"api_token \(api_token\) or global_api_key \(auth_email \+ auth_key\)"):
+        plan_streams(Package.load(REPO), policy, env={})
 
 
-def test_a_zone_list_rendered_without_fan_out_is_a_config_error() -> None:
-    """Fleet ignores the fan-out comment and renders the stream once; two zones must not become one URL."""
-    source = (REPO / "data_stream/logpull/agent/stream/httpjson.yml.hbs").read_text()
-    common = {"api_token": "t", "api_url": "https://api.cloudflare.com", "interval": "1m", "initial_interval": "1h",
-              "fields": "RayID", "timestamps": "unixnano", "http_client_timeout": "60s", "tags": ["forwarded"]}
-    two = render_template(source, {**common, "zone_id": [ZONE, "5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b"]})
-    assert "one integration policy per zone" in two["config_error"]
-    one = render_template(source, {**common, "zone_id": [ZONE]})
-    assert "config_error" not in one and f"/zones/{ZONE}/logs/received" in one["request.url"]
-    fanned = render_template(source, {**common, "zone_id": ZONE})
-    assert "config_error" not in fanned and f"/zones/{ZONE}/logs/received" in fanned["request.url"]
+def test_a_zone_list_is_refused_one_policy_per_zone_as_in_fleet() -> None:
+    policy = {"namespace": "default", "inputs": {"cloudflare-httpjson": {"streams": {"cloudflare.logpull": {
+        "vars": {"zone_id": [ZONE, "5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b"], "api_token": "test-token-0123456789"}}}}}}
+    with pytest.raises(PolicyError, match=r"vars.zone_id: a single value is expected, not a list"):
+        plan_streams(Package.load(REPO), policy, env={})
 
 
 def test_every_option_renders_into_a_valid_httpjson_config() -> None:
     policy = {"namespace": "default", "inputs": {"cloudflare-httpjson": {"streams": {"cloudflare.logpull": {
-        "vars": {"zone_id": [ZONE], "auth_email": "ops@example.com",
+        "vars": {"zone_id": ZONE, "auth_email": "ops@example.com",
                  "auth_key": "0123456789abcdef0123456789abcdef01234", "sample": "0.1", "count": 500,
                  "timestamps": "rfc3339", "bot_management_fields": True, "proxy_url": "http://127.0.0.1:3128",
                  "ssl": "verification_mode: none", "enable_request_tracer": True, "preserve_original_event": True,

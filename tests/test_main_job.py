@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from intpkg.package import Package
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -29,19 +33,35 @@ def test_without_credentials_the_bundled_mock_fills_both_data_streams(search_cli
     assert f"{search_client.target.url}/logs-cloudflare.logpull-default/_search" in result.stdout
 
 
-def test_the_environment_names_accounts_and_zones_with_one_credential() -> None:
-    from intpkg.commands.up import credentials_policy
+def test_the_environment_gives_one_policy_per_account_and_zone_with_one_credential() -> None:
+    from intpkg.agent.policy import plan_policies
+    from intpkg.commands.up import credentials_policies
 
-    policy = credentials_policy({"CLOUDFLARE_API_TOKEN": "t" * 40, "CLOUDFLARE_ACCOUNT_ID": "a1, a2",
-                                 "CLOUDFLARE_ZONE_ID": "z1,z2,"})
-    streams = policy["inputs"]["cloudflare-httpjson"]["streams"]
-    assert streams["cloudflare.audit"]["vars"] == {"account_id": ["a1", "a2"],
-                                                   "api_token": "${env:CLOUDFLARE_API_TOKEN}"}
-    assert streams["cloudflare.logpull"]["vars"] == {"zone_id": ["z1", "z2"],
-                                                     "api_token": "${env:CLOUDFLARE_API_TOKEN}"}
-    only_audit = credentials_policy({"CLOUDFLARE_EMAIL": "ops@example.com", "CLOUDFLARE_API_KEY": "k" * 37,
-                                     "CLOUDFLARE_ACCOUNT_ID": "a1"})
-    assert list(only_audit["inputs"]["cloudflare-httpjson"]["streams"]) == ["cloudflare.audit"]
+    env = {"CLOUDFLARE_API_TOKEN": "t" * 40, "CLOUDFLARE_ACCOUNT_ID": "a1, a2", "CLOUDFLARE_ZONE_ID": "z1,z2,"}
+    policies = credentials_policies(env)
+    streams = [(p["name"], dataset, stream["vars"]) for p in policies
+               for dataset, stream in p["inputs"]["cloudflare-httpjson"]["streams"].items()]
+    token = "${env:CLOUDFLARE_API_TOKEN}"
+    assert streams == [("a1", "cloudflare.audit", {"account_id": "a1", "api_token": token}),
+                       ("a2", "cloudflare.audit", {"account_id": "a2", "api_token": token}),
+                       ("z1", "cloudflare.logpull", {"zone_id": "z1", "api_token": token}),
+                       ("z2", "cloudflare.logpull", {"zone_id": "z2", "api_token": token})]
+    plans = plan_policies(Package.load(REPO), policies, env=env)
+    assert [p.stream_id for p in plans] == [f"httpjson-cloudflare.{ds}-default-{name}" for ds, name in
+                                            (("audit", "a1"), ("audit", "a2"), ("logpull", "z1"), ("logpull", "z2"))]
+    only_audit = credentials_policies({"CLOUDFLARE_EMAIL": "ops@example.com", "CLOUDFLARE_API_KEY": "k" * 37,
+                                       "CLOUDFLARE_ACCOUNT_ID": "a1"})
+    assert [list(p["inputs"]["cloudflare-httpjson"]["streams"]) for p in only_audit] == [["cloudflare.audit"]]
+
+
+def test_two_policies_running_the_same_stream_must_be_named_apart() -> None:
+    from intpkg.agent.policy import PolicyError, plan_policies
+    from intpkg.commands.up import credentials_policies
+
+    (policy,) = credentials_policies({"CLOUDFLARE_API_TOKEN": "t" * 40, "CLOUDFLARE_ACCOUNT_ID": "a1"})
+    twin = {**policy, "name": "a1"}
+    with pytest.raises(PolicyError, match="policy 2: runs stream httpjson-cloudflare.audit-default-a1 like policy 1"):
+        plan_policies(Package.load(REPO), [policy, twin], env={"CLOUDFLARE_API_TOKEN": "t" * 40})
 
 
 def test_credentials_without_an_account_are_a_clear_error(search_client, tmp_path) -> None:

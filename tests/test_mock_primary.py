@@ -7,7 +7,7 @@ import requests
 
 from fixtures.mock.mockhelp import ACCOUNT, OTHER_ACCOUNT, REPO_ROOT, ZONE, serve
 from intpkg.cloudflare.mockapi import CloudflareMock
-from intpkg.commands.up import mock_policy
+from intpkg.commands.up import mock_policies
 from intpkg.mock import ConfigError
 
 OTHER_ZONE = "6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c"
@@ -49,14 +49,15 @@ def test_a_wrong_primary_is_a_located_config_error(tmp_path, primary, message) -
 
 def test_intpkg_up_collects_from_the_bundled_mock_with_what_it_exposes() -> None:
     with CloudflareMock.from_package(REPO_ROOT) as mock:
-        policy = mock_policy(mock)
-        streams = policy["inputs"]["cloudflare-httpjson"]["streams"]
-        assert streams["cloudflare.audit"]["vars"]["account_id"] == [mock.account_id]
-        assert streams["cloudflare.logpull"]["vars"]["zone_id"] == [mock.zone_id]
-        token = streams["cloudflare.audit"]["vars"]["api_token"]
+        audit_policy, logpull_policy = mock_policies(mock)
+        audit = audit_policy["inputs"]["cloudflare-httpjson"]["streams"]["cloudflare.audit"]["vars"]
+        logpull = logpull_policy["inputs"]["cloudflare-httpjson"]["streams"]["cloudflare.logpull"]["vars"]
+        assert (audit_policy["name"], audit["account_id"]) == (mock.account_id, mock.account_id)
+        assert (logpull_policy["name"], logpull["zone_id"]) == (mock.zone_id, mock.zone_id)
+        token = audit["api_token"]
         verified = requests.get(f"{mock.base_url}/client/v4/user/tokens/verify",
                                 headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
-        audit = requests.get(f"{mock.base_url}/client/v4/accounts/{mock.account_id}/audit_logs",
+        page = requests.get(f"{mock.base_url}/client/v4/accounts/{mock.account_id}/audit_logs",
                              headers={"Authorization": f"Bearer {token}"}, params={"per_page": 1}, timeout=10)
     assert verified["result"]["status"] == "active"
-    assert audit.status_code == 200 and audit.json()["result"]
+    assert page.status_code == 200 and page.json()["result"]

@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 
 from intpkg.package import Package
 from intpkg.testing.pipeline.installer import install
 from intpkg.testing.pipeline.runner import PipelineRunner
 from intpkg.testing.result import PASS
 from intpkg.testing.runner import RunOptions
+from intpkg.yamlpos import read_yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PIPELINES = REPO_ROOT / "data_stream" / "audit" / "elasticsearch" / "ingest_pipeline"
@@ -89,7 +89,7 @@ def all_processors(pipeline: dict):
 @pytest.mark.parametrize("path", sorted(PIPELINES.glob("*.yml")), ids=lambda p: p.name)
 def test_every_processor_is_tagged_uniquely_and_on_failure_reports(path):
     assert path.read_text().startswith("---\n")
-    pipeline = yaml.safe_load(path.read_text())
+    pipeline = read_yaml(path)
     tags = [spec.get("tag") for _, spec in all_processors(pipeline)]
     assert all(tags) and len(tags) == len(set(tags))
     handlers = {spec["field"]: spec for p in pipeline["on_failure"] for spec in p.values() if "field" in spec}
@@ -103,6 +103,6 @@ def test_every_processor_is_tagged_uniquely_and_on_failure_reports(path):
 def test_pipelines_use_only_processors_both_engines_offer(search_client):
     both = {"append", "convert", "date", "drop", "fail", "fingerprint", "geoip", "gsub", "json", "lowercase",
             "pipeline", "remove", "rename", "script", "set", "user_agent"}
-    used = {kind for path in PIPELINES.glob("*.yml") for kind, _ in all_processors(yaml.safe_load(path.read_text()))}
+    used = {kind for path in PIPELINES.glob("*.yml") for kind, _ in all_processors(read_yaml(path))}
     assert used <= both
     assert used <= search_client.ingest_processors()

@@ -19,6 +19,7 @@ from intpkg.cloudflare.mockapi import CloudflareMock
 from intpkg.fields import load_fields
 from intpkg.stack.client import SearchClient
 from intpkg.testing.fuzz import LINE_BREAKERS, mutations
+from intpkg.yamlpos import read_yaml
 
 REPO = Path(__file__).resolve().parents[1]
 INPUTS = 1000
@@ -36,8 +37,7 @@ def installed(search_client: SearchClient) -> SearchClient:
 
 @pytest.mark.parametrize("dataset", list(STREAMS))
 def test_the_shape_guard_lists_every_field_of_the_data_stream(ecs, dataset) -> None:
-    pipeline = yaml.safe_load((REPO / "data_stream" / dataset / "elasticsearch" / "ingest_pipeline" /
-                               "field_shapes.yml").read_text())
+    pipeline = read_yaml(REPO / "data_stream" / dataset / "elasticsearch" / "ingest_pipeline" / "field_shapes.yml")
     shapes = pipeline["processors"][0]["script"]["params"]["shapes"]
     expected = load_fields(REPO, dataset, ecs).shape_groups()
     assert {group: sorted(f for f, g in shapes.items() if g == group) for group in expected} == expected, (

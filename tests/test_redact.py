@@ -17,8 +17,8 @@ from intpkg.agent.policy import StreamPlan
 from intpkg.agent.redact import RedactingFilter
 from intpkg.agent.runner import Agent
 from intpkg.agent.state import StatusBoard
+from intpkg.golang.httpvalues import Header
 from intpkg.input.httpjson import HttpJsonInput
-from intpkg.input.httpvalues import Header
 from intpkg.input.ratelimit import ManualClock
 from intpkg.input.session import CredentialSafeSession
 from intpkg.input.testing import Reply, ScriptedServer

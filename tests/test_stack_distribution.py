@@ -234,13 +234,13 @@ def test_a_machine_that_cannot_run_elasticsearch_gets_opensearch_unless_forced(s
 def test_commands_given_an_external_cluster_never_touch_local_provisioning(search_target, monkeypatch,
                                                                            capsys) -> None:
     from intpkg.cli import main
-    from intpkg.stack import node
+    from intpkg.stack import node, rootless
 
     def forbidden(*args, **kwargs):
         raise AssertionError("local-node provisioning was touched")
 
-    for module, name in ((node, "_root_drop"), (node, "user_namespaces_available"), (node, "provision"),
-                         (distribution, "provision")):
+    for module, name in ((node, "root_drop"), (rootless, "root_drop"), (rootless, "user_namespaces_available"),
+                         (node, "provision"), (distribution, "provision")):
         monkeypatch.setattr(module, name, forbidden)
     for name in ("INTPKG_ES_URL", "INTPKG_ES_API_KEY", "INTPKG_ES_USERNAME", "INTPKG_ES_PASSWORD"):
         monkeypatch.delenv(name, raising=False)

@@ -50,10 +50,8 @@ def test_the_opensearch_test_node_leaves_the_engines_own_databases_alone(search_
 @pytest.mark.parametrize("links", [True, False])
 def test_an_opensearch_home_variant_holds_the_given_databases_and_never_writes_the_original(tmp_path, monkeypatch,
                                                                                           links) -> None:
-    from intpkg.stack import node
-
     if not links:  # a file system without hard links: copies
-        monkeypatch.setattr(node.os, "link", lambda *a: (_ for _ in ()).throw(OSError("no links here")))
+        monkeypatch.setattr(geoip.os, "link", lambda *a: (_ for _ in ()).throw(OSError("no links here")))
     home = tmp_path / "engines" / "opensearch-3.6.0"
     module = home / "modules" / "ingest-geoip"
     module.mkdir(parents=True)
@@ -65,10 +63,10 @@ def test_an_opensearch_home_variant_holds_the_given_databases_and_never_writes_t
     given.mkdir()
     for edition in geoip.EDITIONS:
         (given / f"GeoLite2-{edition}-Test.mmdb").write_bytes(b"test " + edition.encode())
-    variant = node._opensearch_home_with_geoip(home, given)
+    variant = geoip.opensearch_home_with_geoip(home, given)
     assert variant != home and (variant / "bin" / "opensearch").is_file()
     for edition in geoip.EDITIONS:
         installed = variant / "modules" / "ingest-geoip" / f"GeoLite2-{edition}.mmdb"
         assert installed.read_bytes() == b"test " + edition.encode()
         assert (module / f"GeoLite2-{edition}.mmdb").read_bytes() == b"bundled " + edition.encode()
-    assert node._opensearch_home_with_geoip(home, given) == variant  # made once
+    assert geoip.opensearch_home_with_geoip(home, given) == variant  # made once

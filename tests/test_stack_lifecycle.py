@@ -16,8 +16,9 @@ import pytest
 import requests
 
 from intpkg import settings
-from intpkg.stack import node as node_ports
+from intpkg.stack import ports as node_ports
 from intpkg.stack.distribution import OPENSEARCH_COORDINATES
+from intpkg.stack.rootless import user_namespaces_available
 
 pytestmark = pytest.mark.slow
 
@@ -215,7 +216,7 @@ def test_launcher_refuses_a_public_bind_address() -> None:
 
 
 def test_state_folder_the_node_user_cannot_reach_is_a_clear_error(tmp_path: Path) -> None:
-    if os.geteuid() != 0 or node_ports.user_namespaces_available():
+    if os.geteuid() != 0 or user_namespaces_available():
         pytest.skip("the node runs as `nobody` only under root without user namespaces")
     private = tmp_path / "private"
     private.mkdir(mode=0o700)

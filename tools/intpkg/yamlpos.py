@@ -1,8 +1,15 @@
-"""YAML/JSON loading that keeps the line and column of every node.
+"""The one YAML (and JSON) reader of intpkg: lint, build, install, policies, the agent and the tests.
 
-YAML is read with YAML 1.2 core-schema scalars: only `true`/`false` are booleans (`yes`, `no`, `on`,
-`off` stay strings) and dates stay strings. Duplicate mapping keys are reported, not silently merged.
-Positions are 1-based `(line, column)`.
+YAML is read with YAML 1.2 core-schema scalars, as Go's yaml.v3 and js-yaml read it in Elastic's
+tools: only `true`/`false` are booleans (`yes`, `no`, `on`, `off` stay strings) and dates stay strings.
+Duplicate mapping keys are reported, not silently merged. Positions are 1-based `(line, column)`.
+
+Hostile input is an error naming the file and where, never a runaway: text that is not UTF-8, binary
+files, more than MAX_ALIASES alias uses and more than MAX_DEPTH levels of nesting.
+
+- `load_file(path)` / `parse_yaml(text, path)`: data plus positions (`Loaded`), for lint and build;
+- `read_yaml(path)`: just the data of a file;
+- `loads(text, where)`: just the data of a string (a `yaml`-type variable, say).
 """
 
 from __future__ import annotations
@@ -14,6 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from intpkg.errors import IntpkgError
+
+MAX_ALIASES = 100  # alias uses per file: enough for any real file, far too few for an alias bomb
+MAX_DEPTH = 200  # nesting levels per file
 
 try:  # libyaml is ~10x faster when present
     _Loader = yaml.CSafeLoader
@@ -32,7 +44,7 @@ _INF = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
 _NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
 
 
-class ParseError(Exception):
+class ParseError(IntpkgError):
     """A file that is not valid YAML/JSON, with where the parser stopped."""
 
     def __init__(self, path: Path, line: int, column: int, message: str) -> None:
@@ -102,10 +114,28 @@ def _scalar(node: yaml.ScalarNode) -> Any:
 
 
 class _Builder:
+    """Plain data from a composed node tree, recording positions and bounding aliases and depth."""
+
     def __init__(self, loaded: Loaded) -> None:
         self.loaded = loaded
+        self._seen: set[int] = set()
+        self._aliases = 0
+
+    def _check(self, node: yaml.Node, path: Path_) -> None:
+        mark = node.start_mark
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            if id(node) in self._seen:  # a node reached again is an alias (*name) use
+                self._aliases += 1
+                if self._aliases > MAX_ALIASES:
+                    raise ParseError(self.loaded.path, mark.line + 1, mark.column + 1,
+                                     f"invalid YAML: more than {MAX_ALIASES} aliases (*name)")
+            self._seen.add(id(node))
+        if len(path) > MAX_DEPTH:
+            raise ParseError(self.loaded.path, mark.line + 1, mark.column + 1,
+                             f"invalid YAML: nested more than {MAX_DEPTH} levels deep")
 
     def build(self, node: yaml.Node, path: Path_) -> Any:
+        self._check(node, path)
         mark = node.start_mark
         self.loaded.positions[path] = (mark.line + 1, mark.column + 1)
         if isinstance(node, yaml.MappingNode):
@@ -138,16 +168,22 @@ def _yaml_error(path: Path, exc: yaml.YAMLError) -> ParseError:
     line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
+    if "maximum nesting depth" in str(problem):  # libyaml's own bound on flow nesting
+        problem = f"nested more than {MAX_DEPTH} levels deep"
     message = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
     return ParseError(path, line, col, message)
 
 
 def parse_yaml(text: str, path: Path) -> Loaded:
     """Parse one YAML document from `text`; raise ParseError when it is not valid."""
+    if "\x00" in text:
+        raise ParseError(path, 1, 1, "a binary file, not YAML")
     try:
         docs = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.YAMLError as exc:
         raise _yaml_error(path, exc) from None
+    except RecursionError:
+        raise ParseError(path, 1, 1, f"invalid YAML: nested more than {MAX_DEPTH} levels deep") from None
     if len(docs) > 1:
         mark = docs[1].start_mark
         raise ParseError(path, mark.line + 1, mark.column + 1, "invalid YAML: more than one document in the file")
@@ -184,11 +220,28 @@ def parse_json(text: str, path: Path) -> Loaded:
 
 
 def load_file(path: Path) -> Loaded:
-    """Load a .json file as JSON, anything else as YAML."""
+    """Load a .json file as JSON, anything else as YAML; errors name the file, line and column."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ParseError(path, 1, 1, f"cannot read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ParseError(path, 1, 1, f"not UTF-8 text ({exc.reason})") from None
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ParseError(path, line, column, f"not UTF-8 text (byte {raw[exc.start:exc.start + 1]!r}); "
+                         "save it as UTF-8") from None
     if path.suffix == ".json":
         return parse_json(text, path)
     return parse_yaml(text, path)
+
+
+def read_yaml(path: Path) -> Any:
+    """The data of a YAML (or .json) file; see `load_file` for errors."""
+    return load_file(path).data
+
+
+def loads(text: str, where: str = "<string>") -> Any:
+    """The data of YAML text; errors name `where` (a file, or a variable like `policy.yml: vars.x`)."""
+    return parse_yaml(text, Path(where)).data

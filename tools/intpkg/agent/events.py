@@ -14,21 +14,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from intpkg import dotted
 from intpkg.errors import IntpkgError
-from intpkg.input.transforms import put_path
 
 Processor = Callable[[dict[str, Any]], None]
-
-
-def _pop(doc: dict[str, Any], dotted: str) -> None:
-    node: Any = doc
-    parts = dotted.split(".")
-    for part in parts[:-1]:
-        node = node.get(part) if isinstance(node, dict) else None
-        if node is None:
-            return
-    if isinstance(node, dict):
-        node.pop(parts[-1], None)
 
 
 def _add_fields(options: dict[str, Any]) -> Processor:
@@ -37,7 +26,7 @@ def _add_fields(options: dict[str, Any]) -> Processor:
 
     def run(doc: dict[str, Any]) -> None:
         for key, value in fields.items():
-            put_path(doc, f"{target}.{key}" if target else key, value)
+            dotted.put(doc, f"{target}.{key}" if target else key, value)
 
     return run
 
@@ -59,7 +48,7 @@ def _drop_fields(options: dict[str, Any]) -> Processor:
 
     def run(doc: dict[str, Any]) -> None:
         for name in fields:
-            _pop(doc, name)
+            dotted.delete(doc, name)
 
     return run
 
@@ -110,7 +99,7 @@ class EventBuilder:
             "ecs": {"version": "8.17.0"},
         }
         for key, value in self.fields.items():
-            put_path(doc, key, json.loads(json.dumps(value)))
+            dotted.put(doc, key, json.loads(json.dumps(value)))
         if self.tags:
             doc["tags"] = list(self.tags)
         for processor in self.processors:

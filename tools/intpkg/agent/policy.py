@@ -16,12 +16,17 @@ A policy file is Fleet's simplified package policy, in YAML or JSON:
               api_token: ${env:CLOUDFLARE_API_TOKEN}
 
 String values `${env:NAME}` (or `${NAME}`) are read from the environment, so secrets need not be
-written into the file. Every problem names the variable by its path in the policy.
+written into the file. The policy is checked against the JSON Schema generated from the package
+(`intpkg.agent.policy_schema`); every problem names the variable by its path in the policy, and by
+file, line and column when the policy came from a file.
+
+A policy's optional `name` tells its streams apart from those of another policy of the same package
+(one policy per Cloudflare account or zone, as in Fleet): each stream keeps its own cursor under it.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 import os
 import re
 from dataclasses import dataclass, field
@@ -30,12 +35,13 @@ from typing import Any
 
 import yaml
 
+from intpkg.agent.policy_schema import is_secret, policy_schema
 from intpkg.errors import IntpkgError
-from intpkg.package import Package, read_yaml
+from intpkg.package import Package
+from intpkg.validation import dotted, findings, validator_for
+from intpkg.yamlpos import Loaded, load_file
 
 _ENV_REF = re.compile(r"^\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)\}$")
-_DURATION = re.compile(r"^(\d+(ns|us|µs|ms|s|m|h))+$")
-SECRET_TYPES = {"password"}
 
 
 class PolicyError(IntpkgError):
@@ -56,7 +62,7 @@ class StreamPlan:
     variables: dict[str, Any]
     yaml_vars: set[str] = field(default_factory=set)
     secret_values: list[str] = field(default_factory=list, repr=False)
-    instance: str = ""  # the value this plan was fanned out for (see `fan_out`)
+    instance: str = ""  # the policy's name, when it has one: streams of two policies keep separate cursors
 
     @property
     def index(self) -> str:
@@ -68,222 +74,171 @@ class StreamPlan:
         return f"{base}-{self.instance}" if self.instance else base
 
 
-_FANOUT = re.compile(r"\{\{!--\s*intpkg:fan-out\s+([A-Za-z0-9_]+)\s*--\}\}")
+def load_policy_file(path: Path) -> Loaded:
+    """A policy file with the position of each value; a syntax error names the file, line and column."""
+    return load_file(path)
 
 
-def fan_out(plan: StreamPlan) -> list[StreamPlan]:
-    """One plan per value of the variable a template names in `{{!-- intpkg:fan-out VAR --}}`.
+class _Problems:
+    """Problems by key path, reported with the policy file's line and column when there is one."""
 
-    Fleet renders a stream once per policy; a template that declares a fan-out variable (e.g. a
-    list of zone ids) is run by intpkg's agent once per value, each with its own cursor. The
-    directive is a Handlebars comment, so Fleet ignores it.
-    """
-    try:
-        match = _FANOUT.search(plan.template_path.read_text())
-    except OSError:
-        return [plan]
-    if not match:
-        return [plan]
-    name = match.group(1)
-    values = plan.variables.get(name)
-    values = values if isinstance(values, list) else [values]
-    plans = []
-    for value in dict.fromkeys(str(v) for v in values if not _is_empty(v)):
-        variables = {**plan.variables, name: value}
-        plans.append(dataclasses.replace(plan, variables=variables, instance=re.sub(r"[^A-Za-z0-9_.]", "_", value)))
-    return plans
+    def __init__(self, loaded: Loaded, positioned: bool) -> None:
+        self.loaded, self.positioned, self.lines = loaded, positioned, []
+
+    def add(self, path: tuple[Any, ...], message: str, position: tuple[int, int] | None = None) -> None:
+        text = f"{dotted(path)}: {message}" if path else message
+        if self.positioned:
+            line, column = position or self.loaded.pos(path)
+            text = f"{self.loaded.path}:{line}:{column}: {text}"
+        self.lines.append(text)
+
+    def raise_any(self) -> None:
+        if self.lines:
+            raise PolicyError("the policy does not fit the package:\n  " + "\n  ".join(self.lines))
 
 
-def load_policy_file(path: Path) -> dict[str, Any]:
-    policy = read_yaml(path)  # a syntax error names the file, line and column
-    if not isinstance(policy, dict):
-        raise PolicyError(f"{path}: a policy is a YAML or JSON mapping")
-    if "inputs" not in policy or not isinstance(policy["inputs"], dict):
-        raise PolicyError(f"{path}: a policy needs an `inputs` mapping (see `intpkg run --help`)")
-    return policy
-
-
-IDENTIFIER = re.compile(r"[A-Za-z0-9_-]+")
-MIN_SECRET_LENGTH = 8  # shorter values could not be masked in logs without masking common words
-
-
-def plan_streams(package: Package, policy: dict[str, Any], *, env: dict[str, str] | None = None) -> list[StreamPlan]:
+def plan_streams(package: Package, policy: dict[str, Any] | Loaded, *,
+                 env: dict[str, str] | None = None) -> list[StreamPlan]:
     """Resolve and validate the policy's variables; return the enabled streams."""
     env = dict(os.environ) if env is None else env
-    problems: list[str] = []
-    namespace = str(policy.get("namespace", "default"))
-    if not re.fullmatch(r"[a-z0-9_]+", namespace):
-        problems.append(f"namespace: {namespace!r} must be lower-case letters, digits and _")
-    package_vars = _resolve(package.manifest.get("vars") or [], policy.get("vars") or {}, "vars", env, problems)
-    plans: list[StreamPlan] = []
+    positioned = isinstance(policy, Loaded)
+    source = policy if isinstance(policy, Loaded) else Loaded(path=Path("<policy>"), data=policy)
+    data = copy.deepcopy(source.data)
+    problems = _Problems(source, positioned)
+    if isinstance(data, dict):
+        _expand_env(data, (), env, problems)
+    checked = Loaded(path=source.path, data=data, positions=source.positions, key_positions=source.key_positions)
+    for finding in findings(validator_for(policy_schema(package)), checked):
+        problems.lines.append(finding.located(source.path) if positioned else finding.message)
+    problems.raise_any()
+
+    namespace = str(data.get("namespace", "default"))
+    instance = re.sub(r"[^A-Za-z0-9_.-]", "_", str(data.get("name") or ""))
+    package_vars = _resolve(package.manifest.get("vars") or [], data.get("vars") or {}, ("vars",), problems)
     streams = {ds.name: ds for ds in package.data_streams()}
-    known_inputs = {}
+    plans: list[StreamPlan] = []
     for template in package.manifest.get("policy_templates") or []:
         for input_def in template.get("inputs") or []:
-            known_inputs[f"{template['name']}-{input_def['type']}"] = (template, input_def)
-    for input_key, input_policy in (policy.get("inputs") or {}).items():
-        where = f"inputs.{input_key}"
-        if input_key not in known_inputs:
-            problems.append(f"{where}: no such input; the package offers {', '.join(sorted(known_inputs))}")
-            continue
-        if not (input_policy or {}).get("enabled", True):
-            continue
-        template, input_def = known_inputs[input_key]
-        input_vars = _resolve(input_def.get("vars") or [], (input_policy or {}).get("vars") or {},
-                              f"{where}.vars", env, problems)
-        datasets = {streams[ds].dataset: ds for ds in template.get("data_streams") or streams if ds in streams}
-        for dataset, stream_policy in ((input_policy or {}).get("streams") or {}).items():
-            swhere = f"{where}.streams.{dataset}"
-            if dataset not in datasets:
-                problems.append(f"{swhere}: no such data stream; expected one of {', '.join(sorted(datasets))}")
+            input_key = f"{template['name']}-{input_def['type']}"
+            input_policy = data["inputs"].get(input_key) or {}
+            if input_key not in data["inputs"] or not _enabled(input_policy):
                 continue
-            if not (stream_policy or {}).get("enabled", True):
-                continue
-            ds = datasets[dataset]
-            ds_manifest = streams[ds].manifest
-            stream_def = next((s for s in ds_manifest.get("streams") or [] if s.get("input") == input_def["type"]),
-                              None)
-            if stream_def is None:
-                problems.append(f"{swhere}: data stream {ds} has no stream for input {input_def['type']}")
-                continue
-            defs = [*(package.manifest.get("vars") or []), *(input_def.get("vars") or []),
-                    *(stream_def.get("vars") or [])]
-            stream_vars = _resolve(stream_def.get("vars") or [], (stream_policy or {}).get("vars") or {},
-                                   f"{swhere}.vars", env, problems)
-            merged = {**package_vars, **input_vars, **stream_vars}
-            _check_required_groups(stream_def, merged, f"{swhere}.vars", problems)
-            plans.append(StreamPlan(
-                policy_template=template["name"],
-                input_type=input_def["type"],
-                data_stream=ds,
-                dataset=dataset,
-                ds_type=ds_manifest.get("type", "logs"),
-                namespace=namespace,
-                template_path=streams[ds].path / "agent" / "stream"
-                / stream_def.get("template_path", "stream.yml.hbs"),
-                variables=merged,
-                yaml_vars={d["name"] for d in defs if d.get("type") == "yaml"},
-                secret_values=[str(merged[d["name"]]) for d in defs
-                               if (d.get("secret") or d.get("type") in SECRET_TYPES) and merged.get(d["name"])],
-            ))
-    if problems:
-        raise PolicyError("the policy does not fit the package:\n  " + "\n  ".join(problems))
-    plans = [expanded for plan in plans for expanded in fan_out(plan)]
+            where = ("inputs", input_key)
+            input_vars = _resolve(input_def.get("vars") or [], input_policy.get("vars") or {}, where + ("vars",),
+                                  problems)
+            for ds in (streams[name] for name in template.get("data_streams") or streams if name in streams):
+                stream_policy = (input_policy.get("streams") or {}).get(ds.dataset)
+                if stream_policy is None and ds.dataset not in (input_policy.get("streams") or {}):
+                    continue
+                if not _enabled(stream_policy or {}):
+                    continue
+                stream_def = next(s for s in ds.manifest.get("streams") or [] if s.get("input") == input_def["type"])
+                swhere = where + ("streams", ds.dataset, "vars")
+                stream_vars = _resolve(stream_def.get("vars") or [], (stream_policy or {}).get("vars") or {},
+                                       swhere, problems)
+                merged = {**package_vars, **input_vars, **stream_vars}
+                _check_required_groups(stream_def, merged, swhere, problems)
+                defs = [*(package.manifest.get("vars") or []), *(input_def.get("vars") or []),
+                        *(stream_def.get("vars") or [])]
+                plans.append(StreamPlan(
+                    policy_template=template["name"],
+                    input_type=input_def["type"],
+                    data_stream=ds.name,
+                    dataset=ds.dataset,
+                    ds_type=ds.manifest.get("type", "logs"),
+                    namespace=namespace,
+                    template_path=ds.path / "agent" / "stream" / stream_def.get("template_path", "stream.yml.hbs"),
+                    variables=merged,
+                    yaml_vars={d["name"] for d in defs if d.get("type") == "yaml"},
+                    secret_values=[str(merged[d["name"]]) for d in defs if is_secret(d) and merged.get(d["name"])],
+                    instance=instance,
+                ))
+    problems.raise_any()
     if not plans:
         raise PolicyError("the policy enables no stream")
     return plans
 
 
-def _resolve(defs: list[dict], given: dict[str, Any], where: str, env: dict[str, str],
-             problems: list[str]) -> dict[str, Any]:
-    """Values for `defs`: given or default, env references expanded, type-checked."""
-    by_name = {d["name"]: d for d in defs}
-    for name in given:
-        if name not in by_name:
-            problems.append(f"{where}.{name}: unknown variable; known: {', '.join(sorted(by_name)) or 'none'}")
+def plan_policies(package: Package, policies: list[dict[str, Any] | Loaded], *,
+                  env: dict[str, str] | None = None) -> list[StreamPlan]:
+    """The streams of several policies (one per account or zone, say); each stream must be told apart by name."""
+    plans: list[StreamPlan] = []
+    seen: dict[str, int] = {}
+    for number, policy in enumerate(policies, 1):
+        for plan in plan_streams(package, policy, env=env):
+            if plan.stream_id in seen:
+                where = policy.path if isinstance(policy, Loaded) else f"policy {number}"
+                raise PolicyError(f"{where}: runs stream {plan.stream_id} like policy {seen[plan.stream_id]}; give "
+                                  "each policy its own `name` so that each keeps its own cursor")
+            seen[plan.stream_id] = number
+            plans.append(plan)
+    return plans
+
+
+def _enabled(section: dict[str, Any]) -> bool:
+    value = section.get("enabled", True)
+    return value if isinstance(value, bool) else str(value).lower() == "true"
+
+
+def _expand_env(node: Any, path: tuple[Any, ...], env: dict[str, str], problems: _Problems) -> Any:
+    """Replace `${env:NAME}` strings in place; a variable left without a value (null) is dropped."""
+    if isinstance(node, dict):
+        for key in list(node):
+            node[key] = _expand_env(node[key], path + (key,), env, problems)
+            if node[key] is None and len(path) >= 1 and path[-1] == "vars":
+                del node[key]
+    elif isinstance(node, list):
+        return [_expand_env(item, path + (i,), env, problems) for i, item in enumerate(node)]
+    elif isinstance(node, str):
+        match = _ENV_REF.match(node.strip())
+        if match:
+            if match.group(1) not in env:
+                problems.add(path, f"environment variable {match.group(1)} is not set")
+                return None
+            return env[match.group(1)]
+    return node
+
+
+def _resolve(defs: list[dict], given: dict[str, Any], where: tuple[Any, ...],
+             problems: _Problems) -> dict[str, Any]:
+    """Values for `defs` (schema-checked): given or default, converted to their type; required ones set."""
     values: dict[str, Any] = {}
-    for name, definition in by_name.items():
-        path = f"{where}.{name}"
+    for definition in defs:
+        name = definition["name"]
         value = given.get(name, definition.get("default"))
-        value = _expand_env(value, path, env, problems)
-        value = _coerce(value, definition, path, problems)
+        if definition.get("multi"):
+            items = value if isinstance(value, list) else [value]
+            value = [_convert(v, definition) for v in items if not _is_empty(v)]
+        elif not _is_empty(value):
+            value = _convert(value, definition)
         if _is_empty(value):
             if definition.get("required"):
-                problems.append(f"{path}: required ({definition.get('title', name)})")
+                problems.add(where + (name,), f"required ({definition.get('title', name)})")
             value = [] if definition.get("multi") else ("" if definition.get("type") != "bool" else False)
         values[name] = value
     return values
-
-
-def _expand_env(value: Any, path: str, env: dict[str, str], problems: list[str]) -> Any:
-    if isinstance(value, list):
-        return [_expand_env(v, path, env, problems) for v in value]
-    if isinstance(value, str):
-        match = _ENV_REF.match(value.strip())
-        if match:
-            if match.group(1) not in env:
-                problems.append(f"{path}: environment variable {match.group(1)} is not set")
-                return None
-            return env[match.group(1)]
-    return value
 
 
 def _is_empty(value: Any) -> bool:
     return value is None or value == "" or value == []
 
 
-def _coerce(value: Any, definition: dict[str, Any], path: str, problems: list[str]) -> Any:
-    if _is_empty(value):
-        return value
-    if definition.get("multi"):
-        items = value if isinstance(value, list) else [value]
-        return [_coerce_one(v, definition, f"{path}[{i}]", problems) for i, v in enumerate(items)]
-    if isinstance(value, list):
-        problems.append(f"{path}: a single value is expected, not a list")
-        return None
-    return _coerce_one(value, definition, path, problems)
-
-
-def _coerce_one(value: Any, definition: dict[str, Any], path: str, problems: list[str]) -> Any:
+def _convert(value: Any, definition: dict[str, Any]) -> Any:
+    """A schema-checked value in the form templates expect."""
     kind = definition.get("type", "text")
     if kind == "bool":
-        if isinstance(value, bool):
-            return value
-        if str(value).lower() in ("true", "false"):
-            return str(value).lower() == "true"
-        problems.append(f"{path}: {value!r} is not a boolean (true/false)")
-    elif kind == "integer":
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        try:
-            return int(str(value), 10)
-        except ValueError:
-            problems.append(f"{path}: {value!r} is not an integer")
-    elif kind == "select":
-        options = [str(o["value"]) for o in definition.get("options") or []]
-        if str(value) in options:
-            return str(value)
-        problems.append(f"{path}: {value!r} is not one of {', '.join(options)}")
-    elif kind == "yaml":
-        if not isinstance(value, str):
-            return yaml.safe_dump(value)
-        try:
-            yaml.safe_load(value)
-            return value
-        except yaml.YAMLError as exc:
-            problems.append(f"{path}: not valid YAML ({str(exc).splitlines()[0]})")
-    elif kind == "duration":
-        if _DURATION.match(str(value)):
-            return str(value)
-        problems.append(f"{path}: {value!r} is not a duration like 30s, 5m or 1h30m")
-    elif kind == "url":
-        if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^\s/]+", str(value)):
-            return str(value)
-        problems.append(f"{path}: {value!r} is not a URL")
-    elif kind == "email":
-        if re.fullmatch(r"[^@\s]+@[^@\s]+", str(value)):
-            return str(value)
-        problems.append(f"{path}: {value!r} is not an e-mail address")
-    else:  # text, password, textarea and the rest
-        if isinstance(value, (dict, list)):
-            problems.append(f"{path}: a text value is expected")
-            return None
-        text = str(value)
-        name = str(definition.get("name", ""))
-        if (name.endswith("_id") or name.endswith("_ids")) and not IDENTIFIER.fullmatch(text.strip()):
-            # ids are placed into API paths: `x/../../y` or `?` would reach another endpoint with the credential
-            problems.append(f"{path}: {text!r} is not an id (letters, digits, - and _ only)")
-            return None
-        if (kind == "password" or definition.get("secret")) and len(text.strip()) < MIN_SECRET_LENGTH:
-            problems.append(f"{path}: a credential of {len(text.strip())} character(s) is not plausible (at least "
-                            f"{MIN_SECRET_LENGTH}); check that the whole value was copied")
-            return None
-        return text.strip() if kind == "password" else text
-    return None
+        return value if isinstance(value, bool) else str(value).lower() == "true"
+    if kind == "integer":
+        return value if isinstance(value, int) else int(str(value).strip(), 10)
+    if kind == "yaml":
+        return value if isinstance(value, str) else yaml.safe_dump(value)
+    text = str(value)
+    return text.strip() if is_secret(definition) or str(definition.get("name", "")).endswith(("_id", "_ids")) \
+        else text
 
 
-def _check_required_groups(stream_def: dict[str, Any], values: dict[str, Any], where: str,
-                           problems: list[str]) -> None:
+def _check_required_groups(stream_def: dict[str, Any], values: dict[str, Any], where: tuple[Any, ...],
+                           problems: _Problems) -> None:
     """`required_vars`: at least one named group must have all of its variables set."""
     groups = stream_def.get("required_vars") or {}
     if not groups:
@@ -295,4 +250,4 @@ def _check_required_groups(stream_def: dict[str, Any], values: dict[str, Any], w
         f"{name} ({' + '.join(m['name'] if isinstance(m, dict) else m for m in members)})"
         for name, members in groups.items()
     )
-    problems.append(f"{where}: set {described}")
+    problems.add(where, f"one of these settings groups is required: {described}")

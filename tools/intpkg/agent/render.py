@@ -17,8 +17,8 @@ from typing import Any
 import yaml
 
 from intpkg import settings
+from intpkg.dotted import put as put_path
 from intpkg.errors import IntpkgError
-from intpkg.input.transforms import put_path
 
 # Fleet's helpers (x-pack/plugins/fleet/server/services/epm/agent/agent.ts), in JavaScript so that
 # block helpers (`{{#contains}}`) get handlebars' own `options.fn`.

@@ -27,7 +27,7 @@ from intpkg.agent.render import render_template
 from intpkg.agent.shipper import Batch, BulkShipper
 from intpkg.agent.state import CursorStore, StatusBoard
 from intpkg.errors import IntpkgError
-from intpkg.input.gotime import parse_duration
+from intpkg.golang.gotime import parse_duration
 from intpkg.stack.client import SearchClient
 
 if TYPE_CHECKING:
@@ -83,8 +83,6 @@ class Agent:
     def _prepare(self, plan: StreamPlan, factory) -> RunningStream:
         config = render_stream(plan)
         where = f"{plan.template_path.name} ({plan.dataset})"
-        if config.get("config_error"):  # a template's own verdict on its variables
-            raise IntpkgError(f"{where}: {config['config_error']}")
         try:
             interval = parse_duration(str(config.get("interval", "60s"))).Seconds()
         except Exception:

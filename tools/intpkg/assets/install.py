@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from intpkg import yamlpos
 from intpkg.assets.engines import mappings_for
 from intpkg.assets.pipelines import definitions, entry_pipeline
 from intpkg.fields import load_ecs, load_fields
@@ -39,7 +38,7 @@ class InstallReport:
 def _lifecycle(ds_dir: Path) -> dict[str, Any]:
     path = ds_dir / "lifecycle.yml"
     if path.is_file():
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yamlpos.read_yaml(path) or {}
         return {"data_retention": data["data_retention"]} if data.get("data_retention") else {}
     return {}
 

@@ -8,13 +8,11 @@ nonce) so that concurrent runs never collide.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from intpkg import yamlpos
 from intpkg.assets.engines import ELASTICSEARCH, pipeline_for
 from intpkg.errors import IntpkgError
 
@@ -61,9 +59,9 @@ def definitions(data_stream_dir: Path, base: str, entry: str = "default", suffix
 
         text = REFERENCE.sub(rewrite, text)
         try:
-            body = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-        except (json.JSONDecodeError, yaml.YAMLError) as exc:
-            raise IntpkgError(f"{path}: cannot parse the pipeline: {exc}") from None
+            body = yamlpos.parse_json(text, path).data if path.suffix == ".json" else yamlpos.loads(text, str(path))
+        except yamlpos.ParseError as exc:
+            raise IntpkgError(f"cannot parse the pipeline: {exc}") from None
         if not isinstance(body, dict):
             raise IntpkgError(f"{path}: a pipeline must be an object with `processors`.")
         bodies[stem] = pipeline_for(body, flavor, where=str(path))

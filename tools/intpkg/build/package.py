@@ -187,9 +187,9 @@ def build_package(package_dir: Path, build_dir: Path | None = None, *, ecs: EcsR
     for path in folder.glob("kibana/*/*.json"):
         _reserialise_kibana(path)
     if validate:
-        from intpkg.spec import lint_package  # late import: spec imports build.docs
+        from intpkg.spec import errors, lint_package  # late import: spec imports build.docs
 
-        problems = lint_package(folder, ecs=ecs, mode="build")
+        problems = errors(lint_package(folder, ecs=ecs, mode="build"))
         if problems:
             listing = "\n".join(f"  {p}" for p in problems[:50])
             raise IntpkgError(f"the built package in {folder} is not valid:\n{listing}")

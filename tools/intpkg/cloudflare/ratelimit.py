@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from intpkg.input.httpvalues import Header
+from intpkg.golang.httpvalues import Header
 from intpkg.input.ratelimit import BudgetPolicy
 
 QUOTA = 1200

@@ -7,7 +7,7 @@ import argparse
 from intpkg.commands._package import add_package_arg
 from intpkg.commands.build import add_build_args, run_build
 from intpkg.commands.lint import print_problems
-from intpkg.spec import lint_package
+from intpkg.spec import errors, lint_package
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_check(args: argparse.Namespace) -> int:
     problems = lint_package(args.package_dir, ecs_dir=args.ecs_dir)
-    if problems:
-        print_problems(problems, args.format)
+    print_problems(problems, args.format)
+    if errors(problems):
         return 1
     return run_build(args)

@@ -7,7 +7,7 @@ import json
 import sys
 
 from intpkg.commands._package import add_ecs_arg, add_package_arg
-from intpkg.spec import RULES, Problem, lint_package
+from intpkg.spec import RULES, Problem, errors, lint_package
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,13 +21,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def print_problems(problems: list[Problem], fmt: str) -> None:
     if fmt == "json":
-        json.dump({"problems": [p.as_dict() for p in problems], "count": len(problems)}, sys.stdout, indent=2)
+        json.dump({"problems": [p.as_dict() for p in problems], "count": len(problems),
+                   "errors": len(errors(problems))}, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return
     for problem in problems:
         print(problem)
     if problems:
-        print(f"{len(problems)} problem(s)", file=sys.stderr)
+        notices = len(problems) - len(errors(problems))
+        print(f"{len(problems) - notices} problem(s), {notices} notice(s)", file=sys.stderr)
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
@@ -41,4 +43,4 @@ def cmd_lint(args: argparse.Namespace) -> int:
         return 0
     problems = lint_package(args.package_dir, ecs_dir=args.ecs_dir)
     print_problems(problems, args.format)
-    return 1 if problems else 0
+    return 1 if errors(problems) else 0

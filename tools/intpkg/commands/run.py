@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from intpkg import settings
-from intpkg.agent.policy import load_policy_file, plan_streams
+from intpkg.agent.policy import load_policy_file, plan_policies
 from intpkg.agent.state import StatusBoard
 from intpkg.cloudflare.ratelimit import BUDGET
 from intpkg.commands._target import add_target_args, wait_for_client
@@ -21,7 +21,8 @@ from intpkg.package import Package
 def register(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser("run", help="collect: run the policy's streams and ship events to the cluster")
     run.add_argument("package_dir", nargs="?", type=Path, default=Path("."), help="package folder (default: .)")
-    run.add_argument("--policy", type=Path, required=True, help="package policy file (YAML/JSON)")
+    run.add_argument("--policy", type=Path, action="append", required=True,
+                     help="package policy file (YAML/JSON); repeat it for one policy per account or zone")
     run.add_argument("--state-dir", type=Path, help="cursors, status and traces (default $INTPKG_HOME/agent)")
     run.add_argument("--once", action="store_true", help="run one interval per stream, then exit")
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
@@ -43,7 +44,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     package = Package.load(args.package_dir)
-    plans = plan_streams(package, load_policy_file(args.policy))
+    plans = plan_policies(package, [load_policy_file(path) for path in args.policy])
     stopping = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:

@@ -3,9 +3,9 @@
 Collects from the real Cloudflare API when credentials are in the environment (the names
 Cloudflare's own tools use: CLOUDFLARE_API_TOKEN, or CLOUDFLARE_EMAIL + CLOUDFLARE_API_KEY, with
 CLOUDFLARE_ACCOUNT_ID and, for HTTP request logs, CLOUDFLARE_ZONE_ID; each may list several ids
-separated by commas) or a policy file is given; otherwise from the mock Cloudflare API that the
-package bundles under `_dev/deploy/`, so that a newcomer sees audit and request logs land within a
-minute.
+separated by commas, and each id gets its own policy, as in Fleet) or policy files are given;
+otherwise from the mock Cloudflare API that the package bundles under `_dev/deploy/`, so that a
+newcomer sees audit and request logs land within a minute.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from intpkg.agent.policy import load_policy_file, plan_streams
+from intpkg.agent.policy import load_policy_file, plan_policies
 from intpkg.agent.state import StatusBoard
 from intpkg.assets.install import install_package
 from intpkg.cloudflare.ratelimit import BUDGET
@@ -39,7 +39,8 @@ INPUT = "cloudflare-httpjson"
 def register(sub: argparse._SubParsersAction) -> None:
     up = sub.add_parser("up", help="main job: start the local node, install the package and collect")
     up.add_argument("package_dir", nargs="?", type=Path, default=Path("."), help="package folder (default: .)")
-    up.add_argument("--policy", type=Path, help="package policy file (default: built from CLOUDFLARE_* variables)")
+    up.add_argument("--policy", type=Path, action="append",
+                    help="package policy file, repeatable (default: built from CLOUDFLARE_* variables)")
     up.add_argument("--mock", action="store_true", help="collect from the bundled mock API even with credentials")
     up.add_argument("--once", action="store_true", help="collect one interval per stream, then exit")
     up.add_argument("--state-dir", type=Path, help="collector state (default $INTPKG_HOME/agent)")
@@ -51,11 +52,11 @@ def _ids(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
-def credentials_policy(env: dict[str, str]) -> dict[str, Any] | None:
-    """A policy for the real API from Cloudflare's environment variables, or None if they are absent.
+def credentials_policies(env: dict[str, str]) -> list[dict[str, Any]] | None:
+    """Policies for the real API from Cloudflare's environment variables, or None if they are absent.
 
-    Audit logs of every account in CLOUDFLARE_ACCOUNT_ID; request logs of every zone in CLOUDFLARE_ZONE_ID
-    (when set), with the same credentials.
+    One policy per account in CLOUDFLARE_ACCOUNT_ID (audit logs) and per zone in CLOUDFLARE_ZONE_ID
+    (request logs, when set), with the same credentials; each is named after its id.
     """
     token = env.get("CLOUDFLARE_API_TOKEN")
     email, key = env.get("CLOUDFLARE_EMAIL"), env.get("CLOUDFLARE_API_KEY")
@@ -70,20 +71,20 @@ def credentials_policy(env: dict[str, str]) -> dict[str, Any] | None:
         credentials = {"api_token": "${env:CLOUDFLARE_API_TOKEN}"}
     else:
         credentials = {"auth_email": "${env:CLOUDFLARE_EMAIL}", "auth_key": "${env:CLOUDFLARE_API_KEY}"}
-    streams: dict[str, Any] = {"cloudflare.audit": {"vars": {"account_id": accounts, **credentials}}}
-    zones = _ids(env.get("CLOUDFLARE_ZONE_ID"))
-    if zones:
-        streams["cloudflare.logpull"] = {"vars": {"zone_id": zones, **credentials}}
-    return {"namespace": "default", "inputs": {INPUT: {"streams": streams}}}
+    return [_policy(account, "cloudflare.audit", {"account_id": account, **credentials}) for account in accounts] + \
+        [_policy(zone, "cloudflare.logpull", {"zone_id": zone, **credentials})
+         for zone in _ids(env.get("CLOUDFLARE_ZONE_ID"))]
 
 
-def mock_policy(mock: CloudflareMock) -> dict[str, Any]:
+def _policy(name: str, dataset: str, variables: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "namespace": "default", "inputs": {INPUT: {"streams": {dataset: {"vars": variables}}}}}
+
+
+def mock_policies(mock: CloudflareMock) -> list[dict[str, Any]]:
     """Both data streams from the bundled mock API (its primary account, zone and test token)."""
     common = {"api_token": mock.token, "api_url": mock.base_url}
-    return {"namespace": "default", "inputs": {INPUT: {"streams": {
-        "cloudflare.audit": {"vars": {"account_id": [mock.account_id], "interval": "1m", **common}},
-        "cloudflare.logpull": {"vars": {"zone_id": [mock.zone_id], **common}},
-    }}}}
+    return [_policy(mock.account_id, "cloudflare.audit", {"account_id": mock.account_id, "interval": "1m", **common}),
+            _policy(mock.zone_id, "cloudflare.logpull", {"zone_id": mock.zone_id, **common})]
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -100,20 +101,21 @@ def cmd_up(args: argparse.Namespace) -> int:
     print(f"package {package.name} {package.version} installed into {client.target.url}")
 
     with contextlib.ExitStack() as stack:
-        policy = load_policy_file(args.policy) if args.policy else None
-        if policy is None and not args.mock:
-            policy = credentials_policy(dict(os.environ))
-        if policy is None:
+        policies = [load_policy_file(path) for path in args.policy] if args.policy else None
+        if policies is None and not args.mock:
+            policies = credentials_policies(dict(os.environ))
+        if policies is None:
             from intpkg.cloudflare.mockapi import CloudflareMock
 
             mock = stack.enter_context(CloudflareMock.from_package(package.path))
-            policy = mock_policy(mock)
+            policies = mock_policies(mock)
             print(f"no Cloudflare credentials (CLOUDFLARE_API_TOKEN, or CLOUDFLARE_EMAIL + CLOUDFLARE_API_KEY, with "
                   f"CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_ZONE_ID): collecting audit and HTTP request logs from the "
                   f"bundled mock API at {mock.base_url}")
         else:
-            print("collecting from the Cloudflare API" if not args.policy else f"collecting with {args.policy}")
-        plans = plan_streams(package, policy)
+            print("collecting from the Cloudflare API" if not args.policy
+                  else f"collecting with {', '.join(map(str, args.policy))}")
+        plans = plan_policies(package, policies)
         state_dir = (args.state_dir or default_state_dir()).resolve()
         agent = Agent(plans, client, state_dir, budget_policy=BUDGET)
         worker = threading.Thread(target=agent.run, kwargs={"once": args.once}, daemon=True)

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from intpkg.agent.policy import load_policy_file, plan_streams
+from intpkg.agent.policy import load_policy_file, plan_policies
 from intpkg.cloudflare.verify import Credentials, Verifier
 from intpkg.errors import IntpkgError
 from intpkg.package import Package
@@ -22,7 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Credentials come from CLOUDFLARE_API_TOKEN, or CLOUDFLARE_EMAIL + CLOUDFLARE_API_KEY (the "
                     "names Cloudflare's own tools use), or from the streams of a policy file.")
     verify.add_argument("package_dir", nargs="?", type=Path, default=Path("."), help="package folder (default: .)")
-    verify.add_argument("--policy", type=Path, help="take credentials, ids and streams from this policy")
+    verify.add_argument("--policy", type=Path, action="append",
+                        help="take credentials, ids and streams from this policy (repeatable)")
     verify.add_argument("--api-url", help=f"scheme and host of the API (default {DEFAULT_API_URL})")
     verify.add_argument("--account-id", default=os.environ.get("CLOUDFLARE_ACCOUNT_ID"),
                         help="account whose audit logs are collected (CLOUDFLARE_ACCOUNT_ID)")
@@ -34,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_verify(args: argparse.Namespace) -> int:
     checks: list[tuple[Credentials, str, str | None, list[str], set[str]]] = []
     if args.policy:
-        plans = plan_streams(Package.load(args.package_dir), load_policy_file(args.policy))
+        plans = plan_policies(Package.load(args.package_dir), [load_policy_file(path) for path in args.policy])
         for plan in plans:
             v = plan.variables
             creds = Credentials(token=v.get("api_token") or None, email=v.get("auth_email") or None,

@@ -13,15 +13,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
-from intpkg import settings
+from intpkg import settings, yamlpos
 from intpkg.errors import IntpkgError
-
-try:
-    _Loader = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
 
 #: ECS keys worth keeping in a resolved field definition
 RESOLVED_KEYS = ("type", "description", "ignore_above", "pattern", "normalize", "example", "scaling_factor",
@@ -72,8 +65,11 @@ class EcsReference:
         return [v["name"] for v in values] if values else None
 
 
+_CACHE_FORMAT = "yaml12"  # bump when the way ecs_flat.yml is read changes what it yields
+
+
 def _cache_file(path: Path, stat) -> Path:
-    key = hashlib.sha1(str(path).encode()).hexdigest()[:16]
+    key = hashlib.sha1(f"{_CACHE_FORMAT}:{path}".encode()).hexdigest()[:16]
     return settings.intpkg_home() / "cache" / "ecs" / f"{key}-{stat.st_mtime_ns}-{stat.st_size}.json"
 
 
@@ -99,10 +95,9 @@ def _read(path: Path, mtime_ns: int) -> dict[str, dict]:
 
 def _parse(path: Path) -> dict[str, dict]:
     try:
-        with path.open(encoding="utf-8") as fh:
-            data = yaml.load(fh, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        raise IntpkgError(f"{path}: not a valid ECS reference: {exc}") from None
+        data = yamlpos.read_yaml(path)
+    except yamlpos.ParseError as exc:
+        raise IntpkgError(f"not a valid ECS reference: {exc}") from None
     if not isinstance(data, dict):
         raise IntpkgError(f"{path}: not a valid ECS reference (expected a mapping of field names)")
     return data

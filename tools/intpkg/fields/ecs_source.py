@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from intpkg import download, settings
+from intpkg import download, settings, yamlpos
 from intpkg.errors import IntpkgError
 
 ECS_REPOSITORY_ENV = "INTPKG_ECS_REPOSITORY_URL"  # raw-file base of the ECS repository (tests point it elsewhere)
@@ -36,13 +36,11 @@ _REFERENCE = re.compile(r"^git@v?(\d+\.\d+\.\d+)$")
 
 def package_ecs_version(package_dir: Path) -> str:
     """The ECS version the package's `_dev/build/build.yml` names."""
-    from intpkg.package import read_yaml
-
     build = Path(package_dir) / "_dev" / "build" / "build.yml"
     if not build.is_file():
         raise IntpkgError(f"{build} does not exist, so the package names no ECS version; set INTPKG_ECS_DIR "
                           "(or pass --ecs-dir) to a folder that holds ecs_flat.yml.")
-    data = read_yaml(build) or {}
+    data = yamlpos.read_yaml(build) or {}
     reference = ((data.get("dependencies") or {}).get("ecs") or {}).get("reference") if isinstance(data, dict) \
         else None
     match = _REFERENCE.match(str(reference or ""))
@@ -89,7 +87,7 @@ def _from_repository(version: str, staging: Path, cache: Path) -> str:
     base = download.environ_url(ECS_REPOSITORY_ENV, ECS_REPOSITORY)
     url = f"{base}/v{version}/generated/ecs/ecs_flat.yml"
     text = download.fetch_text(url, cache)
-    if not isinstance(yaml.safe_load(text), dict):
+    if not isinstance(yamlpos.loads(text, url), dict):
         raise IntpkgError(f"{url} is not an ECS field reference")
     (staging / "ecs_flat.yml").write_text(text, encoding="utf-8")
     return f"ECS {version} from {url}"

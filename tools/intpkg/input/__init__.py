@@ -1,6 +1,6 @@
-"""httpjson-style input engine: Go text/template, transforms, split, pagination, retry, rate limits.
+"""httpjson-style input engine: transforms, split, pagination, retry, rate limits (templates: `intpkg.golang`).
 
-Public API (see each module): `gotemplate.Template`, `config.parse_config`/`ConfigError`,
+Public API (see each module): `config.parse_config`/`ConfigError`, `funcs` (the input's template functions),
 `httpjson.HttpJsonInput`/`IntervalResult`, `ratelimit.RequestBudget`/`BudgetPolicy`/`SystemClock`/`ManualClock`,
 `testing.ScriptedServer` for loopback tests.
 """

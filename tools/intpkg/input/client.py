@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
+from intpkg.golang.httpvalues import Header
 from intpkg.input.config import HttpJsonConfig
-from intpkg.input.httpvalues import Header
 from intpkg.input.ratelimit import Clock, Interrupted, RequestBudget, parse_retry_after
 from intpkg.input.session import CredentialSafeSession
 from intpkg.input.tracer import RequestTracer

@@ -13,9 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from intpkg import __version__
-from intpkg.input import gofmt
-from intpkg.input.gotemplate import TemplateExecError, _lt_one, go_type_name
-from intpkg.input.gotime import (
+from intpkg.golang import fmt as gofmt
+from intpkg.golang.gotime import (
     LAYOUTS,
     UTC,
     Duration,
@@ -26,7 +25,8 @@ from intpkg.input.gotime import (
     parse_duration,
     parse_time,
 )
-from intpkg.input.httpvalues import query_escape
+from intpkg.golang.httpvalues import query_escape
+from intpkg.golang.template import TemplateExecError, _lt_one, go_type_name
 
 PRODUCT = "Filebeat"
 BUILD_COMMIT = "intpkg"

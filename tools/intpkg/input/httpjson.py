@@ -30,11 +30,11 @@ from typing import Any
 
 import requests
 
+from intpkg.golang.gotime import GoTime
+from intpkg.golang.httpvalues import GoURL, Header
 from intpkg.input.client import HttpClient, HttpRequest, HttpResponse, RequestError
 from intpkg.input.config import ConfigError, HttpJsonConfig, TransformConfig, parse_config
 from intpkg.input.funcs import user_agent
-from intpkg.input.gotime import GoTime
-from intpkg.input.httpvalues import GoURL, Header
 from intpkg.input.ratelimit import Clock, Interrupted, RequestBudget, SystemClock
 from intpkg.input.session import CredentialSafeSession
 from intpkg.input.split import SplitError, run_split

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from intpkg.input.httpvalues import Header
+from intpkg.golang.httpvalues import Header
 
 
 class Clock(Protocol):

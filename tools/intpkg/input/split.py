@@ -6,16 +6,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from intpkg import dotted
 from intpkg.input.config import SplitConfig
-from intpkg.input.transforms import (
-    Transformable,
-    TransformContext,
-    TransformError,
-    apply_transform,
-    clone_json,
-    get_path,
-    put_path,
-)
+from intpkg.input.transforms import Transformable, TransformContext, apply_transform, clone_json
 
 
 class SplitError(Exception):
@@ -45,8 +38,8 @@ def run_split(split: SplitConfig, ctx: TransformContext, body: dict, emit: Emit,
 
 def _split(s: SplitConfig, ctx: TransformContext, root: dict, emit: Emit, log, is_root: bool) -> None:
     try:
-        found, value = get_path(root, s.target)
-    except TransformError as exc:
+        found, value = dotted.walk(root, s.target)
+    except dotted.NotAnObject as exc:
         raise SplitError(f"{s.key}: {exc}") from None
     if not found or value is None:
         if s.ignore_empty_value:
@@ -88,7 +81,7 @@ def _split(s: SplitConfig, ctx: TransformContext, root: dict, emit: Emit, log, i
             return
         for part in value.split(s.delimiter):
             clone = clone_json(root)
-            put_path(clone, s.target, part)
+            dotted.put(clone, s.target, part)
             _finish(s, ctx, clone, emit, log)
 
 
@@ -113,7 +106,7 @@ def _as_object(value: Any, target: str) -> dict | None:
         return value
     if isinstance(value, (str, list)):
         wrapped: dict = {}
-        put_path(wrapped, target, value)
+        dotted.put(wrapped, target, value)
         return wrapped
     return None
 
@@ -125,10 +118,10 @@ def _send(s: SplitConfig, ctx, root: dict, key: str, value: Any, emit: Emit, log
             log.debug("split %s: skipping element of type %s", s.key, type(value).__name__)
         return
     if s.key_field and key:
-        put_path(obj, s.key_field, key)
+        dotted.put(obj, s.key_field, key)
     if s.keep_parent:
         clone = clone_json(root)
-        put_path(clone, s.target, value)
+        dotted.put(clone, s.target, value)
     else:
         # `root` is already the caller's private copy of the page, and each element is emitted once
         clone = obj

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from intpkg.input.httpvalues import Header
+from intpkg.golang.httpvalues import Header
 from intpkg.input.ratelimit import Clock
 
 

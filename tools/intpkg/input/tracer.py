@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from intpkg.input.httpvalues import Header
+from intpkg.golang.httpvalues import Header
 from intpkg.redact import Redactor
 
 

@@ -7,10 +7,11 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from intpkg import dotted
+from intpkg.golang.httpvalues import GoURL, Header, URLValues
+from intpkg.golang.template import TemplateExecError
 from intpkg.input.config import TransformConfig, ValueTemplate
 from intpkg.input.funcs import TemplateTerminated
-from intpkg.input.gotemplate import TemplateExecError
-from intpkg.input.httpvalues import GoURL, Header, URLValues
 
 
 class TemplateFailure(Exception):
@@ -145,49 +146,6 @@ def convert_value(value: str, value_type: str, key: str) -> Any:
     return value
 
 
-# --------------------------------------------------------------------------- dotted body paths
-
-
-def get_path(body: dict, path: str) -> tuple[bool, Any]:
-    """mapstr GetValue: (found, value); raises TransformError if a step is not a map."""
-    node: Any = body
-    parts = path.split(".")
-    for i, part in enumerate(parts):
-        if not isinstance(node, dict):
-            raise TransformError(f"expected map at {'.'.join(parts[:i])}, found {type(node).__name__}")
-        if part not in node:
-            # mapstr also accepts keys that themselves contain dots
-            rest = ".".join(parts[i:])
-            if rest in node:
-                return True, node[rest]
-            return False, None
-        node = node[part]
-    return True, node
-
-
-def put_path(body: dict, path: str, value: Any) -> None:
-    node = body
-    parts = path.split(".")
-    for part in parts[:-1]:
-        nxt = node.get(part)
-        if not isinstance(nxt, dict):
-            nxt = {}
-            node[part] = nxt
-        node = nxt
-    node[parts[-1]] = value
-
-
-def delete_path(body: dict, path: str) -> None:
-    node: Any = body
-    parts = path.split(".")
-    for part in parts[:-1]:
-        if not isinstance(node, dict) or part not in node:
-            return
-        node = node[part]
-    if isinstance(node, dict):
-        node.pop(parts[-1], None)
-
-
 # --------------------------------------------------------------------------- transforms
 
 
@@ -227,7 +185,7 @@ def _set(t: TransformConfig, tr: Transformable, value: Any) -> None:
     if t.target_type == "body":
         if tr.body is None:
             tr.body = {}
-        put_path(tr.body, t.target_name, value)
+        dotted.put(tr.body, t.target_name, value)
     elif t.target_type == "header":
         if tr.header is None:
             tr.header = Header()
@@ -247,7 +205,10 @@ def _append(t: TransformConfig, tr: Transformable, value: Any) -> None:
     if t.target_type == "body":
         if tr.body is None:
             tr.body = {}
-        found, old = get_path(tr.body, t.target_name)
+        try:
+            found, old = dotted.walk(tr.body, t.target_name)  # as Beats' mapstr reads bodies
+        except dotted.NotAnObject as exc:
+            raise TransformError(str(exc)) from None
         if not found or old is None:
             new: Any = [value]
         elif isinstance(old, list):
@@ -256,7 +217,7 @@ def _append(t: TransformConfig, tr: Transformable, value: Any) -> None:
             new = [*old, value]
         else:
             new = [old, value]
-        put_path(tr.body, t.target_name, new)
+        dotted.put(tr.body, t.target_name, new)
     elif t.target_type == "header":
         if tr.header is None:
             tr.header = Header()
@@ -270,7 +231,7 @@ def _append(t: TransformConfig, tr: Transformable, value: Any) -> None:
 def _delete(t: TransformConfig, tr: Transformable) -> None:
     if t.target_type == "body":
         if tr.body is not None:
-            delete_path(tr.body, t.target_name)
+            dotted.delete(tr.body, t.target_name)
     elif t.target_type == "header":
         if tr.header is not None:
             tr.header.Del(t.target_name)

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from intpkg import redact
-from intpkg.input.httpvalues import Header
+from intpkg.golang.httpvalues import Header
 from intpkg.mock import faults
 from intpkg.mock.config import MockConfig, RuleSpec
 from intpkg.mock.faults import FaultPlan

@@ -1,6 +1,6 @@
 """Go text/template responses of stream rules: functions and data as the stream image provides them.
 
-The engine is `intpkg.input.gotemplate`; this module only supplies the stream functions (`hostname`, `env`,
+The engine is `intpkg.golang.template`; this module only supplies the stream functions (`hostname`, `env`,
 `sum`, `file`, `glob`, `minify_json`, `now`) and the request data (`.req_num`, `.request.*`).
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from intpkg.input.httpvalues import Header, URLValues
+from intpkg.golang.httpvalues import Header, URLValues
 
 
 class StaticTemplate:
@@ -84,7 +84,7 @@ class TemplateEnv:
         if "{{" not in source:
             return StaticTemplate(source)
         try:
-            from intpkg.input.gotemplate import Template
+            from intpkg.golang.template import Template
         except ImportError as exc:  # pragma: no cover - the engine ships with intpkg
             raise ValueError(f"the Go template engine is not available ({exc})") from None
         try:
@@ -106,7 +106,7 @@ class TemplateEnv:
         return [str(pure.parent / name) for name in names]
 
     def _now(self, offset: str = "") -> Any:
-        from intpkg.input.gotime import GoTime, parse_duration
+        from intpkg.golang.gotime import GoTime, parse_duration
         ns = self.clock_ns() + (int(parse_duration(offset)) if offset else 0)
         return GoTime.from_unix_nano(ns)
 

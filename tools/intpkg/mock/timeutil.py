@@ -6,15 +6,15 @@ import calendar
 import re
 from datetime import UTC, datetime
 
+from intpkg.golang.gotime import DAY, GoTimeError
+from intpkg.golang.gotime import parse_duration as go_parse_duration
+
 NS = 1_000_000_000
 
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _RFC3339 = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|z|[+-]\d{2}:\d{2})$"
 )
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h|d)")
-_UNIT_NS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": NS, "m": 60 * NS, "h": 3600 * NS,
-            "d": 86400 * NS}
 
 
 def _epoch_ns(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> int:
@@ -54,21 +54,11 @@ def parse_logpull_time(text: str) -> int:
 
 
 def parse_duration(text: str, *, allow_days: bool = False) -> int:
-    """Go duration (`-5m`, `1h30m`, `500ms`; plus `d` when allowed) -> signed ns."""
-    s = text.strip()
-    sign = -1 if s.startswith("-") else 1
-    body = s.lstrip("+-")
-    if body == "0":
-        return 0
-    pos, total = 0, 0.0
-    for m in _DURATION_PART.finditer(body):
-        if m.start() != pos or (m[2] == "d" and not allow_days):
-            raise ValueError(f"invalid duration {text!r}")
-        total += float(m[1]) * _UNIT_NS[m[2]]
-        pos = m.end()
-    if pos != len(body) or not body:
-        raise ValueError(f"invalid duration {text!r}")
-    return sign * int(round(total))
+    """Go duration (`-5m`, `1h30m`, `500ms`; plus `d` = 24h when allowed), spaces around allowed -> signed ns."""
+    try:
+        return int(go_parse_duration(text.strip(), extra_units={"d": DAY} if allow_days else None))
+    except GoTimeError:
+        raise ValueError(f"invalid duration {text!r}") from None
 
 
 def format_rfc3339(ns: int, *, fraction: str = "auto") -> str:

@@ -8,11 +8,11 @@ from intpkg.errors import IntpkgError
 from intpkg.fields import EcsReference
 from intpkg.spec.package import Package
 from intpkg.spec.problems import Problem
-from intpkg.spec.rules import docs, fields, kibana, manifest, pipelines, schemas, templates, tests
+from intpkg.spec.rules import docs, extensions, fields, kibana, manifest, pipelines, schemas, templates, tests
 from intpkg.spec.rules.context import LintContext, try_load_ecs
 from intpkg.spec.structure import check_structure
 
-RULE_MODULES = (schemas, manifest, fields, pipelines, templates, kibana, tests, docs)
+RULE_MODULES = (schemas, manifest, fields, pipelines, templates, extensions, kibana, tests, docs)
 
 
 def lint_package(package_dir: Path, *, ecs: EcsReference | None = None, ecs_dir: Path | None = None,

@@ -67,9 +67,15 @@ RULES: dict[str, str] = {
     "DOC002": "_dev/build/docs/README.md cannot be rendered",
     "TST001": "pipeline test case has no expected file",
     "TST002": "pipeline test expected/config file has no test case",
+    # intpkg's own dialect (notices: reported, never failing lint or build)
+    "EXT001": "stream template uses an option only intpkg's agent honours (Elastic Agent ignores it)",
     # the linter itself
     "LNT001": "a group of rules could not run on data of an unexpected shape (fix the other problems first)",
 }
+
+
+#: codes reported as notices: they describe the package, they do not make it invalid
+NOTICES = frozenset({"EXT001"})
 
 
 @dataclass(frozen=True, order=True)
@@ -83,7 +89,17 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}: {self.code} {self.message}"
+        notice = " (notice)" if self.is_notice else ""
+        return f"{self.path}:{self.line}:{self.column}: {self.code}{notice} {self.message}"
+
+    @property
+    def is_notice(self) -> bool:
+        return self.code in NOTICES
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "severity": "notice" if self.is_notice else "error"}
+
+
+def errors(problems: list[Problem]) -> list[Problem]:
+    """The problems that make a package invalid (notices left out)."""
+    return [p for p in problems if not p.is_notice]

@@ -5,10 +5,15 @@ Linköping, Sweden, AS29518 Bredband2 AB in every release of the test data), so 
 databases MaxMind publishes with its reader library: the `maxminddb` source distribution on PyPI
 carries `tests/data/test-data/GeoLite2-{City,ASN,Country}-Test.mmdb`. It is fetched with pip,
 pinned by version and SHA-256, and the three files are cached under `$INTPKG_HOME/cache/geoip/`.
+
+OpenSearch refuses databases in its config folder that its module already bundles, so a node given
+databases runs from a hard-linked copy of the engine home whose module holds them
+(`opensearch_home_with_geoip`).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -64,3 +69,51 @@ def _pip_download(into: Path) -> Path:
                           f"(MaxMind's GeoIP test databases): {last}. Set INTPKG_GEOIP_DIR to a folder with "
                           "GeoLite2-{City,ASN,Country}-Test.mmdb instead.")
     return found[0]
+
+
+
+
+def geoip_database(source: Path, edition: str) -> Path:
+    candidates = [source / f"GeoLite2-{edition}-Test.mmdb", source / f"GeoLite2-{edition}.mmdb"]
+    found = next((c for c in candidates if c.is_file()), None)
+    if found is None:
+        raise IntpkgError(f"INTPKG_GEOIP_DIR={source} has no GeoLite2-{edition}-Test.mmdb or GeoLite2-{edition}.mmdb.")
+    return found
+
+
+def opensearch_home_with_geoip(home: Path, geoip_dir: Path) -> Path:
+    """A copy of OpenSearch's home (hard links, so nearly free) whose ingest-geoip module holds `geoip_dir`'s databases.
+
+    Keyed by the databases' content, so nodes with different databases (the main node with the
+    bundled ones, the tests' node with MaxMind's test databases) can run side by side.
+    """
+    import hashlib
+
+    found = {edition: geoip_database(geoip_dir, edition) for edition in EDITIONS}
+    key = hashlib.sha256(b"".join(path.read_bytes() for path in found.values())).hexdigest()[:12]
+    variant = home.with_name(f"{home.name}-geoip-{key}")  # no "+": OpenSearch reads paths as URLs
+    marker = variant / ".intpkg-geoip"
+    if marker.is_file():
+        return variant
+    staging = variant.with_name(variant.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(home, staging, symlinks=True, copy_function=_link_or_copy)
+    module = staging / "modules" / "ingest-geoip"
+    for edition, source in found.items():
+        target = module / f"GeoLite2-{edition}.mmdb"
+        target.unlink(missing_ok=True)  # never write through a hard link into the pristine home
+        shutil.copyfile(source, target)
+        target.chmod(0o644)
+    (staging / ".intpkg-geoip").write_text(f"{geoip_dir}\n")
+    shutil.rmtree(variant, ignore_errors=True)
+    staging.rename(variant)
+    return variant
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    """A hard link where the file system allows one (nearly free), else a copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+

@@ -28,7 +28,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -41,11 +40,18 @@ import requests
 from intpkg import settings
 from intpkg.errors import IntpkgError
 from intpkg.stack.distribution import ELASTICSEARCH, HOW_TO_SUPPLY_ELASTICSEARCH, OPENSEARCH, Engine, provision
+from intpkg.stack.geoip import EDITIONS, geoip_database, opensearch_home_with_geoip
 from intpkg.stack.java import find_java
+from intpkg.stack.ports import check_port_free
+from intpkg.stack.rootless import (
+    UNPRIVILEGED_USER,
+    check_reachable_by_others,
+    group_of,
+    namespace_prefix,
+    root_drop,
+    tmp_writable_by_others,
+)
 
-GEOIP_EDITIONS = ("City", "ASN", "Country")
-UNPRIVILEGED_USER = "nobody"
-NAMESPACE_UID = 65534  # the unprivileged id the node sees inside its user namespace
 DEFAULT_PORT = 9200
 DEFAULT_HEAP = "1g"
 # index-level settings do not belong in a node's settings (Elasticsearch refuses to start); dropped with a warning
@@ -96,13 +102,11 @@ def elasticsearch_blocked() -> str | None:
     Under root without user namespaces the node runs as `nobody`, and Elasticsearch's entitlement
     agent then needs a /tmp that `nobody` may write.
     """
-    if _root_drop() == "nobody" and not _tmp_writable_by_others():
+    if root_drop() == "nobody" and not tmp_writable_by_others():
         return "running as root without user namespaces, and /tmp is not writable by others"
     return None
 
 
-def _tmp_writable_by_others() -> bool:
-    return bool(Path("/tmp").stat().st_mode & 0o002)
 
 
 def _default_state_dir() -> Path:
@@ -203,8 +207,8 @@ class LocalNode:
         Says in one line on standard error which engine runs and why (unless `quiet`).
         """
         cfg = self.config
-        _check_port_free(cfg.port)
-        _check_port_free(cfg.transport_port, purpose="transport")
+        check_port_free(cfg.port)
+        check_port_free(cfg.transport_port, purpose="transport")
         engine = self.choose_engine(quiet=quiet)
         self.engine = engine
         if not quiet:
@@ -214,7 +218,7 @@ class LocalNode:
         java_home = java_home_for(engine)
         home = engine.home
         if engine.flavor is OPENSEARCH and cfg.geoip_dir is not None:
-            home = _opensearch_home_with_geoip(engine.home, cfg.geoip_dir)
+            home = opensearch_home_with_geoip(engine.home, cfg.geoip_dir)
         self._prepare_state(home, engine)
         return home, java_home
 
@@ -262,7 +266,7 @@ class LocalNode:
         (conf / engine.flavor.settings_file).write_text(settings_text)
         self._install_geoip_config_databases(engine)
         self.pid_file.unlink(missing_ok=True)
-        drop = _root_drop()
+        drop = root_drop()
         if drop == "namespace":
             # root in the node's namespace may only write files root owns outside (a state folder that
             # an earlier `nobody` node owned is taken back)
@@ -271,7 +275,7 @@ class LocalNode:
         elif drop == "nobody":
             owned = {self.state, data_dir, self.logs_dir}
             for folder in owned:
-                _check_reachable_by_others(folder)
+                check_reachable_by_others(folder)
             subprocess.run(["chown", "-R", f"{UNPRIVILEGED_USER}:", *map(str, owned)], check=True)
 
     def _install_geoip_config_databases(self, engine: Engine) -> None:
@@ -286,9 +290,9 @@ class LocalNode:
         if source is None or engine.flavor is not ELASTICSEARCH:
             return
         folder.mkdir(parents=True)
-        for edition in GEOIP_EDITIONS:
+        for edition in EDITIONS:
             target = folder / f"GeoLite2-{edition}.mmdb"
-            shutil.copyfile(_geoip_database(source, edition), target)
+            shutil.copyfile(geoip_database(source, edition), target)
             target.chmod(0o644)
 
     def command(self, home: Path, java_home: Path) -> tuple[list[str], dict[str, str]]:
@@ -304,11 +308,11 @@ class LocalNode:
         if flavor is ELASTICSEARCH:  # the launcher's own JVM writes temporary files too
             env["CLI_JAVA_OPTS"] = f"-Djava.io.tmpdir={self.state / 'tmp'}"
         cmd = [str(home / flavor.launcher), "-p", str(self.pid_file)]
-        drop = _root_drop()
+        drop = root_drop()
         if drop == "namespace":
-            cmd = [*_namespace_prefix(), *cmd]
+            cmd = [*namespace_prefix(), *cmd]
         elif drop == "nobody":
-            cmd = ["setpriv", f"--reuid={UNPRIVILEGED_USER}", f"--regid={_group_of(UNPRIVILEGED_USER)}",
+            cmd = ["setpriv", f"--reuid={UNPRIVILEGED_USER}", f"--regid={group_of(UNPRIVILEGED_USER)}",
                    "--clear-groups", "--", *cmd]
         return cmd, env
 
@@ -419,129 +423,27 @@ def _signal_group(pgid: int, sig: int) -> None:
         pass
 
 
-def port_is_free(port: int) -> bool:
-    """True when nothing listens on (or holds) `port` on 127.0.0.1."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        # as the engine binds: connections of a node just stopped (TIME_WAIT) do not make the port busy
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
-def free_port_pair(preferred: int | None = None, *, avoid: tuple[int, ...] = ()) -> int:
-    """An HTTP port whose transport port (+100) is free too: `preferred` when both are free, else one from the OS."""
-    if preferred is not None and port_is_free(preferred) and port_is_free(preferred + 100):
-        return preferred
-    for _ in range(100):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        if port + 100 < 65536 and port not in avoid and port_is_free(port + 100):
-            return port
-    raise IntpkgError("No free pair of ports (HTTP and HTTP + 100) on 127.0.0.1.")
 
 
-def _check_port_free(port: int, purpose: str = "HTTP") -> None:
-    if not port_is_free(port):
-        raise IntpkgError(
-            f"Port {port} on 127.0.0.1 ({purpose}) is already in use by another process. Stop it, or pick "
-            f"another port with --port / INTPKG_ES_PORT (the transport port is the HTTP port + 100)."
-        )
 
 
-def _check_reachable_by_others(folder: Path) -> None:
-    """The node runs as `nobody`: every parent of its folders must let others through."""
-    for parent in folder.resolve().parents:
-        if not parent.stat().st_mode & 0o001:
-            raise IntpkgError(
-                f"{folder} is not reachable by the user '{UNPRIVILEGED_USER}' the node runs as (its parent "
-                f"{parent} has mode {oct(parent.stat().st_mode & 0o777)}). Choose a state folder outside it "
-                "(--state-dir / INTPKG_STATE_DIR) or run intpkg as a non-root user."
-            )
 
 
-def _group_of(user: str) -> str:
-    import grp
-    import pwd
-
-    return grp.getgrgid(pwd.getpwnam(user).pw_gid).gr_name
 
 
-def _geoip_database(source: Path, edition: str) -> Path:
-    candidates = [source / f"GeoLite2-{edition}-Test.mmdb", source / f"GeoLite2-{edition}.mmdb"]
-    found = next((c for c in candidates if c.is_file()), None)
-    if found is None:
-        raise IntpkgError(f"INTPKG_GEOIP_DIR={source} has no GeoLite2-{edition}-Test.mmdb or GeoLite2-{edition}.mmdb.")
-    return found
 
 
-def _opensearch_home_with_geoip(home: Path, geoip_dir: Path) -> Path:
-    """A copy of OpenSearch's home (hard links, so nearly free) whose ingest-geoip module holds `geoip_dir`'s databases.
-
-    Keyed by the databases' content, so nodes with different databases (the main node with the
-    bundled ones, the tests' node with MaxMind's test databases) can run side by side.
-    """
-    import hashlib
-
-    found = {edition: _geoip_database(geoip_dir, edition) for edition in GEOIP_EDITIONS}
-    key = hashlib.sha256(b"".join(path.read_bytes() for path in found.values())).hexdigest()[:12]
-    variant = home.with_name(f"{home.name}-geoip-{key}")  # no "+": OpenSearch reads paths as URLs
-    marker = variant / ".intpkg-geoip"
-    if marker.is_file():
-        return variant
-    staging = variant.with_name(variant.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(home, staging, symlinks=True, copy_function=_link_or_copy)
-    module = staging / "modules" / "ingest-geoip"
-    for edition, source in found.items():
-        target = module / f"GeoLite2-{edition}.mmdb"
-        target.unlink(missing_ok=True)  # never write through a hard link into the pristine home
-        shutil.copyfile(source, target)
-        target.chmod(0o644)
-    (staging / ".intpkg-geoip").write_text(f"{geoip_dir}\n")
-    shutil.rmtree(variant, ignore_errors=True)
-    staging.rename(variant)
-    return variant
 
 
-def _link_or_copy(source: str, target: str) -> None:
-    """A hard link where the file system allows one (nearly free), else a copy."""
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
 
 
-_USERNS: bool | None = None
 
 
-def user_namespaces_available() -> bool:
-    """Whether `unshare --user` works here (checked once per process)."""
-    global _USERNS
-    if _USERNS is None:
-        try:
-            probe = subprocess.run([*_namespace_prefix(), _system_tool("true")], capture_output=True, timeout=10)
-            _USERNS = probe.returncode == 0
-        except (OSError, subprocess.TimeoutExpired):
-            _USERNS = False
-    return _USERNS
 
 
-def _namespace_prefix() -> list[str]:
-    """The command prefix that runs a program in a new user namespace as NAMESPACE_UID (root outside)."""
-    return [_system_tool("unshare"), "--user", f"--map-user={NAMESPACE_UID}", f"--map-group={NAMESPACE_UID}", "--"]
 
 
-def _root_drop() -> str | None:
-    """How the node leaves root: "namespace" (unshare --user), "nobody" (setpriv), or None when not root."""
-    if os.geteuid() != 0:
-        return None
-    return "namespace" if user_namespaces_available() else "nobody"
 
 
-def _system_tool(name: str) -> str:
-    """Absolute path of a util-linux tool, found even when the caller's PATH is narrowed."""
-    return shutil.which(name) or next((f"{d}/{name}" for d in ("/usr/bin", "/bin") if Path(d, name).is_file()), name)

@@ -22,32 +22,22 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from intpkg import dotted
 from intpkg.agent.policy import plan_streams
 from intpkg.agent.render import render_template
 from intpkg.agent.runner import Agent
 from intpkg.assets.install import install_package
 from intpkg.cloudflare.ratelimit import BUDGET
 from intpkg.errors import IntpkgError
-from intpkg.input.gotime import parse_duration
-from intpkg.package import Package, read_yaml
+from intpkg.golang.gotime import parse_duration
+from intpkg.package import Package
 from intpkg.stack.client import SearchClient
 from intpkg.testing.fieldcheck import load_validator
 from intpkg.testing.result import SKIP, TestResult
 from intpkg.testing.runner import RunOptions, TestRunner, register_runner
+from intpkg.yamlpos import read_yaml
 
 MAX_HITS = 500
-
-
-def _get(doc: dict[str, Any], dotted: str) -> Any:
-    node: Any = doc
-    for part in dotted.split("."):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, dict) and dotted in node:
-            return node[dotted]
-        else:
-            return None
-    return node
 
 
 class SystemRunner(TestRunner):
@@ -153,11 +143,12 @@ class SystemRunner(TestRunner):
         if minimum is not None and len(hits) < int(minimum):
             result.fail(f"assert.min_count: expected at least {minimum} documents, found {len(hits)}")
         for field_name in assertions.get("fields_present") or []:
-            if not any(_get(h, field_name) is not None for h in hits):
+            if not any(dotted.find(h, field_name, None) is not None for h in hits):
                 result.fail(f"assert.fields_present: no document has {field_name}")
         for i, hit in enumerate(hits):
-            if _get(hit, "event.kind") == "pipeline_error" or _get(hit, "error.message"):
-                result.fail(f"document {i} is a pipeline error: {_get(hit, 'error.message')}")
+            message = dotted.find(hit, "error.message", None)
+            if dotted.find(hit, "event.kind", None) == "pipeline_error" or message:
+                result.fail(f"document {i} is a pipeline error: {message}")
         validator = load_validator(package.path, ds, options.ecs_dir)
         seen: set[str] = set()
         for hit in hits:

@@ -387,7 +387,7 @@ def logpull(state: ApiState, call: Call, spec: dict[str, Any]) -> Reply:
 
 
 def _go_duration(ns: int) -> str:
-    from intpkg.input.gotime import format_duration
+    from intpkg.golang.gotime import format_duration
     return format_duration(ns)
 
 

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 
 from intpkg.spec.problems import Problem
 from intpkg.spec.rules.context import LintContext, items, template_data_streams
-from intpkg.spec.schema import SEMVER
+from intpkg.validation import SEMVER
 
 SECRET_WORDS = ("access_key", "api_key", "passphrase", "password", "secret", "token")
 DURATION = re.compile(r"^(\d+[smh]|\d+ms)+$")

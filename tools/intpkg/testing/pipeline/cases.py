@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from intpkg.errors import IntpkgError
-from intpkg.package import read_yaml
+from intpkg.yamlpos import read_yaml
 
 CASE_NAME = re.compile(r"^test-[a-z0-9-]+\.(json|log)$")
 CONFIG_KEYS = {"fields", "dynamic_fields", "numeric_keyword_fields", "string_number_fields", "multiline",

@@ -6,33 +6,7 @@ import json
 import re
 from typing import Any
 
-MISSING = object()
-
-
-def get_path(doc: dict[str, Any], dotted: str) -> Any:
-    """Value at a dotted path, also when the document itself has dotted keys; MISSING if absent."""
-    if dotted in doc:
-        return doc[dotted]
-    head, _, rest = dotted.partition(".")
-    while rest:
-        if isinstance(doc.get(head), dict):
-            found = get_path(doc[head], rest)
-            if found is not MISSING:
-                return found
-        nxt, _, rest = rest.partition(".")
-        head = f"{head}.{nxt}"
-    return doc.get(head, MISSING)
-
-
-def pop_path(doc: dict[str, Any], dotted: str) -> None:
-    if dotted in doc:
-        del doc[dotted]
-        return
-    head, _, rest = dotted.partition(".")
-    if rest and isinstance(doc.get(head), dict):
-        pop_path(doc[head], rest)
-        if not doc[head]:
-            del doc[head]
+from intpkg import dotted
 
 
 def strip_dynamic(doc: dict[str, Any] | None, dynamic: dict[str, str]) -> tuple[Any, list[str]]:
@@ -42,13 +16,13 @@ def strip_dynamic(doc: dict[str, Any] | None, dynamic: dict[str, str]) -> tuple[
     copy = json.loads(json.dumps(doc))
     problems = []
     for name, pattern in dynamic.items():
-        value = get_path(copy, name)
-        if value is MISSING:
+        value = dotted.find(copy, name)
+        if value is dotted.MISSING:
             continue
         for item in value if isinstance(value, list) else [value]:
             if not re.search(str(pattern), str(item)):
                 problems.append(f'dynamic field "{name}" value {item!r} does not match {pattern!r}')
-        pop_path(copy, name)
+        dotted.delete(copy, name, dotted_keys=True, prune=True)
     return copy, problems
 
 

@@ -7,13 +7,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from intpkg import dotted
 from intpkg.errors import IntpkgError
 from intpkg.package import DataStream, Package
 from intpkg.stack.client import SearchClient
 from intpkg.testing import fieldcheck
 from intpkg.testing.pipeline import cases as cases_mod
 from intpkg.testing.pipeline import coverage as coverage_mod
-from intpkg.testing.pipeline.compare import MISSING, differences, get_path, strip_dynamic
+from intpkg.testing.pipeline.compare import differences, strip_dynamic
 from intpkg.testing.pipeline.installer import InstalledPipelines, install
 from intpkg.testing.result import SKIP, TestResult
 from intpkg.testing.runner import RunOptions, TestRunner, register_runner
@@ -114,8 +115,8 @@ class PipelineRunner(TestRunner):
                 if i not in raised and config.expects_failure(i):
                     result.fail(f"event {i + 1}: expected a pipeline error, but the document was dropped")
                 continue
-            message = get_path(doc, "error.message")
-            has_error = message is not MISSING
+            message = dotted.find(doc, "error.message")
+            has_error = message is not dotted.MISSING
             if has_error and not config.expects_failure(i):
                 result.fail(f"event {i + 1}: unexpected error.message: {_text(message)}")
             elif not has_error and config.expects_failure(i):

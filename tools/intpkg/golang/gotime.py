@@ -6,8 +6,10 @@ import datetime as _dt
 import re
 import time as _time
 import zoneinfo
+from collections.abc import Mapping
 
 NANOS = 1_000_000_000
+DAY = 86400 * NANOS  # not a Go unit: for parse_duration's `extra_units`
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
 _ZERO_UNIX = -62135596800  # 0001-01-01T00:00:00Z
 
@@ -74,8 +76,12 @@ class Duration(int):
         return int(self)
 
 
-def parse_duration(text: str) -> Duration:
-    """Go `time.ParseDuration`; raises GoTimeError on bad input."""
+def parse_duration(text: str, *, extra_units: Mapping[str, int] | None = None) -> Duration:
+    """Go `time.ParseDuration`; raises GoTimeError on bad input.
+
+    `extra_units` (name -> nanoseconds) adds units Go does not know, for callers whose syntax extends
+    Go's (e.g. `{"d": DAY}`); without it exactly Go's syntax is accepted.
+    """
     s = text
     if not s:
         raise GoTimeError(f"time: invalid duration {text!r}")
@@ -94,7 +100,7 @@ def parse_duration(text: str) -> Duration:
         match = _DUR_PART.match(s, pos)
         if not match or match.group(1) in ("", "."):
             raise GoTimeError(f"time: invalid duration {text!r}")
-        unit = _UNITS.get(match.group(2))
+        unit = _UNITS.get(match.group(2)) or (extra_units or {}).get(match.group(2))
         if unit is None:
             raise GoTimeError(f"time: unknown unit {match.group(2)!r} in duration {text!r}")
         number = match.group(1)

@@ -1,13 +1,22 @@
-"""Go text/template conformance: expected outputs follow Go's text/template and fmt semantics."""
+"""Go text/template conformance: expected outputs follow Go's text/template and fmt semantics.
+
+The template cases also run through the real `text/template` when `go` is on PATH (one `go run`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import re
+import shutil
+import subprocess
 
 import pytest
 
-from intpkg.input.gotemplate import Template, TemplateError, TemplateExecError, TemplateParseError
-from intpkg.input.gotime import (
+from intpkg import settings
+from intpkg.golang.gotime import (
+    DAY,
     LAYOUTS,
     Duration,
     GoTime,
@@ -16,7 +25,8 @@ from intpkg.input.gotime import (
     parse_duration,
     parse_time,
 )
-from intpkg.input.httpvalues import Header, URLValues
+from intpkg.golang.httpvalues import Header, URLValues
+from intpkg.golang.template import Template, TemplateError, TemplateExecError, TemplateParseError
 
 DATA = {
     "a": {"b": [1, 2, 3]},
@@ -120,16 +130,26 @@ def test_method_calls_on_time_header_and_url_values():
         assert Template(source).execute(data) == expected, source
 
 
-@pytest.mark.parametrize(("source", "message"), [
+# (template, part of the message) — execution errors; each message names line:col.
+EXEC_ERRORS = [
     ("{{.missing}}", 'map has no entry for key "missing"'),
-    ("{{.s.x}}", "can't evaluate field x in type string"),
+    ("{{.s.x}}", "can't evaluate field x in type interface {}"),  # a map's element
+    ("{{with .s}}{{.x}}{{end}}", "can't evaluate field x in type string"),  # a pipeline's value
+    ("{{range .a.b}}{{.x}}{{end}}", "can't evaluate field x in type interface {}"),  # a slice's element
+    ("{{range $v := .a.b}}{{$v.x}}{{end}}", "can't evaluate field x in type interface {}"),
+    ("{{$v := .s}}{{$v.x}}", "can't evaluate field x in type string"),
     ("{{.n.x}}", "nil pointer evaluating interface {}.x"),
-    ('{{eq 1 "a"}}', "incompatible types for comparison"),
+    ('{{eq 1 "a"}}', "incompatible types for comparison: int and string"),
+    ("{{lt .f 2}}", "incompatible types for comparison: float64 and int"),
     ("{{lt true false}}", "invalid type for comparison"),
     ("{{index .a.b 5}}", "index out of range: 5"),
-    ('{{"a" 1}}', "can't give argument to non-function"),
+    ('{{"a" 1}}', 'can\'t give argument to non-function "a"'),
+    ("{{(.s | len) 1}}", "can't give argument to non-function .s | len"),
     ("{{.m.z 1}}", "z is not a method but has arguments"),
-])
+]
+
+
+@pytest.mark.parametrize(("source", "message"), EXEC_ERRORS)
 def test_execution_errors(source, message):
     with pytest.raises(TemplateExecError) as info:
         Template(source).execute(DATA)
@@ -158,7 +178,8 @@ def test_missingkey_default_prints_no_value():
     assert Template("{{.missing}}", missingkey_error=False).execute(DATA) == "<no value>"
 
 
-@pytest.mark.parametrize(("source", "message", "position"), [
+# (template, part of the message, position) — parse errors.
+PARSE_ERRORS = [
     ("line1\n  {{.a", "unclosed action", ":2:"),
     ("{{nope}}", 'function "nope" not defined', ":1:3"),
     ("{{if .t}}x", "unexpected EOF", ":1:"),
@@ -169,12 +190,26 @@ def test_missingkey_default_prints_no_value():
     ("{{(.a}}", "unclosed left paren", ":1:"),
     ('{{"abc}}', "unterminated quoted string", ":1:3"),
     ("{{/* x }}", "unclosed comment", ":1:"),
-])
+]
+
+
+@pytest.mark.parametrize(("source", "message", "position"), PARSE_ERRORS)
 def test_parse_errors_name_the_position(source, message, position):
     with pytest.raises(TemplateParseError) as info:
         Template(source)
     assert message in str(info.value)
     assert position in str(info.value)
+
+
+def test_errors_carry_line_column_and_reason():
+    with pytest.raises(TemplateParseError) as parse:
+        Template("a\n {{nope}}", name="t")
+    assert (parse.value.line, parse.value.column, parse.value.reason) == (2, 4, 'function "nope" not defined')
+    with pytest.raises(TemplateExecError) as execute:
+        Template("x\n\n  {{.missing}}", name="t").execute(DATA)
+    assert (execute.value.line, execute.value.column) == (3, 5)
+    assert execute.value.reason == 'map has no entry for key "missing"'
+    assert str(execute.value) == 'template: t:3:5: executing "t": map has no entry for key "missing"'
 
 
 # --------------------------------------------------------------------------- Go time layouts
@@ -254,6 +289,14 @@ def test_parse_duration_errors(text):
         parse_duration(text)
 
 
+def test_parse_duration_extra_units_extend_go_syntax():
+    days = {"d": DAY}
+    assert parse_duration("-1.5d", extra_units=days) == -36 * 3600 * 10**9
+    assert parse_duration("1d12h", extra_units=days) == parse_duration("36h")
+    with pytest.raises(GoTimeError, match="unknown unit"):
+        parse_duration("1w", extra_units=days)
+
+
 @pytest.mark.parametrize(("nanos", "expected"), [
     (0, "0s"), (5400 * 10**9, "1h30m0s"), (1500 * 10**6, "1.5s"), (1500 * 1000, "1.5ms"), (1500, "1.5µs"),
     (999, "999ns"), (-120 * 10**9, "-2m0s"), (3600 * 10**9 + 1, "1h0m0.000000001s"),
@@ -261,3 +304,157 @@ def test_parse_duration_errors(text):
 def test_duration_string(nanos, expected):
     assert format_duration(nanos) == expected
     assert str(Duration(nanos)) == expected
+
+
+# --------------------------------------------------------------------------- differential: the real Go toolchain
+
+GO_RUNNER = r"""
+// Executes each template case of cases.json with Go's text/template; prints one JSON result per case.
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"text/template"
+)
+
+type testCase struct {
+	Source     string          `json:"source"`
+	Data       json.RawMessage `json:"data"`
+	MissingKey string          `json:"missingkey"`
+	Delims     [2]string       `json:"delims"`
+}
+
+type result struct {
+	Output string `json:"output"`
+	Phase  string `json:"phase"`
+	Error  string `json:"error"`
+}
+
+// goValue turns decoded JSON into what Go code would hold: integers as int, other numbers as float64.
+func goValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = goValue(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = goValue(e)
+		}
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return int(i)
+		}
+		f, _ := x.Float64()
+		return f
+	}
+	return v
+}
+
+func run(c testCase) result {
+	dec := json.NewDecoder(strings.NewReader(string(c.Data)))
+	dec.UseNumber()
+	var data any
+	if err := dec.Decode(&data); err != nil {
+		return result{Phase: "data", Error: err.Error()}
+	}
+	t, err := template.New("").Delims(c.Delims[0], c.Delims[1]).Option("missingkey=" + c.MissingKey).Parse(c.Source)
+	if err != nil {
+		return result{Phase: "parse", Error: err.Error()}
+	}
+	var out strings.Builder
+	if err := t.Execute(&out, goValue(data)); err != nil {
+		return result{Output: out.String(), Phase: "exec", Error: err.Error()}
+	}
+	return result{Output: out.String()}
+}
+
+func main() {
+	raw, err := os.ReadFile(os.Args[1])
+	if err != nil {
+		panic(err)
+	}
+	var cases []testCase
+	if err := json.Unmarshal(raw, &cases); err != nil {
+		panic(err)
+	}
+	results := make([]result, len(cases))
+	for i, c := range cases {
+		results[i] = run(c)
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(results); err != nil {
+		panic(err)
+	}
+}
+"""
+
+# Every template case above that needs no Python-only data or functions: (source, delims, missingkey).
+DIFFERENTIAL_CASES = (
+    [(source, ("{{", "}}"), "error") for source, _ in GO_CASES]
+    + [(source, ("{{", "}}"), "error") for source, _ in EXEC_ERRORS]
+    + [(source, ("{{", "}}"), "error") for source, _, _ in PARSE_ERRORS]
+    + [("{{.missing}}", ("{{", "}}"), "default"), ("{{ .s }} [[.s]]", ("[[", "]]"), "error")]
+)
+
+# `template: NAME:LINE[:COL]: [executing "NAME"[ at <...>]: ]reason` — Go names no column in parse errors.
+_ERROR_PARTS = re.compile(r'^template: [^:]*:(\d+)(?::\d+)?: (?:executing "[^"]*"(?: at <.*?>)?: )?(.*)$', re.S)
+
+
+def _python_result(source: str, delims: tuple[str, str], missingkey: str) -> dict[str, str]:
+    try:
+        output = Template(source, delims=delims, missingkey_error=missingkey == "error").execute(DATA)
+    except TemplateParseError as exc:
+        return {"output": "", "phase": "parse", "error": str(exc)}
+    except TemplateExecError as exc:
+        return {"output": "", "phase": "exec", "error": str(exc)}
+    return {"output": output, "phase": "", "error": ""}
+
+
+def _error_parts(message: str) -> tuple[str, str]:
+    """(line, reason) of a text/template error message."""
+    match = _ERROR_PARTS.match(message)
+    assert match, f"not a text/template error message: {message!r}"
+    return match.group(1), match.group(2)
+
+
+@pytest.fixture(scope="module")
+def go_results(tmp_path_factory) -> list[dict[str, str]]:
+    """The real text/template's result for each of DIFFERENTIAL_CASES: one `go run` for them all."""
+    go = shutil.which("go")
+    if go is None:
+        pytest.skip("the Go toolchain (`go`) is not on PATH")
+    folder = tmp_path_factory.mktemp("go-template")
+    (folder / "main.go").write_text(GO_RUNNER, encoding="utf-8")
+    cases = [{"source": source, "data": DATA, "delims": list(delims), "missingkey": missingkey}
+             for source, delims, missingkey in DIFFERENTIAL_CASES]
+    (folder / "cases.json").write_text(json.dumps(cases), encoding="utf-8")
+    # the local toolchain and the standard library only: nothing is fetched
+    env = {**os.environ, "GOTOOLCHAIN": "local", "GOPROXY": "off", "GOFLAGS": "", "GOWORK": "off",
+           "GOCACHE": str(settings.intpkg_home() / "cache" / "go-build")}
+    done = subprocess.run([go, "run", "main.go", "cases.json"], cwd=folder, env=env, capture_output=True,
+                          text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout)
+    assert len(results) == len(cases)
+    return results
+
+
+@pytest.mark.parametrize("index", range(len(DIFFERENTIAL_CASES)),
+                         ids=[source for source, _, _ in DIFFERENTIAL_CASES])
+def test_python_text_template_matches_go(go_results, index):
+    """Same output; or the same kind of error (parse/exec) on the same line for the same reason.
+
+    Not compared: the column (Go counts from 0 and names none in parse errors) and Go's `at <node>` context.
+    """
+    source, delims, missingkey = DIFFERENTIAL_CASES[index]
+    want, got = go_results[index], _python_result(source, delims, missingkey)
+    assert got["phase"] == want["phase"], (got, want)
+    if not want["phase"]:
+        assert got["output"] == want["output"]
+        return
+    go_line, go_reason = _error_parts(want["error"])
+    line, reason = _error_parts(got["error"])
+    assert line == go_line
+    assert reason == go_reason

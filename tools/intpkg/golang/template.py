@@ -14,13 +14,21 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote_plus
 
-from intpkg.input import gofmt
+from intpkg.golang import fmt as gofmt
 
 __all__ = ["Template", "TemplateError", "TemplateParseError", "TemplateExecError", "MISSING", "truth"]
 
 
 class TemplateError(Exception):
-    """Base class of template errors."""
+    """Base class of template errors.
+
+    `line`/`column` (1-based; 0 when not known) locate the error in the source; `reason` is the message
+    without the `template: NAME:LINE:COL: ` prefix.
+    """
+
+    def __init__(self, message: str, *, line: int = 0, column: int = 0, reason: str = "") -> None:
+        super().__init__(message)
+        self.line, self.column, self.reason = line, column, reason or message
 
 
 class TemplateParseError(TemplateError):
@@ -30,8 +38,9 @@ class TemplateParseError(TemplateError):
 class TemplateExecError(TemplateError):
     """Execution failed; `cause` holds the exception raised by a function, if any."""
 
-    def __init__(self, message: str, cause: BaseException | None = None):
-        super().__init__(message)
+    def __init__(self, message: str, cause: BaseException | None = None, *, line: int = 0, column: int = 0,
+                 reason: str = "") -> None:
+        super().__init__(message, line=line, column=column, reason=reason)
         self.cause = cause
 
 
@@ -86,7 +95,8 @@ class _Lexer:
 
     def error(self, pos: int, message: str) -> TemplateParseError:
         line, col = _line_col(self.src, pos)
-        return TemplateParseError(f"template: {self.name}:{line}:{col}: {message}")
+        return TemplateParseError(f"template: {self.name}:{line}:{col}: {message}", line=line, column=col,
+                                  reason=message)
 
     def run(self) -> list[Token]:
         src, pos = self.src, 0
@@ -340,6 +350,7 @@ class NilNode(Node):
 @dataclass
 class LiteralNode(Node):
     value: Any
+    text: str = ""  # as written in the source
 
 
 @dataclass
@@ -397,6 +408,34 @@ class BreakNode(Node):
 @dataclass
 class ContinueNode(Node):
     pass
+
+
+def node_text(node: Node) -> str:
+    """Go's `Node.String()` of an expression node, as error messages quote it."""
+    if isinstance(node, LiteralNode):
+        return node.text
+    if isinstance(node, DotNode):
+        return "."
+    if isinstance(node, NilNode):
+        return "nil"
+    if isinstance(node, FieldNode):
+        return "".join(f".{name}" for name in node.names)
+    if isinstance(node, VariableNode):
+        return ".".join(node.names)
+    if isinstance(node, IdentifierNode):
+        return node.name
+    if isinstance(node, ChainNode):
+        return _operand_text(node.node) + "".join(f".{name}" for name in node.names)
+    if isinstance(node, CommandNode):
+        return " ".join(_operand_text(arg) for arg in node.args)
+    if isinstance(node, PipeNode):
+        decls = f"{', '.join(node.decls)} {'=' if node.is_assign else ':='} " if node.decls else ""
+        return decls + " | ".join(node_text(cmd) for cmd in node.cmds)
+    return type(node).__name__
+
+
+def _operand_text(node: Node) -> str:
+    return f"({node_text(node)})" if isinstance(node, PipeNode) else node_text(node)
 
 
 class _Parser:
@@ -494,13 +533,7 @@ class _Parser:
             if kw == "define":
                 name_tok = self.expect("string", "define clause")
                 self.expect("right", "define clause")
-                saved = self.vars
-                self.vars = ["$"]
-                body, end = self.item_list()
-                self.vars = saved
-                if end != "end":
-                    raise self.error(tok, "unexpected {{else}} in define")
-                self.defines[name_tok.value] = body
+                self.define(kw, tok, name_tok.value)
                 return None
         pipe = self.pipeline("command", allow_decl=True)
         return ActionNode(tok.pos, pipe)
@@ -514,14 +547,18 @@ class _Parser:
             self.expect("right", kw)
         node = TemplateCallNode(tok.pos, name_tok.value, pipe)
         if kw == "block":
-            saved = self.vars
-            self.vars = ["$"]
-            body, end = self.item_list()
-            self.vars = saved
-            if end != "end":
-                raise self.error(tok, "unexpected {{else}} in block")
-            self.defines[name_tok.value] = body
+            self.define(kw, tok, name_tok.value)
         return node
+
+    def define(self, kw: str, tok: Token, name: str) -> None:
+        """The body of `{{define}}`/`{{block}}` up to its `{{end}}`, as template `name` (own variables)."""
+        saved = self.vars
+        self.vars = ["$"]
+        body, end = self.item_list()
+        self.vars = saved
+        if end != "end":
+            raise self.error(tok, f"unexpected {{{{else}}}} in {kw}")
+        self.defines[name] = body
 
     def branch(self, kind: str, tok: Token) -> BranchNode:
         mark = len(self.vars)
@@ -645,7 +682,7 @@ class _Parser:
         if kind == "nil":
             return NilNode(tok.pos)
         if kind in ("string", "number", "bool"):
-            return LiteralNode(tok.pos, tok.value)
+            return LiteralNode(tok.pos, tok.value, tok.text)
         if kind == "ident":
             if tok.value not in self.funcs and tok.value not in BUILTINS:
                 raise self.error(tok, f'function "{tok.value}" not defined')
@@ -714,11 +751,15 @@ class _Continue(Exception):
     pass
 
 
+def _incompatible(a: Any, b: Any) -> TemplateExecError:
+    return TemplateExecError(f"incompatible types for comparison: {go_type_name(a)} and {go_type_name(b)}")
+
+
 def _eq_one(a: Any, b: Any) -> bool:
     ka, kb = go_kind(a), go_kind(b)
     if ka != "other" and kb != "other":
         if ka != kb:
-            raise TemplateExecError("incompatible types for comparison")
+            raise _incompatible(a, b)
         return a == b
     for value in (a, b):
         if isinstance(value, (list, tuple, dict)):
@@ -727,7 +768,7 @@ def _eq_one(a: Any, b: Any) -> bool:
     if a_nil or b_nil:
         return a_nil and b_nil
     if ka != kb:
-        raise TemplateExecError("incompatible types for comparison")
+        raise _incompatible(a, b)
     return a == b
 
 
@@ -736,7 +777,7 @@ def _lt_one(a: Any, b: Any) -> bool:
     if "other" in (ka, kb) or "bool" in (ka, kb):
         raise TemplateExecError("invalid type for comparison")
     if ka != kb:
-        raise TemplateExecError("incompatible types for comparison")
+        raise _incompatible(a, b)
     return a < b
 
 
@@ -887,24 +928,27 @@ class _State:
     def __init__(self, template: Template, out: list[str]):
         self.t = template
         self.out = out
-        self.vars: list[tuple[str, Any]] = []
+        # (name, value, boxed): boxed values were taken out of a map or slice, so Go sees `interface {}`
+        self.vars: list[tuple[str, Any, bool]] = []
+        self.boxed_dot = False
         self.depth = 0
 
     def error(self, node: Node, message: str, cause: BaseException | None = None) -> TemplateExecError:
         line, col = _line_col(self.t.source, node.pos)
         return TemplateExecError(f"template: {self.t.name}:{line}:{col}: executing \"{self.t.name}\": "
-                                 f"{message}", cause)
+                                 f"{message}", cause, line=line, column=col, reason=message)
 
-    def var(self, name: str) -> Any:
-        for vname, value in reversed(self.vars):
+    def var(self, name: str) -> tuple[Any, bool]:
+        """(value, boxed) of the innermost variable `name`."""
+        for vname, value, boxed in reversed(self.vars):
             if vname == name:
-                return value
+                return value, boxed
         raise TemplateExecError(f"undefined variable: {name}")
 
-    def set_var(self, name: str, value: Any) -> None:
+    def set_var(self, name: str, value: Any, boxed: bool = False) -> None:
         for i in range(len(self.vars) - 1, -1, -1):
             if self.vars[i][0] == name:
-                self.vars[i] = (name, value)
+                self.vars[i] = (name, value, boxed)
                 return
         raise TemplateExecError(f"undefined variable: {name}")
 
@@ -933,12 +977,12 @@ class _State:
             self.depth += 1
             if self.depth > 1000:
                 raise self.error(node, "exceeded maximum template depth (1000)")
-            saved = self.vars
-            self.vars = [("$", new_dot)]
+            saved, saved_boxed = self.vars, self.boxed_dot
+            self.vars, self.boxed_dot = [("$", new_dot, False)], False
             try:
                 self.walk(new_dot, body)
             finally:
-                self.vars = saved
+                self.vars, self.boxed_dot = saved, saved_boxed
                 self.depth -= 1
         else:  # pragma: no cover - parser produces only the nodes above
             raise self.error(node, f"unknown node {type(node).__name__}")
@@ -950,6 +994,14 @@ class _State:
         finally:
             del self.vars[mark:]
 
+    def walk_new_dot(self, dot: Any, boxed: bool, body: ListNode) -> None:
+        """Walk `body` with a new dot; `boxed` when it is an element of a map or slice."""
+        saved, self.boxed_dot = self.boxed_dot, boxed
+        try:
+            self.walk_list(dot, body)
+        finally:
+            self.boxed_dot = saved
+
     def walk_branch(self, dot: Any, node: BranchNode) -> None:
         mark = len(self.vars)
         try:
@@ -957,8 +1009,10 @@ class _State:
                 self.walk_range(dot, node)
                 return
             value = self.eval_pipeline(dot, node.pipe)
-            if truth(value):
-                self.walk_list(value if node.kind == "with" else dot, node.body)
+            if truth(value) and node.kind == "with":
+                self.walk_new_dot(value, False, node.body)
+            elif truth(value):
+                self.walk_list(dot, node.body)
             elif node.else_body is not None:
                 self.walk_list(dot, node.else_body)
         finally:
@@ -967,6 +1021,7 @@ class _State:
     def walk_range(self, dot: Any, node: BranchNode) -> None:
         pipe = node.pipe
         value = self.eval_pipeline(dot, PipeNode(pipe.pos, [], False, pipe.cmds))
+        boxed = isinstance(value, (dict, list, tuple))  # elements of Go's map[string]interface {}, []interface {}
         if hasattr(value, "go_items"):
             value = dict(value.go_items())
         if isinstance(value, dict):
@@ -989,16 +1044,16 @@ class _State:
         for key, elem in items:
             if pipe.decls:
                 if len(pipe.decls) == 1:
-                    assignments = [(pipe.decls[0], elem)]
+                    assignments = [(pipe.decls[0], elem, boxed)]
                 else:
-                    assignments = [(pipe.decls[0], key), (pipe.decls[1], elem)]
-                for name, val in assignments:
+                    assignments = [(pipe.decls[0], key, False), (pipe.decls[1], elem, boxed)]
+                for name, val, val_boxed in assignments:
                     if pipe.is_assign:
-                        self.set_var(name, val)
+                        self.set_var(name, val, val_boxed)
                     else:
-                        self.vars.append((name, val))
+                        self.vars.append((name, val, val_boxed))
             try:
-                self.walk_list(elem, node.body)
+                self.walk_new_dot(elem, boxed, node.body)
             except _Continue:
                 pass
             except _Break:
@@ -1018,24 +1073,24 @@ class _State:
                 except TemplateExecError as exc:
                     raise self.error(pipe, str(exc)) from None
             else:
-                self.vars.append((name, value))
+                self.vars.append((name, value, False))
         return value
 
     def eval_command(self, dot: Any, cmd: CommandNode, final: Any) -> Any:
         first = cmd.args[0]
         if isinstance(first, FieldNode):
-            return self.eval_field_chain(dot, dot, first, first.names, cmd.args, final)
+            return self.eval_field_chain(dot, dot, first, first.names, cmd.args, final, self.boxed_dot)
         if isinstance(first, ChainNode):
             receiver = self.eval_arg(dot, first.node)
             return self.eval_field_chain(dot, receiver, first, first.names, cmd.args, final)
         if isinstance(first, IdentifierNode):
             return self.eval_function(dot, first, cmd, cmd.args, final)
         if isinstance(first, VariableNode):
-            value = self.lookup_var(first, first.names[0])
+            value, boxed = self.lookup_var(first, first.names[0])
             if len(first.names) == 1:
                 self.not_function(first, cmd.args, final)
                 return value
-            return self.eval_field_chain(dot, value, first, first.names[1:], cmd.args, final)
+            return self.eval_field_chain(dot, value, first, first.names[1:], cmd.args, final, boxed)
         if isinstance(first, PipeNode):
             self.not_function(first, cmd.args, final)
             return self.eval_pipeline(dot, first)
@@ -1050,9 +1105,9 @@ class _State:
 
     def not_function(self, node: Node, args: list[Node], final: Any) -> None:
         if len(args) > 1 or final is not _NO_FINAL:
-            raise self.error(node, "can't give argument to non-function")
+            raise self.error(node, f"can't give argument to non-function {node_text(node)}")
 
-    def lookup_var(self, node: Node, name: str) -> Any:
+    def lookup_var(self, node: Node, name: str) -> tuple[Any, bool]:
         try:
             return self.var(name)
         except TemplateExecError as exc:
@@ -1066,12 +1121,12 @@ class _State:
         if isinstance(node, LiteralNode):
             return node.value
         if isinstance(node, FieldNode):
-            return self.eval_field_chain(dot, dot, node, node.names, [node], _NO_FINAL)
+            return self.eval_field_chain(dot, dot, node, node.names, [node], _NO_FINAL, self.boxed_dot)
         if isinstance(node, VariableNode):
-            value = self.lookup_var(node, node.names[0])
+            value, boxed = self.lookup_var(node, node.names[0])
             if len(node.names) == 1:
                 return value
-            return self.eval_field_chain(dot, value, node, node.names[1:], [node], _NO_FINAL)
+            return self.eval_field_chain(dot, value, node, node.names[1:], [node], _NO_FINAL, boxed)
         if isinstance(node, PipeNode):
             return self.eval_pipeline(dot, node)
         if isinstance(node, IdentifierNode):
@@ -1081,12 +1136,14 @@ class _State:
             return self.eval_field_chain(dot, receiver, node, node.names, [node], _NO_FINAL)
         raise self.error(node, f"can't handle {type(node).__name__} as argument")
 
-    def eval_field_chain(self, dot, receiver, node, names, args, final):
+    def eval_field_chain(self, dot, receiver, node, names, args, final, boxed=False):
+        """`receiver.names...`; `boxed`: the receiver came out of a map or slice (Go type `interface {}`)."""
         for name in names[:-1]:
-            receiver = self.eval_field(dot, name, node, receiver, [], _NO_FINAL, chained=True)
-        return self.eval_field(dot, names[-1], node, receiver, args, final)
+            found = self.eval_field(dot, name, node, receiver, [], _NO_FINAL, boxed)
+            receiver, boxed = found, isinstance(receiver, dict)
+        return self.eval_field(dot, names[-1], node, receiver, args, final, boxed)
 
-    def eval_field(self, dot, name, node, receiver, args, final, chained=False):
+    def eval_field(self, dot, name, node, receiver, args, final, boxed=False):
         if receiver is None or receiver is MISSING:
             raise self.error(node, f"nil pointer evaluating interface {{}}.{name}")
         method = _go_methods(receiver, name)
@@ -1115,7 +1172,8 @@ class _State:
             if has_args:
                 raise self.error(node, f"{name} has arguments but cannot be invoked as function")
             return getattr(receiver, name)
-        raise self.error(node, f"can't evaluate field {name} in type {go_type_name(receiver)}")
+        receiver_type = "interface {}" if boxed else go_type_name(receiver)
+        raise self.error(node, f"can't evaluate field {name} in type {receiver_type}")
 
     def eval_function(self, dot, ident: IdentifierNode, cmd: CommandNode, args, final):
         name = ident.name
@@ -1193,7 +1251,7 @@ class Template:
     def execute(self, data: Any = None) -> str:
         out: list[str] = []
         state = _State(self, out)
-        state.vars = [("$", data)]
+        state.vars = [("$", data, False)]
         try:
             state.walk(data, self.root)
         except RecursionError:
