@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Create .venv with intpkg and its pinned dependencies (idempotent; the venv is cached).
-# Maven (OpenSearch from Maven Central) and npm (the ECS reference from the npm registry) are
-# installed with apt-get when missing and this runs as root on Debian; otherwise intpkg names them
-# when it needs them.
+# Maven (OpenSearch from Maven Central) and npm (the ECS reference and handlebars.js from the npm
+# registry) are installed with apt-get when missing and this runs as root on Debian; otherwise
+# intpkg names them when it needs them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -19,6 +19,10 @@ fi
 stamp=.venv/.intpkg-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
+  # Dependencies the project dropped, removed from a .venv made before (-qq: names not installed are
+  # skipped silently): js2py and the PyPI `handlebars` transpilation that ran on it (handlebars.js now
+  # runs on V8 through mini-racer).
+  .venv/bin/python -m pip uninstall -qq -y handlebars js2py-wheel pyjsparser-wheel js2py pyjsparser
   .venv/bin/python -m pip install --quiet -e '.[test]'
   touch "$stamp"
 fi

@@ -121,22 +121,23 @@ def test_missing_credentials_are_refused_naming_both_groups(package: Package, cr
         plan_streams(package, policy(**credentials), env={})
 
 
-def test_compiled_templates_are_cached_and_render_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from intpkg.agent import render
+def test_renders_share_the_compiled_template_but_no_values_and_write_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from intpkg.handlebars import engine
 
+    engine()  # loaded from the session's cache before INTPKG_HOME moves
     monkeypatch.setenv("INTPKG_HOME", str(tmp_path))
     source = "a: {{escape_string tok}}\n{{#each tags as |t|}}{{#contains t \"x\"}}hit: {{t}}\n{{/contains}}{{/each}}"
-    variables = {"tok": "it's", "tags": ["y", "x"]}
-    render._compiled.cache_clear()
-    fresh = render_template(source, variables)
-    (cached,) = (tmp_path / "cache" / "hbs").glob("*.js")
-    assert "it's" not in cached.read_text()  # the cache holds the compiled template, never values
-    render._compiled.cache_clear()
-    assert render_template(source, variables) == fresh == {"a": "it's", "hit": "x"}
-    cached.write_text("this is not javascript (")
-    render._compiled.cache_clear()
-    assert render_template(source, variables) == fresh  # a broken cache file is compiled afresh
-    render._compiled.cache_clear()
+    assert render_template(source, {"tok": "it's", "tags": ["y", "x"]}) == {"a": "it's", "hit": "x"}
+    assert render_template(source, {"tok": "b", "tags": []}) == {"a": "b"}
+    assert list(tmp_path.iterdir()) == []  # no disk cache of compiled templates any more
+
+
+def test_a_template_handlebars_refuses_is_named_with_handlebars_reason() -> None:
+    with pytest.raises(IntpkgError, match=r"^t.yml.hbs: Handlebars rendering failed: #if requires exactly one arg"):
+        render_template("{{#if}}x{{/if}}", {}, name="t.yml.hbs")
+    with pytest.raises(IntpkgError, match=r"^t.yml.hbs: Handlebars rendering failed: Parse error on line 1"):
+        render_template("a: {{x", {}, name="t.yml.hbs")
 
 
 def test_a_broken_policy_file_is_named_with_its_line(package: Package, tmp_path: Path) -> None:

@@ -11,12 +11,12 @@ import pytest
 from intpkg.errors import IntpkgError
 from intpkg.fields import load_ecs
 from intpkg.fields.ecs_source import (
-    ECS_REPOSITORY_ENV,
     SOURCE_FILE,
     choose_npm_version,
     ecs_reference_dir,
     package_ecs_version,
 )
+from intpkg.settings import ECS_REPOSITORY_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL_REFERENCE = b"""\

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from intpkg import settings
 from intpkg.errors import IntpkgError
 from intpkg.stack import distribution
 from intpkg.stack.distribution import ELASTICSEARCH_VERSION, Engine, platform_archive, provision
@@ -96,14 +97,14 @@ class Site:
 @pytest.fixture
 def site(monkeypatch):
     served = Site()
-    monkeypatch.setenv(distribution.DOWNLOAD_URL_ENV, served.url)
+    monkeypatch.setenv(settings.DOWNLOAD_URL_ENV, served.url)
     yield served
     served.server.shutdown()
 
 
 @pytest.fixture
 def clean_env(monkeypatch):
-    for name in (distribution.ENGINE_ENV, distribution.DISTRIBUTION_ENV):
+    for name in (settings.ENGINE_ENV, settings.DISTRIBUTION_ENV):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -145,7 +146,7 @@ def test_a_good_archive_is_verified_unpacked_and_then_reused(site, clean_env, op
 
 def test_a_checksum_mismatch_keeps_nothing(site, clean_env, monkeypatch, tmp_path) -> None:
     site.publish(make_tarball(distribution_files(), f"elasticsearch-{ELASTICSEARCH_VERSION}"), checksum="ab" * 64)
-    monkeypatch.setenv(distribution.ENGINE_ENV, "elasticsearch")
+    monkeypatch.setenv(settings.ENGINE_ENV, "elasticsearch")
     with pytest.raises(IntpkgError, match="SHA-512 .* but the published checksum is abab"):
         provision(tmp_path / "cache", quiet=True)
     assert not (tmp_path / "cache" / "engines").exists()
@@ -163,21 +164,21 @@ def test_a_truncated_download_keeps_nothing_and_falls_back(site, clean_env, open
 
 def test_an_unreachable_site_costs_seconds_once_and_is_remembered(clean_env, opensearch_stub, monkeypatch,
                                                                   tmp_path) -> None:
-    monkeypatch.setenv(distribution.DOWNLOAD_URL_ENV, closed_port_url())
+    monkeypatch.setenv(settings.DOWNLOAD_URL_ENV, closed_port_url())
     started = time.monotonic()
     engine = provision(tmp_path / "cache", quiet=True)
     assert time.monotonic() - started < 10
     assert engine.flavor.name == "opensearch" and "unreachable" in opensearch_stub[0]
 
-    monkeypatch.setenv(distribution.ENGINE_ENV, "elasticsearch")  # forced: the remembered failure is the error
+    monkeypatch.setenv(settings.ENGINE_ENV, "elasticsearch")  # forced: the remembered failure is the error
     with pytest.raises(IntpkgError, match="not trying again for an hour.*INTPKG_ES_DISTRIBUTION"):
         provision(tmp_path / "cache", quiet=True)
 
 
 def test_a_supplied_folder_wins_over_any_download(clean_env, opensearch_stub, monkeypatch, tmp_path) -> None:
-    monkeypatch.setenv(distribution.DOWNLOAD_URL_ENV, closed_port_url())
+    monkeypatch.setenv(settings.DOWNLOAD_URL_ENV, closed_port_url())
     folder = make_folder(tmp_path / "es-9", distribution_files("9.1.3"))
-    monkeypatch.setenv(distribution.DISTRIBUTION_ENV, str(folder))
+    monkeypatch.setenv(settings.DISTRIBUTION_ENV, str(folder))
     engine = provision(tmp_path / "cache", quiet=True)
     assert (engine.flavor.name, engine.version, engine.home) == ("elasticsearch", "9.1.3", folder)
     assert engine.min_java == 21 and f"INTPKG_ES_DISTRIBUTION={folder}" in engine.reason
@@ -203,20 +204,20 @@ def test_an_unusable_supplied_distribution_is_named(clean_env, monkeypatch, tmp_
     for name, data in files.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(data)
-    monkeypatch.setenv(distribution.DISTRIBUTION_ENV, str(folder))
+    monkeypatch.setenv(settings.DISTRIBUTION_ENV, str(folder))
     with pytest.raises(IntpkgError, match=f"INTPKG_ES_DISTRIBUTION={folder}.*{message}"):
         provision(tmp_path / "cache", quiet=True)
 
 
 def test_forcing_opensearch_skips_elasticsearch(site, clean_env, opensearch_stub, monkeypatch, tmp_path) -> None:
     site.publish(make_tarball(distribution_files(), f"elasticsearch-{ELASTICSEARCH_VERSION}"))
-    monkeypatch.setenv(distribution.ENGINE_ENV, "OpenSearch")
+    monkeypatch.setenv(settings.ENGINE_ENV, "OpenSearch")
     assert provision(tmp_path / "cache", quiet=True).flavor.name == "opensearch"
     assert opensearch_stub == ["INTPKG_ENGINE=opensearch"] and site.requests == []
 
 
 def test_an_unknown_engine_is_refused(clean_env, monkeypatch, tmp_path) -> None:
-    monkeypatch.setenv(distribution.ENGINE_ENV, "solr")
+    monkeypatch.setenv(settings.ENGINE_ENV, "solr")
     with pytest.raises(IntpkgError, match="INTPKG_ENGINE='solr' is not one of: elasticsearch, opensearch"):
         provision(tmp_path / "cache", quiet=True)
 
@@ -227,7 +228,7 @@ def test_a_machine_that_cannot_run_elasticsearch_gets_opensearch_unless_forced(s
     blocked = "running as root without user namespaces"
     assert provision(tmp_path / "cache", quiet=True, elasticsearch_blocked=blocked).flavor.name == "opensearch"
     assert blocked in opensearch_stub[0] and site.requests == []
-    monkeypatch.setenv(distribution.ENGINE_ENV, "elasticsearch")
+    monkeypatch.setenv(settings.ENGINE_ENV, "elasticsearch")
     assert provision(tmp_path / "cache", quiet=True, elasticsearch_blocked=blocked).flavor.name == "elasticsearch"
 
 

@@ -12,7 +12,7 @@ import pytest
 from fixtures.lint.pkgcopy import copy_real_package
 from intpkg.stack.client import SearchClient
 from intpkg.testing.runner import RunOptions
-from intpkg.testing.system import SystemRunner
+from intpkg.testing.system.runner import SystemRunner
 
 REPO = Path(__file__).resolve().parents[1]
 SYSTEM = Path("data_stream/audit/_dev/test/system")

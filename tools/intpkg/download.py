@@ -13,7 +13,6 @@ One home for every HTTP download intpkg makes (the Elasticsearch archive, the EC
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 import time
 from pathlib import Path
@@ -149,7 +148,3 @@ def _short(exc: BaseException) -> str:
             return marker.lower()
     return exc.__class__.__name__ + (": " + text[:120] if text else "")
 
-
-def environ_url(name: str, default: str) -> str:
-    """A base URL setting (tests point it at a local server)."""
-    return (os.environ.get(name) or default).rstrip("/")

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-from pathlib import Path
 
 from intpkg.benchmark import collector as collector_bench
 from intpkg.benchmark import pipeline as bench
+from intpkg.commands._package import add_package_arg, package_dir
 from intpkg.commands._target import add_target_args, client_from_args
-from intpkg.commands.test import package_dir_from
 from intpkg.package import Package
 
 
@@ -25,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "pipeline, and raw through the pipeline; alternating rounds after a warm-up. Reports median "
                     "docs/s and ratios, and times `intpkg test pipeline` for the data stream (warm). Everything "
                     "created is deleted.")
-    pipeline.add_argument("package_dir", nargs="?", type=Path, metavar="PACKAGE_DIR")
+    add_package_arg(pipeline, repository_fallback=True)
     pipeline.add_argument("-d", "--data-streams", default="", help="comma-separated data streams (default: all "
                           "with pipeline tests)")
     pipeline.add_argument("--docs", type=int, default=20000, help="documents per round (default 20000)")
@@ -40,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     collector = kinds.add_parser(
         "collector", help="end-to-end events/s of a 100k-record backfill from the mock API vs. direct bulk indexing",
         description=collector_bench.__doc__)
-    collector.add_argument("package_dir", nargs="?", type=Path, metavar="PACKAGE_DIR")
+    add_package_arg(collector, repository_fallback=True)
     collector.add_argument("--api-version", choices=("v1", "v2"), default="v1")
     collector.add_argument("--page-size", type=int, default=1000)
     collector.add_argument("--rounds", type=int, default=2, help="rounds of the three runs (default 2)")
@@ -50,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_pipeline(args: argparse.Namespace) -> int:
-    package = Package.load(package_dir_from(args.package_dir))
+    package = Package.load(package_dir(args))
     only = [d.strip() for d in args.data_streams.split(",") if d.strip()] or None
     streams = [ds for ds in package.data_streams(only) if (ds.path / "_dev" / "test" / "pipeline").is_dir()]
     client = client_from_args(args)
@@ -89,7 +88,7 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
 
 def cmd_collector(args: argparse.Namespace) -> int:
     client = client_from_args(args)
-    result = collector_bench.run(client, package_dir_from(args.package_dir), api_version=args.api_version,
+    result = collector_bench.run(client, package_dir(args), api_version=args.api_version,
                                  page_size=args.page_size, rounds=args.rounds)
     data = result.to_dict()
     if args.format == "json":

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from intpkg.build import build_package
-from intpkg.commands._package import add_ecs_arg, add_package_arg
+from intpkg.commands._build import add_build_args, run_build
+from intpkg.commands._package import add_package_arg
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,24 +14,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_package_arg(parser)
     add_build_args(parser)
     parser.set_defaults(func=cmd_build)
-
-
-def add_build_args(parser: argparse.ArgumentParser) -> None:
-    add_ecs_arg(parser)
-    parser.add_argument("--build-dir", type=Path, help="output folder (default: <package>/build)")
-    parser.add_argument("--no-zip", action="store_true", help="only build the folder")
-    parser.add_argument("--skip-validation", action="store_true", help="do not validate the built package")
-
-
-def run_build(args: argparse.Namespace) -> int:
-    result = build_package(args.package_dir, args.build_dir, ecs_dir=args.ecs_dir, make_zip=not args.no_zip,
-                           validate=not args.skip_validation)
-    for doc in result.docs_updated:
-        print(f"rendered {doc}")
-    print(f"built {result.name} {result.version}: {result.folder}")
-    if result.zip_path:
-        print(f"zip: {result.zip_path}")
-    return 0
 
 
 def cmd_build(args: argparse.Namespace) -> int:

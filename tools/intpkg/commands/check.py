@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from intpkg.commands._build import add_build_args, run_build
 from intpkg.commands._package import add_package_arg
-from intpkg.commands.build import add_build_args, run_build
-from intpkg.commands.lint import print_problems
+from intpkg.commands._problems import print_problems
 from intpkg.spec import errors, lint_package
 
 

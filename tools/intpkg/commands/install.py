@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from intpkg.assets.install import install_package, uninstall_package
+from intpkg.commands._package import add_ecs_arg, add_package_arg
 from intpkg.commands._target import add_target_args, client_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     install = sub.add_parser("install", help="install the package's templates and pipelines into the cluster")
-    install.add_argument("package_dir", nargs="?", type=Path, default=Path("."), help="package folder (default: .)")
-    install.add_argument("--ecs-dir", type=Path, help="folder with ecs_flat.yml (INTPKG_ECS_DIR)")
+    add_package_arg(install)
+    add_ecs_arg(install)
     add_target_args(install)
     install.set_defaults(func=cmd_install)
 
     uninstall = sub.add_parser("uninstall", help="remove the package's templates and pipelines")
-    uninstall.add_argument("package_dir", nargs="?", type=Path, default=Path("."))
+    add_package_arg(uninstall)
     uninstall.add_argument("--delete-data", action="store_true", help="also delete the package's data streams")
     add_target_args(uninstall)
     uninstall.set_defaults(func=cmd_uninstall)

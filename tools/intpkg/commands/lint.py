@@ -7,7 +7,8 @@ import json
 import sys
 
 from intpkg.commands._package import add_ecs_arg, add_package_arg
-from intpkg.spec import RULES, Problem, errors, lint_package
+from intpkg.commands._problems import print_problems
+from intpkg.spec import RULES, errors, lint_package
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,19 +18,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
     parser.add_argument("--list-rules", action="store_true", help="print every rule code with its description")
     parser.set_defaults(func=cmd_lint)
-
-
-def print_problems(problems: list[Problem], fmt: str) -> None:
-    if fmt == "json":
-        json.dump({"problems": [p.as_dict() for p in problems], "count": len(problems),
-                   "errors": len(errors(problems))}, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-        return
-    for problem in problems:
-        print(problem)
-    if problems:
-        notices = len(problems) - len(errors(problems))
-        print(f"{len(problems) - notices} problem(s), {notices} notice(s)", file=sys.stderr)
 
 
 def cmd_lint(args: argparse.Namespace) -> int:

@@ -7,8 +7,8 @@ import signal
 import sys
 import threading
 import time
-from pathlib import Path
 
+from intpkg.commands._package import add_package_arg
 from intpkg.errors import IntpkgError
 
 
@@ -16,8 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("mock", help="serve the package's mock Cloudflare API on loopback",
                             description="Serve the mock declared in PACKAGE_DIR/_dev/deploy/docker (stream rules "
                                         "plus intpkg handlers). Prints the base URL to use as api_url.")
-    parser.add_argument("package_dir", nargs="?", type=Path, default=Path("."), metavar="PACKAGE_DIR",
-                        help="package root (default: the current folder)")
+    add_package_arg(parser)
     parser.add_argument("--port", type=int, default=0, help="port to listen on (0 = pick a free one; default 0)")
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
     parser.add_argument("--service", help="compose service to serve (default: the first stream http-server)")

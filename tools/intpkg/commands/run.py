@@ -14,13 +14,14 @@ from intpkg import settings
 from intpkg.agent.policy import load_policy_file, plan_policies
 from intpkg.agent.state import StatusBoard
 from intpkg.cloudflare.ratelimit import BUDGET
+from intpkg.commands._package import add_package_arg
 from intpkg.commands._target import add_target_args, wait_for_client
 from intpkg.package import Package
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser("run", help="collect: run the policy's streams and ship events to the cluster")
-    run.add_argument("package_dir", nargs="?", type=Path, default=Path("."), help="package folder (default: .)")
+    add_package_arg(run)
     run.add_argument("--policy", type=Path, action="append", required=True,
                      help="package policy file (YAML/JSON); repeat it for one policy per account or zone")
     run.add_argument("--state-dir", type=Path, help="cursors, status and traces (default $INTPKG_HOME/agent)")
@@ -32,10 +33,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     status = sub.add_parser("status", help="per-stream status of the collector (last run, events, errors, cursor)")
     status.add_argument("--state-dir", type=Path, help="the collector's state folder")
     status.set_defaults(func=cmd_status)
-
-
-def default_state_dir() -> Path:
-    return settings.intpkg_home() / "agent"
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -52,7 +49,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    state_dir = (args.state_dir or default_state_dir()).resolve()
+    state_dir = (args.state_dir or settings.agent_state_dir()).resolve()
     agent = Agent(plans, client, state_dir, budget_policy=BUDGET)
     agent.install_signal_handlers()
     for plan in plans:
@@ -64,7 +61,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    path = (args.state_dir or default_state_dir()) / "status.json"
+    path = (args.state_dir or settings.agent_state_dir()) / "status.json"
     status = StatusBoard.read(path)
     streams = status.get("streams") or {}
     if not streams:

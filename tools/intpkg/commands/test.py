@@ -8,14 +8,14 @@ import json
 import sys
 from pathlib import Path
 
-from intpkg import settings
+from intpkg.commands._package import add_ecs_arg, add_package_arg, package_dir
 from intpkg.commands._target import add_target_args, client_from_args
 from intpkg.errors import IntpkgError
 from intpkg.testing import report
 from intpkg.testing.runner import RUNNERS, RunOptions
 
 # Modules that register a runner (static, system and asset runners go here when they exist).
-RUNNER_MODULES = ["intpkg.testing.pipeline.runner", "intpkg.testing.system"]
+RUNNER_MODULES = ["intpkg.testing.pipeline.runner", "intpkg.testing.system.runner"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,26 +52,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _common_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("package_dir", nargs="?", type=Path, metavar="PACKAGE_DIR",
-                        help="package root (default: the current folder if it is a package, else the repository)")
+    add_package_arg(parser, repository_fallback=True)
     parser.add_argument("-d", "--data-streams", default="",
                         help="comma-separated data streams to test (default: all)")
-    parser.add_argument("--ecs-dir", type=Path, help="folder holding ECS's ecs_flat.yml (INTPKG_ECS_DIR)")
+    add_ecs_arg(parser)
     parser.add_argument("--report-format", choices=report.FORMATS, default="human")
     parser.add_argument("--report-output", type=Path, metavar="FILE",
                         help="write the report to FILE (the table still goes to stdout)")
 
 
-def package_dir_from(arg: Path | None) -> Path:
-    if arg is not None:
-        return arg.resolve()
-    cwd = Path.cwd()
-    return cwd if (cwd / "manifest.yml").is_file() else settings.REPO_ROOT
-
-
 def cmd_test(args: argparse.Namespace) -> int:
     options = RunOptions(
-        package_dir=package_dir_from(args.package_dir),
+        package_dir=package_dir(args),
         data_streams=[d.strip() for d in args.data_streams.split(",") if d.strip()],
         generate=getattr(args, "generate", False),
         coverage=getattr(args, "coverage", False),

@@ -20,12 +20,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from intpkg import settings
 from intpkg.agent.policy import load_policy_file, plan_policies
 from intpkg.agent.state import StatusBoard
 from intpkg.assets.install import install_package
 from intpkg.cloudflare.ratelimit import BUDGET
 from intpkg.commands._target import add_target_args, client_from_args, target_from_args
-from intpkg.commands.run import default_state_dir
 from intpkg.errors import IntpkgError
 from intpkg.package import Package
 from intpkg.stack.node import LocalNode
@@ -116,7 +116,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             print("collecting from the Cloudflare API" if not args.policy
                   else f"collecting with {', '.join(map(str, args.policy))}")
         plans = plan_policies(package, policies)
-        state_dir = (args.state_dir or default_state_dir()).resolve()
+        state_dir = (args.state_dir or settings.agent_state_dir()).resolve()
         agent = Agent(plans, client, state_dir, budget_policy=BUDGET)
         worker = threading.Thread(target=agent.run, kwargs={"once": args.once}, daemon=True)
         worker.start()

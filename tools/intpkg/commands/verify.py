@@ -9,6 +9,7 @@ from pathlib import Path
 
 from intpkg.agent.policy import load_policy_file, plan_policies
 from intpkg.cloudflare.verify import Credentials, Verifier
+from intpkg.commands._package import add_package_arg
 from intpkg.errors import IntpkgError
 from intpkg.package import Package
 
@@ -21,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="check the Cloudflare credential and its permissions for each enabled stream",
         description="Credentials come from CLOUDFLARE_API_TOKEN, or CLOUDFLARE_EMAIL + CLOUDFLARE_API_KEY (the "
                     "names Cloudflare's own tools use), or from the streams of a policy file.")
-    verify.add_argument("package_dir", nargs="?", type=Path, default=Path("."), help="package folder (default: .)")
+    add_package_arg(verify)
     verify.add_argument("--policy", type=Path, action="append",
                         help="take credentials, ids and streams from this policy (repeatable)")
     verify.add_argument("--api-url", help=f"scheme and host of the API (default {DEFAULT_API_URL})")

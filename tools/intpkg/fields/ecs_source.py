@@ -17,17 +17,15 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 import tarfile
 import tempfile
 from pathlib import Path
 
 import yaml
 
-from intpkg import download, settings, yamlpos
+from intpkg import download, npm, settings, yamlpos
 from intpkg.errors import IntpkgError
 
-ECS_REPOSITORY_ENV = "INTPKG_ECS_REPOSITORY_URL"  # raw-file base of the ECS repository (tests point it elsewhere)
 ECS_REPOSITORY = "https://raw.githubusercontent.com/elastic/ecs"
 NPM_PACKAGE = "@elastic/ecs"
 SOURCE_FILE = "SOURCE"
@@ -84,7 +82,7 @@ def _ensure(folder: Path) -> Path:
 
 
 def _from_repository(version: str, staging: Path, cache: Path) -> str:
-    base = download.environ_url(ECS_REPOSITORY_ENV, ECS_REPOSITORY)
+    base = settings.ecs_repository_url(ECS_REPOSITORY)
     url = f"{base}/v{version}/generated/ecs/ecs_flat.yml"
     text = download.fetch_text(url, cache)
     if not isinstance(yamlpos.loads(text, url), dict):
@@ -108,27 +106,22 @@ def choose_npm_version(wanted: str, published: list[str]) -> str:
 
 
 def _from_npm(version: str, staging: Path) -> str:
-    npm, node = shutil.which("npm"), shutil.which("node")
-    if npm is None or node is None:
-        raise IntpkgError("npm and node are needed to read the npm package (Debian: apt-get install npm)")
-    listed = _run([npm, "view", NPM_PACKAGE, "versions", "--json"], staging)
+    npm_path, node = npm.executable("npm"), npm.executable("node")
+    if npm_path is None or node is None:
+        raise IntpkgError(f"npm and node are needed to read the npm package ({npm.INSTALL_HINT})")
+    listed = npm.run([npm_path, "view", NPM_PACKAGE, "versions", "--json"], staging)
     try:
         published = json.loads(listed)
     except ValueError:
         raise IntpkgError(f"`npm view {NPM_PACKAGE} versions` gave no JSON list") from None
     chosen = choose_npm_version(version, published if isinstance(published, list) else [published])
-    packed = _run([npm, "pack", f"{NPM_PACKAGE}@{chosen}", "--json", "--pack-destination", str(staging)], staging)
-    try:
-        info = json.loads(packed)[0]
-        tarball, integrity = staging / info["filename"], info.get("integrity", "")
-    except (ValueError, LookupError, TypeError):
-        raise IntpkgError(f"`npm pack {NPM_PACKAGE}@{chosen}` gave no package") from None
+    tarball, integrity = npm.pack(npm_path, f"{NPM_PACKAGE}@{chosen}", staging)
     with tarfile.open(tarball) as tf:
         member = tf.getmember("package/generated/ecs_flat.js")
         tf.extractall(staging / "npm", members=[member], filter="data")
     module = staging / "npm" / "package" / "generated" / "ecs_flat.js"
-    dumped = _run([node, "-e", "process.stdout.write(JSON.stringify(require(process.argv[1]).EcsFlat))",
-                   str(module)], staging)
+    dumped = npm.run([node, "-e", "process.stdout.write(JSON.stringify(require(process.argv[1]).EcsFlat))",
+                      str(module)], staging)
     fields = json.loads(dumped)
     if not isinstance(fields, dict) or "@timestamp" not in fields:
         raise IntpkgError(f"{NPM_PACKAGE}@{chosen}'s generated/ecs_flat holds no ECS fields")
@@ -139,12 +132,3 @@ def _from_npm(version: str, staging: Path) -> str:
     shutil.rmtree(staging / "npm")
     exact = "" if chosen == version else f" (ECS {version} is not published there)"
     return f"ECS {chosen} from npm's {NPM_PACKAGE}@{chosen}{exact}, {integrity}"
-
-
-def _run(cmd: list[str], cwd: Path) -> str:
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300)
-    if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
-        command = " ".join([Path(cmd[0]).name, *cmd[1:3]])
-        raise IntpkgError(f"`{command}` failed: {last}")
-    return proc.stdout

@@ -1,21 +1,34 @@
-"""A small Handlebars scanner for agent stream templates: syntax check and the variables a template reads.
+"""Agent stream templates as handlebars.js parses them: Fleet's limits, and the variables a template reads.
 
-It checks what Fleet's compiler would reject (unclosed tags, unbalanced or mismatched blocks, `else` outside
-a block, partials) and lists the context variables referenced outside `each`/`with` blocks.
+`parse(text)` walks the AST of `Handlebars.parse` (handlebars.js 4.7.8, `intpkg.handlebars`) and raises
+TemplateError at the first problem in document order:
+
+- the text does not parse (the cause in plain words where handlebars' tokens show it: `hbs_syntax`);
+- a partial (`{{> x}}`) or a decorator (`{{* x}}`): Fleet registers none;
+- a helper Fleet does not have, as a block (`{{#frob x}}`), with arguments (`{{frob x}}`) or in a
+  sub-expression (`(frob x)`); a block helper without argument (`{{#if}}`).
+
+`Template.references` lists, in document order, the context variables read from the root context: paths
+outside `each`/`with` bodies, and inside them those that climb out (`../x` past every enclosing body,
+`@root.x`). Block parameters (`as |x|`), `@data` variables and helper names are not variables. Lines
+and columns are 1-based; a reference is placed at its path.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
+from typing import Any
+
+from intpkg.handlebars import HandlebarsError, engine
+from intpkg.spec.hbs_syntax import explain
 
 HELPERS = {"if", "unless", "each", "with", "contains", "escape_string", "escape_multiline_string", "to_json",
            "url_encode", "lookup", "log"}
 BLOCK_HELPERS = {"if", "unless", "each", "with", "contains"}
-SCOPE_HELPERS = {"each", "with"}
-LITERALS = {"true", "false", "null", "undefined", "this", "else"}
-_TOKEN = re.compile(r"""\s*(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|\(|\)|as\s+\|[^|]*\||[^\s()=]+=|[^\s()]+)""")
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+SCOPE_HELPERS = {"each", "with"}  # their body runs with another context
+_LITERALS = {"StringLiteral", "NumberLiteral", "BooleanLiteral", "UndefinedLiteral", "NullLiteral"}
+
+Node = dict[str, Any]
 
 
 class TemplateError(Exception):
@@ -36,116 +49,87 @@ class Template:
     references: list[Reference] = field(default_factory=list)
 
 
-def _position(text: str, offset: int) -> tuple[int, int]:
-    line = text.count("\n", 0, offset) + 1
-    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
-
-
-def _tokens(expr: str) -> list[str]:
-    return [t.strip() for t in _TOKEN.findall(expr) if t.strip()]
+@dataclass(frozen=True)
+class _Scope:
+    bodies: int = 0  # enclosing each/with bodies: a path climbs out of them with as many `../`
+    params: frozenset[str] = frozenset()  # block parameters in reach
 
 
 def parse(text: str) -> Template:
-    """Scan `text`; raise TemplateError at the first syntax problem."""
+    """Parse `text` with handlebars.js; raise TemplateError at the first problem."""
+    try:
+        ast = engine().parse(text)
+    except HandlebarsError as exc:
+        raise TemplateError(*explain(text, exc)) from None
     template = Template()
-    stack: list[tuple[str, int, set[str]]] = []  # (helper, offset, block params)
-    pos = 0
-    while True:
-        start = text.find("{{", pos)
-        if start < 0:
-            break
-        if start > 0 and text[start - 1] == "\\":
-            pos = start + 2
-            continue
-        if text.startswith("{{!--", start):
-            end = text.find("--}}", start)
-            if end < 0:
-                raise TemplateError(*_position(text, start), "unclosed comment {{!-- ... --}}")
-            pos = end + 4
-            continue
-        triple = text.startswith("{{{", start)
-        close = "}}}" if triple else "}}"
-        end = text.find(close, start + len(close))
-        nxt = text.find("{{", start + 2 + triple)
-        if end < 0 or (0 <= nxt < end and not text.startswith("{{!", start)):
-            raise TemplateError(*_position(text, start), f"unclosed tag: missing {close!r}")
-        inner = text[start + 2 + triple:end].strip().lstrip("~").rstrip("~").strip()
-        pos = end + len(close)
-        if inner.startswith("!"):
-            continue
-        line, col = _position(text, start)
-        if not inner:
-            raise TemplateError(line, col, "empty tag {{}}")
-        sigil = inner[0]
-        if sigil == ">":
-            raise TemplateError(line, col, "partials ({{> ...}}) are not available to Fleet templates")
-        if sigil in "#^" and len(inner) > 1 or sigil == "#":
-            tokens = _tokens(inner[1:])
-            if not tokens:
-                raise TemplateError(line, col, "block without a helper name")
-            params = set()
-            if tokens[-1].startswith("as"):
-                params = set(tokens[-1].split("|")[1].split())
-                tokens = tokens[:-1]
-            helper = tokens[0]
-            if helper not in BLOCK_HELPERS:
-                raise TemplateError(line, col, f"unknown block helper {helper!r}")
-            if len(tokens) < 2:
-                raise TemplateError(line, col, f"{{{{#{helper}}}}} needs an argument")
-            _references(template, tokens[1:], stack, line, col)
-            stack.append((helper, start, params))
-            continue
-        if sigil == "/":
-            helper = inner[1:].strip()
-            if not stack:
-                raise TemplateError(line, col, f"{{{{/{helper}}}}} closes no open block")
-            opened, offset, _ = stack.pop()
-            if opened != helper:
-                oline, _ = _position(text, offset)
-                raise TemplateError(line, col, f"{{{{/{helper}}}}} closes {{{{#{opened}}}}} opened on line {oline}")
-            continue
-        tokens = _tokens(inner)
-        if tokens[0] in ("else", "^"):
-            if not stack:
-                raise TemplateError(line, col, "{{else}} outside a block")
-            if len(tokens) > 1:  # {{else if x}}
-                _references(template, tokens[2:], stack, line, col)
-            continue
-        if tokens[0] in HELPERS:
-            _references(template, tokens[1:], stack, line, col)
-        elif len(tokens) > 1:
-            raise TemplateError(line, col, f"unknown helper {tokens[0]!r}")
-        else:
-            _references(template, tokens, stack, line, col)
-    if stack:
-        helper, offset, _ = stack[-1]
-        raise TemplateError(*_position(text, offset), f"{{{{#{helper}}}}} is never closed")
+    _program(ast, _Scope(), template)
     return template
 
 
-def _references(template: Template, tokens: list[str], stack: list, line: int, col: int) -> None:
-    in_scope = any(helper in SCOPE_HELPERS for helper, _, _ in stack)
-    params = set().union(*(p for _, _, p in stack)) if stack else set()
-    depth = 0
-    for token in tokens:
-        if token == "(":
-            depth += 1
-            continue
-        if token == ")":
-            depth -= 1
-            continue
-        if token.endswith("=") and not token.startswith(("'", '"')):
-            continue
-        if token[0] in "\"'" or _NUMBER.match(token) or token in LITERALS or token.startswith("@"):
-            continue
-        if token in HELPERS and (depth or token == tokens[0]):
-            continue
-        root_ref = token.startswith("../") or token.startswith("@root.")
-        name = re.sub(r"^(\.\./)+|^@root\.", "", token)
-        if name.startswith("this.") or name.split(".")[0] in params:
-            continue
-        if in_scope and not root_ref:
-            continue
-        template.references.append(Reference(name, line, col))
-    if depth:
-        raise TemplateError(line, col, "unbalanced parentheses in sub-expression")
+def _program(program: Node, scope: _Scope, template: Template) -> None:
+    for statement in program.get("body") or []:
+        _statement(statement, scope, template)
+
+
+def _statement(node: Node, scope: _Scope, template: Template) -> None:
+    kind = node.get("type")
+    if kind in ("PartialStatement", "PartialBlockStatement"):
+        raise _error(node, "partials ({{> ...}}) are not available to Fleet templates")
+    if kind in ("Decorator", "DecoratorBlock"):
+        raise _error(node, "decorators ({{* ...}}) are not available to Fleet templates")
+    if kind == "MustacheStatement":
+        _call(node, scope, template, "mustache")
+    elif kind == "BlockStatement":
+        helper = _call(node, scope, template, "block")
+        if node.get("program"):
+            body = node["program"]
+            inner = _Scope(scope.bodies + (helper in SCOPE_HELPERS), scope.params | set(body.get("blockParams") or []))
+            _program(body, inner, template)
+        if node.get("inverse"):  # {{else}}: the block's own context
+            _program(node["inverse"], scope, template)
+
+
+def _call(node: Node, scope: _Scope, template: Template, form: str) -> str:
+    """Check the helper that `node` (a mustache, block or sub-expression) calls; note the variables it reads."""
+    path, params = node["path"], node.get("params") or []
+    pairs = (node.get("hash") or {}).get("pairs") or []
+    name = str(path.get("original"))
+    if form == "block":
+        if name not in BLOCK_HELPERS:
+            raise _error(node, f"unknown block helper {name!r}")
+        if not params:
+            raise _error(node, f"{{{{#{name}}}}} needs an argument")
+    elif form == "subexpression" or params or pairs:
+        if name not in HELPERS:
+            raise _error(node, f"unknown helper {name!r}")
+    elif path.get("type") == "PathExpression" and name not in HELPERS:
+        _reference(path, scope, template)
+    for value in [*params, *(pair["value"] for pair in pairs)]:
+        if value.get("type") == "SubExpression":
+            _call(value, scope, template, "subexpression")
+        elif value.get("type") == "PathExpression":
+            _reference(value, scope, template)
+    return name
+
+
+def _reference(path: Node, scope: _Scope, template: Template) -> None:
+    parts = [str(p) for p in path.get("parts") or []]
+    if path.get("data"):  # @index, @key...: only @root.x reads the root context
+        if parts[:1] != ["root"] or len(parts) < 2:
+            return
+        parts = parts[1:]
+    elif not parts or (path.get("depth", 0) == 0 and parts[0] in scope.params):
+        return  # `this`, `..`, a block parameter
+    elif path.get("depth", 0) < scope.bodies:
+        return  # a value of an each/with body, not of the root context
+    line, column = _start(path)
+    template.references.append(Reference(".".join(parts), line, column))
+
+
+def _start(node: Node) -> tuple[int, int]:
+    start = (node.get("loc") or {}).get("start") or {}
+    return int(start.get("line") or 1), int(start.get("column") or 0) + 1
+
+
+def _error(node: Node, message: str) -> TemplateError:
+    return TemplateError(*_start(node), message)

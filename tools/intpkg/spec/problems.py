@@ -45,6 +45,7 @@ RULES: dict[str, str] = {
     "HBS001": "agent stream template does not parse",
     "HBS002": "agent stream template uses a variable that is not declared",
     "HBS003": "stream template_path does not name an existing agent/stream template",
+    "HBS004": "agent stream templates not checked: handlebars.js could not be loaded",
     # fields
     "FLD001": "field defined more than once in a data stream",
     "FLD002": "`external: ecs` requires _dev/build/build.yml with an ECS reference",

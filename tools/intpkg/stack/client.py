@@ -10,7 +10,6 @@ Credentials live only in the `Target`; its repr and every error message leave th
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,22 +17,13 @@ from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 import requests
 
+from intpkg import settings
 from intpkg.errors import IntpkgError
-
-ENV_PREFIXES = ("INTPKG_ES_", "ELASTIC_PACKAGE_ELASTICSEARCH_")
 
 # The clients log every non-2xx answer as a warning, expected ones too (a 404 when probing for a
 # template); intpkg raises or reports the errors that matter itself.
 for _name in ("opensearch", "elastic_transport.transport"):
     logging.getLogger(_name).setLevel(logging.ERROR)
-
-
-def _env(name: str) -> str | None:
-    for prefix in ENV_PREFIXES:
-        value = os.environ.get(prefix + name)
-        if value:
-            return value
-    return None
 
 
 def split_userinfo(url: str) -> tuple[str, str | None, str | None]:
@@ -64,19 +54,20 @@ class Target:
     @classmethod
     def from_env(cls, default_url: str | None = None, **overrides: Any) -> Target | None:
         """Build a target from flags (overrides) and environment; None when nothing names a cluster."""
-        url = overrides.get("url") or _env("URL") or _env("HOST")
+        url = overrides.get("url") or settings.cluster_setting("URL") or settings.cluster_setting("HOST")
         external = url is not None
         url = url or default_url
         if not url:
             return None
-        insecure = overrides.get("insecure") or (_env("INSECURE") or "").lower() in ("1", "true", "yes")
+        insecure = overrides.get("insecure") or \
+            (settings.cluster_setting("INSECURE") or "").lower() in ("1", "true", "yes")
         url, url_user, url_password = split_userinfo(url)
         return cls(
             url=url.rstrip("/"),
-            api_key=overrides.get("api_key") or _env("API_KEY"),
-            username=overrides.get("username") or _env("USERNAME") or url_user,
-            password=overrides.get("password") or _env("PASSWORD") or url_password,
-            ca_cert=overrides.get("ca_cert") or _env("CA_CERT"),
+            api_key=overrides.get("api_key") or settings.cluster_setting("API_KEY"),
+            username=overrides.get("username") or settings.cluster_setting("USERNAME") or url_user,
+            password=overrides.get("password") or settings.cluster_setting("PASSWORD") or url_password,
+            ca_cert=overrides.get("ca_cert") or settings.cluster_setting("CA_CERT"),
             verify_certs=not insecure,
             external=external,
         )

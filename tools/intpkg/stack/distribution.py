@@ -26,12 +26,10 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from intpkg import download
+from intpkg import download, settings
 from intpkg.errors import IntpkgError
+from intpkg.settings import DISTRIBUTION_ENV, ENGINE_ENV
 
-ENGINE_ENV = "INTPKG_ENGINE"
-DISTRIBUTION_ENV = "INTPKG_ES_DISTRIBUTION"
-DOWNLOAD_URL_ENV = "INTPKG_ES_DOWNLOAD_URL"  # Elastic's download folder; tests point it at a local server
 ELASTIC_DOWNLOADS = "https://artifacts.elastic.co/downloads/elasticsearch"
 ELASTICSEARCH_VERSION = "8.19.4"
 OPENSEARCH_VERSION = "3.6.0"
@@ -89,7 +87,7 @@ class Engine:
 
 def forced_engine() -> str | None:
     """INTPKG_ENGINE, validated (None when unset)."""
-    name = os.environ.get(ENGINE_ENV, "").strip().lower()
+    name = settings.forced_engine_name()
     if not name:
         return None
     if name not in FLAVORS:
@@ -105,7 +103,7 @@ def provision(cache: Path, *, distribution: Path | None = None, offline: bool = 
     used unless Elasticsearch is forced).
     """
     forced = forced_engine()
-    supplied = distribution or (Path(os.environ[DISTRIBUTION_ENV]) if os.environ.get(DISTRIBUTION_ENV) else None)
+    supplied = distribution or settings.es_distribution()
     if forced == "opensearch":
         return _opensearch(cache, f"{ENGINE_ENV}=opensearch", offline=offline, quiet=quiet)
     if supplied is not None:
@@ -187,7 +185,7 @@ def _elastic_download(cache: Path, *, offline: bool, quiet: bool) -> Engine:
         return Engine(ELASTICSEARCH, ELASTICSEARCH_VERSION, home, f"downloaded earlier from Elastic ({home})")
     if offline:
         raise IntpkgError("not cached, and --offline forbids downloading it")
-    base = download.environ_url(DOWNLOAD_URL_ENV, ELASTIC_DOWNLOADS)
+    base = settings.es_download_url(ELASTIC_DOWNLOADS)
     published = download.fetch_text(f"{base}/{name}.sha512", cache).split()
     if not published or not re.fullmatch(r"[0-9a-fA-F]{128}", published[0]):
         raise IntpkgError(f"{base}/{name}.sha512 holds no SHA-512 checksum")

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from intpkg import settings
 from intpkg.errors import IntpkgError
 
 _VERSION_RE = re.compile(r'version "(\d+)(?:\.(\d+))?')
@@ -31,14 +32,13 @@ def java_major(java_home: Path) -> int | None:
 
 def _candidates() -> list[Path]:
     found: list[Path] = []
-    for var in ("INTPKG_JAVA_HOME", "JAVA_HOME"):
-        if os.environ.get(var):
-            found.append(Path(os.environ[var]))
+    for home in (settings.java_home(), os.environ.get("JAVA_HOME")):
+        if home:
+            found.append(Path(home))
     on_path = shutil.which("java")
     if on_path:
         found.append(Path(on_path).resolve().parent.parent)
-    roots = os.environ.get("INTPKG_JVM_ROOTS", "/usr/lib/jvm:/opt/java:/usr/local/java")
-    for root in (Path(r) for r in roots.split(os.pathsep) if r):
+    for root in settings.jvm_roots():
         if root.is_dir():
             found.extend(sorted(p for p in root.iterdir() if p.is_dir()))
     return found
@@ -50,7 +50,7 @@ def find_java(min_major: int, *, purpose: str = "the local search node") -> Path
     INTPKG_JAVA_HOME wins when set; otherwise JAVA_HOME, `java` on PATH, then the JVM folders
     (INTPKG_JVM_ROOTS, default /usr/lib/jvm:/opt/java:/usr/local/java), picking the first new enough.
     """
-    explicit = os.environ.get("INTPKG_JAVA_HOME")
+    explicit = settings.java_home()
     seen: list[str] = []
     for home in _candidates():
         major = java_major(home)
@@ -59,7 +59,7 @@ def find_java(min_major: int, *, purpose: str = "the local search node") -> Path
         seen.append(f"Java {major} at {home}")
         if major >= min_major:
             return home
-        if explicit and home == Path(explicit):
+        if explicit and home == explicit:
             raise IntpkgError(
                 f"INTPKG_JAVA_HOME={explicit} is Java {major}; {purpose} needs Java {min_major} "
                 "or newer. Point INTPKG_JAVA_HOME at a newer JDK."

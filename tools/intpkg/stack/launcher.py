@@ -75,7 +75,7 @@ def run(argv: list[str]) -> int:
     if "http.port" in settings:
         config.port = int(settings.pop("http.port"))
     data = settings.get("path.data")
-    if not os.environ.get("INTPKG_STATE_DIR") and data:
+    if not settings.node_state_dir_is_set() and data:
         config.state_dir = Path(data).resolve().parent / "intpkg-node"
     config.extra_settings = settings
     node = LocalNode(config)

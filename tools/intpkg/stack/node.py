@@ -52,8 +52,6 @@ from intpkg.stack.rootless import (
     tmp_writable_by_others,
 )
 
-DEFAULT_PORT = 9200
-DEFAULT_HEAP = "1g"
 # index-level settings do not belong in a node's settings (Elasticsearch refuses to start); dropped with a warning
 INDEX_SETTING_PREFIXES = ("index.",)
 # settings of Elasticsearch that OpenSearch does not know; dropped with a warning on OpenSearch
@@ -73,10 +71,10 @@ OPENSEARCH_SETTINGS = {
 class NodeConfig:
     """How to run the local node; defaults come from the environment."""
 
-    state_dir: Path = field(default_factory=lambda: _default_state_dir())
+    state_dir: Path = field(default_factory=settings.node_state_dir)
     cache_dir: Path = field(default_factory=lambda: settings.intpkg_home() / "cache")
-    port: int = field(default_factory=lambda: int(os.environ.get("INTPKG_ES_PORT", DEFAULT_PORT)))
-    heap: str = field(default_factory=lambda: os.environ.get("INTPKG_HEAP", DEFAULT_HEAP))
+    port: int = field(default_factory=settings.es_port)
+    heap: str = field(default_factory=settings.heap)
     geoip_dir: Path | None = field(default_factory=settings.geoip_dir)
     extra_settings: dict[str, str] = field(default_factory=dict)
     offline: bool = False
@@ -105,12 +103,6 @@ def elasticsearch_blocked() -> str | None:
     if root_drop() == "nobody" and not tmp_writable_by_others():
         return "running as root without user namespaces, and /tmp is not writable by others"
     return None
-
-
-
-
-def _default_state_dir() -> Path:
-    return Path(os.environ.get("INTPKG_STATE_DIR") or settings.intpkg_home() / "node")
 
 
 def parse_settings(pairs: list[str]) -> dict[str, str]:
@@ -299,7 +291,7 @@ class LocalNode:
         """Command line and environment that start the engine chosen by `prepare()` in the foreground."""
         assert self.engine is not None, "prepare() chooses the engine"
         flavor = self.engine.flavor
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("INTPKG_ES_", "ELASTIC_PACKAGE_"))}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(settings.CLUSTER_ENV_PREFIXES)}
         env.update(HOME=str(self.state))
         env[flavor.java_home_env] = str(java_home)
         env[flavor.tmpdir_env] = str(self.state / "tmp")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from intpkg.handlebars import HandlebarsUnavailable
 from intpkg.spec import hbs
 from intpkg.spec.problems import Problem
 from intpkg.spec.rules.context import LintContext, items, template_data_streams
@@ -37,16 +38,23 @@ def _is_declared(name: str, declared: set[str]) -> bool:
 def check(ctx: LintContext) -> list[Problem]:
     pkg = ctx.pkg
     problems: list[Problem] = []
+    unavailable: str | None = None  # why handlebars.js cannot be loaded, once known
     for ds in pkg.data_streams:
         base = f"data_stream/{ds}/agent/stream"
         parsed: dict[str, hbs.Template] = {}
         for rel in pkg.files(base, "*.yml.hbs"):
             try:
-                parsed[rel] = hbs.parse(pkg.path(rel).read_text(encoding="utf-8"))
+                text = pkg.path(rel).read_text(encoding="utf-8")
+                if unavailable is None:
+                    parsed[rel] = hbs.parse(text)
             except hbs.TemplateError as exc:
                 problems.append(Problem(rel, exc.line, exc.column, "HBS001", exc.message))
             except UnicodeDecodeError:
                 problems.append(Problem(rel, 1, 1, "PRS001", "not UTF-8 text"))
+            except HandlebarsUnavailable as exc:
+                unavailable = str(exc)
+            if unavailable is not None and rel not in parsed:
+                problems.append(Problem(rel, 1, 1, "HBS004", f"not checked: {unavailable}"))
         mrel = f"data_stream/{ds}/manifest.yml"
         for s, stream in enumerate(items(pkg.ds_manifest(ds).get("streams"))):
             if not isinstance(stream, dict):

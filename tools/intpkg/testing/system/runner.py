@@ -1,16 +1,4 @@
-"""System tests: the package collecting from its mock service into the real cluster.
-
-For each `data_stream/<ds>/_dev/test/system/test-<name>-config.yml`:
-
-1. start the mock API that the package declares under `_dev/deploy` (`service:` names it);
-2. install the package into the cluster and pick a fresh namespace;
-3. run intpkg's agent with the config's `vars` and `data_stream.vars` (placeholders `{{Hostname}}`,
-   `{{Port}}` and `{{TEST_RUN_ID}}` filled in) until the assertions hold or `wait_for_data_timeout`;
-4. fail on any `event.kind: pipeline_error` document, on fields the definitions do not allow, and on
-   unmet `assert.hit_count` / `assert.min_count` / `assert.fields_present`;
-5. with `--generate`, write the first document as the data stream's `sample_event.json`;
-6. delete the data stream and stop the agent and the mock.
-"""
+"""The system test runner: mock up, agent on, documents checked, everything torn down (see the package docstring)."""
 
 from __future__ import annotations
 
@@ -24,7 +12,6 @@ from typing import Any
 
 from intpkg import dotted
 from intpkg.agent.policy import plan_streams
-from intpkg.agent.render import render_template
 from intpkg.agent.runner import Agent
 from intpkg.assets.install import install_package
 from intpkg.cloudflare.ratelimit import BUDGET
@@ -35,7 +22,7 @@ from intpkg.stack.client import SearchClient
 from intpkg.testing.fieldcheck import load_validator
 from intpkg.testing.result import SKIP, TestResult
 from intpkg.testing.runner import RunOptions, TestRunner, register_runner
-from intpkg.yamlpos import read_yaml
+from intpkg.testing.system.config import SystemTestCase, policy_for
 
 MAX_HITS = 500
 
@@ -72,25 +59,15 @@ class SystemRunner(TestRunner):
                  result: TestResult) -> None:
         from intpkg.cloudflare.mockapi import CloudflareMock
 
-        raw = read_yaml(config_path) or {}
-        if raw.get("skip"):
+        case = SystemTestCase.load(config_path)
+        if case.skip_reason is not None:
             result.status = SKIP
-            result.failures.append(f"skipped: {raw['skip'].get('reason', 'no reason given')}")
+            result.failures.append(f"skipped: {case.skip_reason}")
             return
         run_id = uuid.uuid4().hex[:8]
-        with CloudflareMock.from_package(package.path, service=raw.get("service")) as mock:
-            placeholders = {"Hostname": mock.host, "Port": str(mock.port), "TEST_RUN_ID": run_id}
-            config = render_template(config_path.read_text(), placeholders, name=str(config_path))
-            namespace = f"ep{run_id}"
-            dataset = package.data_stream(ds).dataset
-            template = config.get("policy_template") or package.manifest["policy_templates"][0]["name"]
-            input_key = f"{template}-{config.get('input', 'httpjson')}"
-            policy = {"namespace": namespace, "vars": {}, "inputs": {input_key: {
-                "vars": config.get("vars") or {},
-                "streams": {dataset: {"vars": (config.get("data_stream") or {}).get("vars") or {}}},
-            }}}
-            _split_vars(package, input_key, policy)
-            plans = plan_streams(package, policy, env={})
+        with CloudflareMock.from_package(package.path, service=case.service) as mock:
+            config = case.render(mock.host, mock.port, run_id)
+            plans = plan_streams(package, policy_for(package, ds, config, namespace=f"ep{run_id}"), env={})
             install_package(self.client, package.path, ecs_dir=options.ecs_dir)
             index = plans[0].index
             state = Path(tempfile.mkdtemp(prefix=f"intpkg-system-{run_id}-", dir=self.state_root))
@@ -167,21 +144,6 @@ def _satisfied(hits: list[dict], assertions: dict[str, Any]) -> bool:
     if "min_count" in assertions:
         return len(hits) >= int(assertions["min_count"])
     return True
-
-
-def _split_vars(package: Package, input_key: str, policy: dict[str, Any]) -> None:
-    """elastic-package's `vars` may hold package- or input-level vars: put each where it is declared."""
-    given = policy["inputs"][input_key]["vars"]
-    package_names = {v["name"] for v in package.manifest.get("vars") or []}
-    input_names = {v["name"] for t in package.manifest.get("policy_templates") or []
-                   for i in t.get("inputs") or [] if f"{t['name']}-{i['type']}" == input_key
-                   for v in i.get("vars") or []}
-    stream = next(iter(policy["inputs"][input_key]["streams"].values()))
-    for name in list(given):
-        if name in package_names:
-            policy["vars"][name] = given.pop(name)
-        elif name not in input_names:
-            stream["vars"].setdefault(name, given.pop(name))
 
 
 def _remove_tree(path: Path) -> None:
