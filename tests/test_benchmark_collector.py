@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.mark.parametrize("api_version", ["v1", "v2"])
 def test_every_run_indexes_the_whole_dataset(search_client, api_version) -> None:
     result = run(search_client, REPO, api_version=api_version, page_size=500, rounds=1,
-                 account="0a1b2c3d4e5f60718293a4b5c6d7e8f9", dataset=f"audit_{api_version}_main")
+                 dataset=f"audit_{api_version}_main")
     data = result.to_dict()
     assert data["events"] == 2500  # run() raises if any namespace did not get exactly the dataset
     for key in ("collector_eps", "interval_eps", "direct_eps", "fetch_bulk_eps"):

@@ -12,11 +12,12 @@ import requests
 from intpkg.agent.policy import plan_streams
 from intpkg.agent.runner import Agent
 from intpkg.assets.install import install_package
-from intpkg.mock.server import MockServer
+from intpkg.cloudflare.mockapi import CloudflareMock
+from intpkg.cloudflare.ratelimit import BUDGET
 from intpkg.package import Package
 from intpkg.stack.client import SearchClient
 from test_agent_delivery import LateForwarder, client_behind, upstream_of
-from test_collector_e2e import ACCOUNT_A, TOKEN, count, policy
+from test_collector_e2e import count, policy
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -34,9 +35,9 @@ def test_cluster_away_for_30_seconds_mid_run_loses_nothing(installed, tmp_path, 
     forwarder = LateForwarder(upstream_of(installed))
     client = client_behind(forwarder)
     forwarder.open()  # client_behind closed it again: the cluster is reachable when the run starts
-    with MockServer.from_package(REPO, delay_rate=1.0, delay_duration="100ms") as mock:  # 25 pages, >= 2.5 s
+    with CloudflareMock.from_package(REPO, delay_rate=1.0, delay_duration="100ms") as mock:  # 25 pages, >= 2.5 s
         truth = len(mock.dataset("audit_v2_main"))
-        plans = plan_streams(Package.load(REPO), policy(namespace, mock.base_url, api_token=TOKEN, page_size=100),
+        plans = plan_streams(Package.load(REPO), policy(namespace, mock, api_token=mock.token, page_size=100),
                              env={})
         agent = Agent(plans, client, tmp_path, queue_size=200, bulk_size=100)
 
@@ -68,13 +69,13 @@ def test_a_429_is_waited_out_as_told_and_followed_by_no_burst(installed, tmp_pat
     """Another tool spent the credential's quota (Cloudflare counts every client of a token): the agent's
     first request is refused with 429 and Retry-After, and it must wait that long before the next one."""
     namespace = unique_name.replace("-", "")
-    with MockServer.from_package(REPO, rate_limit={"quota": 3, "window": 6}) as mock:
+    with CloudflareMock.from_package(REPO, rate_limit={"quota": 3, "window": 6}) as mock:
         truth = len(mock.dataset("audit_v1_main"))
-        plans = plan_streams(Package.load(REPO), policy(namespace, mock.base_url, api_token=TOKEN,
+        plans = plan_streams(Package.load(REPO), policy(namespace, mock, api_token=mock.token,
                                                          api_version="v1", page_size=500), env={})
-        agent = Agent(plans, installed, tmp_path)  # rendered and ready before the quota is spent
-        url = f"{mock.base_url}/client/v4/accounts/{ACCOUNT_A}/audit_logs"
-        other = [requests.get(url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10) for _ in range(4)]
+        agent = Agent(plans, installed, tmp_path, budget_policy=BUDGET)  # ready before the quota is spent
+        url = f"{mock.base_url}/client/v4/accounts/{mock.account_id}/audit_logs"
+        other = [requests.get(url, headers={"Authorization": f"Bearer {mock.token}"}, timeout=10) for _ in range(4)]
         assert other[-1].status_code == 429 and int(other[-1].headers["Retry-After"]) > 0
         before = len(mock.requests)
         status = agent.run(once=True)
@@ -100,14 +101,14 @@ def test_sigterm_stops_the_collector_during_a_hanging_request(installed, tmp_pat
     import yaml
 
     namespace = unique_name.replace("-", "")
-    with MockServer.from_package(REPO) as mock:
+    with CloudflareMock.from_package(REPO) as mock:
         mock.add_fault("delay", path="/audit_logs$", times=None, seconds=120)  # the API hangs
         policy_file = tmp_path / "policy.yml"
-        policy_file.write_text(yaml.safe_dump(policy(namespace, mock.base_url, api_token="${env:CF_TEST_TOKEN}",
+        policy_file.write_text(yaml.safe_dump(policy(namespace, mock, api_token="${env:CF_TEST_TOKEN}",
                                                      api_version="v1", http_client_timeout="300s")))
         cmd = [sys.executable, "-m", "intpkg.cli", "run", str(REPO), "--policy", str(policy_file),
                "--state-dir", str(tmp_path / "state"), "--es-url", installed.target.url, "--log-level", "WARNING"]
-        proc = subprocess.Popen(cmd, env={**os.environ, "CF_TEST_TOKEN": TOKEN}, stdout=subprocess.DEVNULL,
+        proc = subprocess.Popen(cmd, env={**os.environ, "CF_TEST_TOKEN": mock.token}, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 60
         while not mock.requests and time.monotonic() < deadline:
@@ -133,13 +134,13 @@ def test_a_collector_started_before_its_cluster_waits_for_it(installed, tmp_path
 
     namespace = unique_name.replace("-", "")
     forwarder = LateForwarder(upstream_of(installed))  # the cluster's port refuses connections for now
-    with MockServer.from_package(REPO) as mock:
+    with CloudflareMock.from_package(REPO) as mock:
         policy_file = tmp_path / "policy.yml"
-        policy_file.write_text(yaml.safe_dump(policy(namespace, mock.base_url, api_token="${env:CF_TEST_TOKEN}",
+        policy_file.write_text(yaml.safe_dump(policy(namespace, mock, api_token="${env:CF_TEST_TOKEN}",
                                                      api_version="v1")))
         cmd = [sys.executable, "-m", "intpkg.cli", "run", str(REPO), "--policy", str(policy_file), "--once",
                "--state-dir", str(tmp_path / "state"), "--es-url", f"http://127.0.0.1:{forwarder.port}"]
-        proc = subprocess.Popen(cmd, env={**os.environ, "CF_TEST_TOKEN": TOKEN}, stdout=subprocess.DEVNULL,
+        proc = subprocess.Popen(cmd, env={**os.environ, "CF_TEST_TOKEN": mock.token}, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)
         try:
             first = proc.stderr.readline()

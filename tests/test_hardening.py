@@ -16,7 +16,8 @@ from intpkg.agent.runner import state_lock
 from intpkg.agent.state import CursorStore
 from intpkg.errors import IntpkgError
 from intpkg.golang.httpvalues import Header
-from intpkg.input.tracer import Redactor, RequestTracer
+from intpkg.input.tracer import RequestTracer
+from intpkg.redact import Redactor
 from intpkg.stack.ports import port_is_free
 from intpkg.yamlpos import read_yaml
 

@@ -12,10 +12,12 @@ import time
 
 import pytest
 
+from intpkg.cloudflare.ratelimit import BUDGET as CLOUDFLARE_BUDGET
 from intpkg.golang.httpvalues import Header
 from intpkg.input.httpjson import HttpJsonInput
-from intpkg.input.ratelimit import ManualClock, RequestBudget, SystemClock
+from intpkg.input.ratelimit import BudgetPolicy, ManualClock, RequestBudget, SystemClock
 from intpkg.input.testing import Recorded, Reply, ScriptedServer
+from intpkg.redact import MASK
 
 TOKEN = "s3cr3t-token-value"
 AUDIT = {
@@ -335,7 +337,7 @@ def test_429_retry_after_http_date():
 
 def test_429_without_retry_after_blocks_the_credential_for_the_full_window():
     clock = ManualClock()
-    budget = RequestBudget(clock=clock, block_seconds=300)
+    budget = RequestBudget(BudgetPolicy(block_seconds=300), clock=clock)
     other_cfg = {**RETRY, "request.transforms": [{"set": {"target": "header.Authorization", "value": "Bearer other"}}]}
     same_cfg = {**RETRY, "request.transforms": [{"set": {"target": "header.Authorization", "value": "Bearer one"}}]}
     replies = [Reply(429), Reply(body={"a": 1}), Reply(body={"b": 1}), Reply(body={"c": 1})]
@@ -356,15 +358,27 @@ def test_cloudflare_ratelimit_header_pauses_when_nothing_remains():
     clock = ManualClock()
     replies = [Reply(body={"a": 1}, headers={"Ratelimit": '"default";r=0;t=30'}), Reply(body={"b": 1})]
     with ScriptedServer(replies, clock=clock) as server:
-        engine = make({"request.url": "{url}/x"}, server, clock)
+        engine = make({"request.url": "{url}/x"}, server, clock, budget=RequestBudget(CLOUDFLARE_BUDGET, clock=clock))
         engine.run_interval({}, Sink())
         engine.run_interval({}, Sink())
     assert server.requests[1].at - server.requests[0].at == 30.0
 
 
+def test_the_budget_reads_the_remaining_quota_only_through_its_policy():
+    clock = ManualClock()
+    exhausted = Header([("Ratelimit", '"default";r=0;t=30'), ("X-Left", "0")])
+    generic = RequestBudget(clock=clock)
+    generic.record_response("k", 200, exhausted)
+    assert generic.blocked_until("k") == 0.0  # no API's header format is built in
+    own = RequestBudget(BudgetPolicy(remaining=lambda h: (int(h.Get("X-Left")), 12.0)), clock=clock)
+    own.record_response("k", 200, exhausted)
+    assert own.blocked_until("k") == clock.time() + 12.0
+
+
 def test_budget_is_shared_by_inputs_using_the_same_credential():
     clock = ManualClock()
-    budget = RequestBudget(limit=3, window_seconds=60, clock=clock)
+    budget = RequestBudget(BudgetPolicy(limit=3, window_seconds=60, identity_headers=("X-Auth-Key", "X-Auth-Email")),
+                           clock=clock)
     cfg = {"request.url": "{url}/x", "request.transforms": [
         {"set": {"target": "header.X-Auth-Key", "value": "globalkey123"}},
         {"set": {"target": "header.X-Auth-Email", "value": "ops@example.com"}}]}
@@ -377,7 +391,7 @@ def test_budget_is_shared_by_inputs_using_the_same_credential():
 
 
 def test_budget_sends_a_single_probe_after_a_block():
-    budget = RequestBudget(limit=100, window_seconds=10, clock=SystemClock())
+    budget = RequestBudget(BudgetPolicy(limit=100, window_seconds=10), clock=SystemClock())
     budget.record_response("k", 429, Header([("Retry-After", "0")]))  # a block that is already over
     assert budget.acquire("k") == 0  # the probe goes out at once
     done = threading.Event()
@@ -422,7 +436,7 @@ def test_tracer_redacts_credentials_and_configured_secrets(tmp_path):
     text = files[0].read_text()
     record = json.loads(text.splitlines()[0])
     assert record["http.response.status_code"] == 401
-    assert record["http.request.header"]["Authorization"] == ["*****"]
+    assert record["http.request.header"]["Authorization"] == [f"Bearer {MASK}"]
     for secret in (TOKEN, "globalkey123", "ops@example.com", "acct-secret-42"):
         assert secret not in text
         assert secret not in result.error and secret not in result.body
@@ -613,7 +627,8 @@ def test_empty_envelope_pitfall_end_to_end(ignore_empty):
 
 
 def test_tracer_rotates_at_maxsize(tmp_path):
-    from intpkg.input.tracer import Redactor, RequestTracer
+    from intpkg.input.tracer import RequestTracer
+    from intpkg.redact import Redactor
 
     tracer = RequestTracer(tmp_path / "t.ndjson", Redactor(["tok"]), maxsize_bytes=2048, maxbackups=2)
     for i in range(60):
@@ -632,7 +647,7 @@ def test_stop_event_interrupts_a_budget_wait():
     with ScriptedServer([Reply(429), Reply(body={})]) as server:
         engine = HttpJsonInput({"request.url": server.url + "/x", "request.retry.max_attempts": 1},
                                clock=clock, budget=budget)
-        assert engine.run_interval({}, Sink()).status == 429  # blocks the credential for 300 s
+        assert engine.run_interval({}, Sink()).status == 429  # blocks the credential for 60 s
         threading.Timer(0.2, stop.set).start()
         started = time.monotonic()
         result = engine.run_interval({}, Sink())

@@ -17,15 +17,14 @@ from intpkg.agent.policy import plan_policies
 from intpkg.agent.runner import Agent
 from intpkg.agent.state import CursorStore
 from intpkg.assets.install import install_package
+from intpkg.cloudflare.mockapi import CloudflareMock
 from intpkg.golang.gotime import GoTime
 from intpkg.input.config import parse_config
 from intpkg.input.httpjson import HttpJsonInput
-from intpkg.mock.server import MockServer
 from intpkg.package import Package
 from intpkg.stack.client import SearchClient
 
 REPO = Path(__file__).resolve().parents[1]
-TOKEN = "test-token-0123456789"
 ZONE_COM = "5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b"  # example.com, 20 000 records over the last 7 days
 ZONE_IO = "8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e"  # example.io, traffic from -6h to +6h of the anchor
 DATASETS = {ZONE_COM: "logpull_example_com", ZONE_IO: "logpull_example_io"}
@@ -57,7 +56,7 @@ def clock() -> SettableClock:
 
 @pytest.fixture
 def mock(clock):
-    with MockServer.from_package(REPO, clock=clock, anchor=clock.now) as server:
+    with CloudflareMock.from_package(REPO, clock=clock, anchor=clock.now) as server:
         yield server
 
 
@@ -72,10 +71,11 @@ def input_factory(clock: SettableClock):
     return factory
 
 
-def run_agent(client, clock, namespace, base_url, state_dir, zones, **stream_vars) -> dict:
+def run_agent(client, clock, namespace, mock: CloudflareMock, state_dir, zones, **stream_vars) -> dict:
     """One interval of one policy per zone (named after it, as `intpkg up` names them)."""
     policies = [{"name": zone, "namespace": namespace, "inputs": {"cloudflare-httpjson": {"streams": {
-        "cloudflare.logpull": {"vars": {"zone_id": zone, "api_url": base_url, "api_token": TOKEN, **stream_vars}}}}}}
+        "cloudflare.logpull": {"vars": {"zone_id": zone, "api_url": mock.base_url, "api_token": mock.token,
+                                        **stream_vars}}}}}}
         for zone in zones]
     plans = plan_policies(Package.load(REPO), policies, env={})
     return Agent(plans, client, state_dir, input_factory=input_factory(clock)).run(once=True)["streams"]
@@ -95,7 +95,7 @@ def to_ns(rfc3339: str) -> int:
     return int(datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp()) * NS
 
 
-def windows(mock: MockServer, zone: str, since: int = 0) -> list[tuple[int, int, int]]:
+def windows(mock: CloudflareMock, zone: str, since: int = 0) -> list[tuple[int, int, int]]:
     """(start_ns, end_ns, status) of every Logpull data request for `zone`, in order."""
     out = []
     for request in mock.requests[since:]:
@@ -115,7 +115,7 @@ def assert_cloudflare_rules(spans: list[tuple[int, int, int]], now_ns: int) -> N
         assert start == previous_end
 
 
-def truth(mock: MockServer, zone: str, start_ns: int, end_ns: int) -> int:
+def truth(mock: CloudflareMock, zone: str, start_ns: int, end_ns: int) -> int:
     i0, i1 = mock.dataset(DATASETS[zone]).index_range(start_ns, end_ns, high_inclusive=False)
     return i1 - i0
 
@@ -125,7 +125,7 @@ def test_two_zones_each_with_its_own_cursor_get_every_record_once(installed, moc
     namespace = unique_name.replace("-", "")
     index = f"logs-cloudflare.logpull-{namespace}"
     now_ns = int(clock() * NS)
-    status = run_agent(installed, clock, namespace, mock.base_url, tmp_path, [ZONE_COM, ZONE_IO],
+    status = run_agent(installed, clock, namespace, mock, tmp_path, [ZONE_COM, ZONE_IO],
                        initial_interval="5h")
     expected_total = 0
     for zone in (ZONE_COM, ZONE_IO):
@@ -151,12 +151,12 @@ def test_catch_up_after_three_hours_of_downtime_leaves_no_gap_and_no_overlap(ins
                                                                            unique_name) -> None:
     namespace = unique_name.replace("-", "")
     index = f"logs-cloudflare.logpull-{namespace}"
-    first = run_agent(installed, clock, namespace, mock.base_url, tmp_path, [ZONE_IO], initial_interval="30m")
+    first = run_agent(installed, clock, namespace, mock, tmp_path, [ZONE_IO], initial_interval="30m")
     assert first[stream_id(namespace, ZONE_IO)]["state"] == "ok"
     before = len(mock.requests)
     first_spans = windows(mock, ZONE_IO)
     clock.now += 3 * 3600  # the agent was down for three hours; new traffic arrived meanwhile
-    second = run_agent(installed, clock, namespace, mock.base_url, tmp_path, [ZONE_IO], initial_interval="30m")
+    second = run_agent(installed, clock, namespace, mock, tmp_path, [ZONE_IO], initial_interval="30m")
     assert second[stream_id(namespace, ZONE_IO)]["state"] == "ok"
     catch_up = windows(mock, ZONE_IO, since=before)
     # the cursor was a minute before the stop, so three full hours bring it to a minute before now
@@ -175,7 +175,7 @@ def test_a_cursor_older_than_seven_days_is_clamped_inside_the_retention(installe
                                                                         unique_name) -> None:
     namespace = unique_name.replace("-", "")
     CursorStore(tmp_path / "cursors").save(stream_id(namespace, ZONE_COM), {"window_end": "2020-01-01T00:00:00Z"})
-    status = run_agent(installed, clock, namespace, mock.base_url, tmp_path, [ZONE_COM], count="1")
+    status = run_agent(installed, clock, namespace, mock, tmp_path, [ZONE_COM], count="1")
     stream = status[stream_id(namespace, ZONE_COM)]
     assert stream["state"] == "ok", stream
     spans = windows(mock, ZONE_COM)
@@ -190,7 +190,7 @@ def test_every_timestamp_format_gives_the_same_event_times(installed, mock, cloc
                                                            timestamps) -> None:
     namespace = unique_name.replace("-", "")
     index = f"logs-cloudflare.logpull-{namespace}"
-    status = run_agent(installed, clock, namespace, mock.base_url, tmp_path, [ZONE_IO], initial_interval="10m",
+    status = run_agent(installed, clock, namespace, mock, tmp_path, [ZONE_IO], initial_interval="10m",
                        timestamps=timestamps)
     assert status[stream_id(namespace, ZONE_IO)]["state"] == "ok"
     spans = windows(mock, ZONE_IO)
@@ -214,13 +214,13 @@ def test_error_streaming_data_publishes_nothing_and_keeps_the_cursor(installed, 
                                                                      unique_name) -> None:
     namespace = unique_name.replace("-", "")
     index = f"logs-cloudflare.logpull-{namespace}"
-    broken = run_agent(installed, clock, namespace, mock.base_url, tmp_path, [ZONE_IO],
+    broken = run_agent(installed, clock, namespace, mock, tmp_path, [ZONE_IO],
                        api_token="test-token-logpull-broken")
     stream = broken[stream_id(namespace, ZONE_IO)]
     assert stream["state"] == "error" and "decode" in stream["last_error"].lower()
     assert "cursor" not in stream
     assert count(installed, index) == 0  # the complete lines before the marker were not published either
-    good = run_agent(installed, clock, namespace, mock.base_url, tmp_path, [ZONE_IO])
+    good = run_agent(installed, clock, namespace, mock, tmp_path, [ZONE_IO])
     assert good[stream_id(namespace, ZONE_IO)]["state"] == "ok"
     spans = windows(mock, ZONE_IO)
     assert spans[-1][0] == spans[0][0]  # the good run re-read the window the broken one could not finish
@@ -229,10 +229,10 @@ def test_error_streaming_data_publishes_nothing_and_keeps_the_cursor(installed, 
 
 def test_bot_fields_are_opt_in(installed, mock, clock, tmp_path, unique_name) -> None:
     namespace = unique_name.replace("-", "")
-    run_agent(installed, clock, namespace, mock.base_url, tmp_path, [ZONE_COM], initial_interval="10m")
+    run_agent(installed, clock, namespace, mock, tmp_path, [ZONE_COM], initial_interval="10m")
     default_fields = windows_query(mock, ZONE_COM)["fields"][0].split(",")
     assert "BotScore" not in default_fields and "RayID" in default_fields and len(default_fields) == 66
-    run_agent(installed, clock, namespace + "b", mock.base_url, tmp_path, [ZONE_COM], initial_interval="10m",
+    run_agent(installed, clock, namespace + "b", mock, tmp_path, [ZONE_COM], initial_interval="10m",
               bot_management_fields=True)
     fields = windows_query(mock, ZONE_COM)["fields"][0].split(",")
     assert {"BotScore", "BotScoreSrc"} <= set(fields)
@@ -241,7 +241,7 @@ def test_bot_fields_are_opt_in(installed, mock, clock, tmp_path, unique_name) ->
     assert not count(installed, f"logs-cloudflare.logpull-{namespace}", has_score)
 
 
-def windows_query(mock: MockServer, zone: str) -> dict[str, list[str]]:
+def windows_query(mock: CloudflareMock, zone: str) -> dict[str, list[str]]:
     return [r for r in mock.requests if r.path == f"/client/v4/zones/{zone}/logs/received"][-1].query
 
 
@@ -254,7 +254,7 @@ def test_an_hour_without_traffic_does_not_stall_the_zone(installed, mock, clock,
     CursorStore(tmp_path / "cursors").save(stream_id(namespace, ZONE_IO), {"window_end": stamp})
     caught_up = int(clock() * NS) - MINUTE
     for _ in range(8):  # two quiet hours, then the traffic: a few intervals at most
-        status = run_agent(installed, clock, namespace, mock.base_url, tmp_path, [ZONE_IO])
+        status = run_agent(installed, clock, namespace, mock, tmp_path, [ZONE_IO])
         assert status[stream_id(namespace, ZONE_IO)]["state"] == "ok"
         if windows(mock, ZONE_IO)[-1][1] == caught_up:
             break
@@ -272,9 +272,9 @@ def test_a_100k_record_window_lands_completely(installed, tmp_path, unique_name,
     namespace = unique_name.replace("-", "")
     index = f"logs-cloudflare.logpull-{namespace}"
     clock = SettableClock(float(int(time.time())))
-    with MockServer.from_package(REPO, clock=clock, anchor=clock.now) as server:
+    with CloudflareMock.from_package(REPO, clock=clock, anchor=clock.now) as server:
         started = time.perf_counter()
-        status = run_agent(installed, clock, namespace, server.base_url, tmp_path, [zone], initial_interval="1h")
+        status = run_agent(installed, clock, namespace, server, tmp_path, [zone], initial_interval="1h")
         elapsed = time.perf_counter() - started
         spans = windows(server, zone)
         i0, i1 = server.dataset("logpull_bench").index_range(spans[0][0], spans[-1][1], high_inclusive=False)
@@ -299,7 +299,7 @@ def test_a_connection_cut_midway_is_retried_at_once(installed, mock, clock, tmp_
         return [{"kind": "disconnect", "keep": 0.5}] if seen.count(data_path) == 1 and path == data_path else take(path)
 
     monkeypatch.setattr(mock.engine.fault_plan, "take", first_reply_cut)
-    status = run_agent(installed, clock, namespace, mock.base_url, tmp_path, [ZONE_IO], initial_interval="30m")
+    status = run_agent(installed, clock, namespace, mock, tmp_path, [ZONE_IO], initial_interval="30m")
     assert status[stream_id(namespace, ZONE_IO)]["state"] == "ok"
     spans = windows(mock, ZONE_IO)
     assert len(spans) == 2 and spans[0][:2] == spans[1][:2]  # the same window, asked again
@@ -312,7 +312,7 @@ def test_a_broken_window_during_catch_up_is_read_again_without_loss_or_copies(in
     namespace = unique_name.replace("-", "")
     index = f"logs-cloudflare.logpull-{namespace}"
     sid = stream_id(namespace, ZONE_IO)
-    run_agent(installed, clock, namespace, mock.base_url, tmp_path, [ZONE_IO], initial_interval="10m")
+    run_agent(installed, clock, namespace, mock, tmp_path, [ZONE_IO], initial_interval="10m")
     cursor = CursorStore(tmp_path / "cursors").load(sid)
     clock.now += 3 * 3600
     before = len(mock.requests)
@@ -325,7 +325,7 @@ def test_a_broken_window_during_catch_up_is_read_again_without_loss_or_copies(in
         return [{"kind": fault, "keep": 0.5}] if seen.count(data_path) == 2 and path == data_path else take(path)
 
     monkeypatch.setattr(mock.engine.fault_plan, "take", second_window_breaks)
-    broken = run_agent(installed, clock, namespace, mock.base_url, tmp_path, [ZONE_IO], initial_interval="10m")
+    broken = run_agent(installed, clock, namespace, mock, tmp_path, [ZONE_IO], initial_interval="10m")
     assert broken[sid]["state"] == "error", broken[sid]
     first_window = windows(mock, ZONE_IO, since=before)[0]
     assert len(windows(mock, ZONE_IO, since=before)) == 2  # the failure ended the interval
@@ -333,7 +333,7 @@ def test_a_broken_window_during_catch_up_is_read_again_without_loss_or_copies(in
     # ... and acknowledged, so the cursor moved to that window's end (the broken one costs only itself)
     moved = CursorStore(tmp_path / "cursors").load(sid)
     assert moved != cursor and to_ns(moved["window_end"]) == first_window[1]
-    good = run_agent(installed, clock, namespace, mock.base_url, tmp_path, [ZONE_IO], initial_interval="10m")
+    good = run_agent(installed, clock, namespace, mock, tmp_path, [ZONE_IO], initial_interval="10m")
     assert good[sid]["state"] == "ok"
     spans = windows(mock, ZONE_IO)
     # ... and are read again from the cursor, without copies: every record exactly once

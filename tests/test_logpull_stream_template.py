@@ -14,10 +14,10 @@ import pytest
 
 from intpkg.agent.policy import PolicyError, plan_streams
 from intpkg.agent.runner import render_stream
+from intpkg.cloudflare.mockapi import CloudflareMock
 from intpkg.golang.gotime import GoTime
 from intpkg.input.config import parse_config
 from intpkg.input.httpjson import HttpJsonInput
-from intpkg.mock.server import MockServer
 from intpkg.package import Package
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,9 +36,9 @@ class TickingClock:
         return self.now
 
 
-def stream_input(base_url: str, clock: TickingClock, **stream_vars) -> HttpJsonInput:
+def stream_input(mock: CloudflareMock, clock: TickingClock, **stream_vars) -> HttpJsonInput:
     policy = {"namespace": "default", "inputs": {"cloudflare-httpjson": {"streams": {"cloudflare.logpull": {
-        "vars": {"zone_id": ZONE, "api_url": base_url, "api_token": "test-token-0123456789",
+        "vars": {"zone_id": ZONE, "api_url": mock.base_url, "api_token": mock.token,
                  **stream_vars}}}}}}
     [plan] = plan_streams(Package.load(REPO), policy, env={})
     config = parse_config(render_stream(plan), input_id=plan.stream_id)
@@ -50,8 +50,8 @@ def stream_input(base_url: str, clock: TickingClock, **stream_vars) -> HttpJsonI
 def test_windows_stay_valid_when_now_crosses_a_minute_between_start_and_end(cursor, step) -> None:
     anchor = 1_795_000_000 - 1_795_000_000 % 60 + 60  # a minute boundary
     clock = TickingClock(anchor - 0.5, step)
-    with MockServer.from_package(REPO, clock=clock, anchor=anchor) as mock:
-        stream = stream_input(mock.base_url, clock, initial_interval="167h59m")
+    with CloudflareMock.from_package(REPO, clock=clock, anchor=anchor) as mock:
+        stream = stream_input(mock, clock, initial_interval="167h59m")
         result = stream.run_interval(cursor, lambda event, cursor_after: None)
         spans = [(r.query["start"][0], r.query["end"][0], r.status, r.note) for r in mock.requests
                  if r.path.endswith("/logs/received")]
@@ -61,8 +61,8 @@ def test_windows_stay_valid_when_now_crosses_a_minute_between_start_and_end(curs
 
 def test_initial_interval_longer_than_the_retention_is_clamped() -> None:
     clock = TickingClock(1_795_000_000.0, 0.0)
-    with MockServer.from_package(REPO, clock=clock, anchor=clock.now) as mock:
-        stream = stream_input(mock.base_url, clock, initial_interval="400h", count=1)
+    with CloudflareMock.from_package(REPO, clock=clock, anchor=clock.now) as mock:
+        stream = stream_input(mock, clock, initial_interval="400h", count=1)
         result = stream.run_interval(None, lambda event, cursor_after: None)
         first = next(r for r in mock.requests if r.path.endswith("/logs/received"))
     assert result.ok, result.error

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from fixtures.mock.mockhelp import ACCOUNT, BEARER, FakeClock, serve
-from intpkg.mock.generators import DEFAULT_LOGPULL_FIELDS
+from intpkg.cloudflare.mockapi.generators import DEFAULT_LOGPULL_FIELDS
 from intpkg.mock.timeutil import NS, parse_rfc3339
 
 NOW = parse_rfc3339("2025-03-20T12:00:00Z")

@@ -14,28 +14,28 @@ import pytest
 import requests
 
 from fixtures.mock.mockhelp import REPO_ROOT
-from intpkg.mock import ConfigError, MockServer
-from intpkg.mock.generators import ACTOR_IPS, CLIENT_IPS
+from intpkg.cloudflare.mockapi import CloudflareMock
+from intpkg.cloudflare.mockapi.generators import ACTOR_IPS, CLIENT_IPS
+from intpkg.mock import ConfigError
 
-ACCOUNT_A = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 ACCOUNT_B = "3d4e5f60718293a4b5c6d7e8f90a1b2c"
 ACCOUNT_S = "5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f"
 ZONE_S = "7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d"
 FILES = REPO_ROOT / "_dev" / "deploy" / "docker" / "files"
 
 
-def bearer(token: str = "test-token-0123456789") -> dict[str, str]:
+def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture(scope="module")
 def mock():
-    with MockServer.from_package(REPO_ROOT) as server:
+    with CloudflareMock.from_package(REPO_ROOT) as server:
         yield server
 
 
 def _get(mock, path, headers=None, **params):
-    return requests.get(f"{mock.base_url}/client/v4{path}", headers=headers or bearer(), params=params)
+    return requests.get(f"{mock.base_url}/client/v4{path}", headers=headers or bearer(mock.token), params=params)
 
 
 def test_static_system_test_account(mock):
@@ -55,13 +55,13 @@ def test_static_system_test_account(mock):
 
 
 def test_scenario_tokens(mock):
-    limited = _get(mock, f"/accounts/{ACCOUNT_A}/logs/audit", bearer("test-token-ratelimited"))
+    limited = _get(mock, f"/accounts/{mock.account_id}/logs/audit", bearer("test-token-ratelimited"))
     assert limited.status_code == 429 and limited.headers["Retry-After"] == "7"
     assert limited.json()["errors"][0]["code"] == 10100
-    flaky = [_get(mock, f"/accounts/{ACCOUNT_A}/audit_logs", bearer("test-token-flaky")) for _ in range(3)]
+    flaky = [_get(mock, f"/accounts/{mock.account_id}/audit_logs", bearer("test-token-flaky")) for _ in range(3)]
     assert [r.status_code for r in flaky] == [503, 502, 200]
     assert flaky[2].json()["success"] is True
-    truncated = _get(mock, f"/accounts/{ACCOUNT_A}/audit_logs", bearer("test-token-truncated"))
+    truncated = _get(mock, f"/accounts/{mock.account_id}/audit_logs", bearer("test-token-truncated"))
     assert truncated.status_code == 200
     with pytest.raises(ValueError):
         truncated.json()
@@ -70,20 +70,20 @@ def test_scenario_tokens(mock):
     assert broken.status_code == 200 and lines[-1] == "Error streaming data"
     assert lines[:-1] == (FILES / "logpull-sample.ndjson").read_text().splitlines()
     assert _get(mock, "/user/tokens/verify", bearer("test-account-token-0123456789")).status_code == 401
-    assert _get(mock, f"/accounts/{ACCOUNT_A}/tokens/verify", bearer("test-account-token-0123456789")).json()[
+    assert _get(mock, f"/accounts/{mock.account_id}/tokens/verify", bearer("test-account-token-0123456789")).json()[
         "success"] is True
-    assert _get(mock, f"/accounts/{ACCOUNT_A}/logs/audit", bearer("test-token-access-only"), since="2025-01-01",
+    assert _get(mock, f"/accounts/{mock.account_id}/logs/audit", bearer("test-token-access-only"), since="2025-01-01",
                 before="2025-01-02").status_code == 403
     missing = _get(mock, "/nothing/here")
     assert missing.status_code == 404 and missing.json()["errors"][0]["code"] == 7000
 
 
 def test_handlers_serve_the_generated_account(mock):
-    v1 = _get(mock, f"/accounts/{ACCOUNT_A}/audit_logs", per_page=5).json()
-    assert len(v1["result"]) == 5 and all(r["owner"]["id"] == ACCOUNT_A for r in v1["result"])
+    v1 = _get(mock, f"/accounts/{mock.account_id}/audit_logs", per_page=5).json()
+    assert len(v1["result"]) == 5 and all(r["owner"]["id"] == mock.account_id for r in v1["result"])
     key = {"X-Auth-Email": "ops@example.com", "X-Auth-Key": "0123456789abcdef0123456789abcdef01234"}
-    assert _get(mock, f"/accounts/{ACCOUNT_A}/audit_logs", key, per_page=5).json() == v1
-    fields = _get(mock, "/zones/5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b/logs/received/fields").json()
+    assert _get(mock, f"/accounts/{mock.account_id}/audit_logs", key, per_page=5).json() == v1
+    fields = _get(mock, f"/zones/{mock.zone_id}/logs/received/fields").json()
     assert {"BotScore", "RayID", "EdgeStartTimestamp", "ClientIP"} <= set(fields)
 
 
@@ -155,41 +155,41 @@ def _copy_package(tmp_path, command_extra=""):
 
 def test_compose_flags_are_honoured(tmp_path):
     pkg = _copy_package(tmp_path, "\n      - --fault-rate=1.0\n      - --fault-error-code=502")
-    with MockServer.from_package(pkg) as mock:
+    with CloudflareMock.from_package(pkg) as mock:
         assert requests.get(f"{mock.base_url}/client/v4/user/tokens/verify").status_code == 502
-    with MockServer.from_package(pkg, fault_rate=0.0) as mock:
+    with CloudflareMock.from_package(pkg, fault_rate=0.0) as mock:
         assert requests.get(f"{mock.base_url}/client/v4/user/tokens/verify").status_code == 400
 
 
 def test_missing_or_broken_deploy_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match=r"docker-compose.yml: not found"):
-        MockServer.from_package(tmp_path)
+        CloudflareMock.from_package(tmp_path)
     pkg = _copy_package(tmp_path)
     config = pkg / "_dev" / "deploy" / "docker" / "files" / "config.yml"
     config.write_text(config.read_text().replace("count: 2500, seed: 101", "count: many, seed: 101"))
     with pytest.raises(ConfigError, match=r"config.yml:\d+:\d+: rules\[\d+\].x-intpkg-handler.dataset: count"):
-        MockServer.from_package(pkg)
+        CloudflareMock.from_package(pkg)
 
 
 def test_loopback_only(tmp_path):
     from intpkg.errors import IntpkgError
     with pytest.raises(IntpkgError, match="loopback"):
-        MockServer.from_package(REPO_ROOT, host="0.0.0.0")
+        CloudflareMock.from_package(REPO_ROOT, host="0.0.0.0")
 
 
-def test_cli_prints_the_base_url_and_stops_on_sigterm():
+def test_cli_prints_the_base_url_and_stops_on_sigterm(mock):
     proc = subprocess.Popen([sys.executable, "-m", "intpkg.cli", "mock", str(REPO_ROOT), "--port", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         url = proc.stdout.readline().strip()
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", url)
-        r = requests.get(f"{url}/client/v4/user/tokens/verify", headers=bearer(), timeout=10)
+        r = requests.get(f"{url}/client/v4/user/tokens/verify", headers=bearer(mock.token), timeout=10)
         assert r.json()["result"]["status"] == "active"
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
         log = proc.stderr.read()
         assert "GET /client/v4/user/tokens/verify -> 200" in log
-        assert "test-token-0123456789" not in log
+        assert mock.token not in log
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -244,7 +244,7 @@ def test_request_log_redacts_secrets(tmp_path):
         logged = mock.requests[0]
     assert logged.headers["authorization"] == "Bearer [REDACTED]"
     assert logged.headers["x-auth-key"] == "[REDACTED]"
-    assert logged.headers["x-auth-email"] == "ops@example.com"
+    assert logged.headers["x-auth-email"] == "[REDACTED]"  # half of the global-key credential
     assert "0123456789" not in json.dumps(logged.headers)
 
 

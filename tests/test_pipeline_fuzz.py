@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from intpkg.assets.install import install_package
+from intpkg.cloudflare.mockapi import CloudflareMock
 from intpkg.fields import load_fields
-from intpkg.mock.server import MockServer
 from intpkg.stack.client import SearchClient
 from intpkg.testing.fuzz import LINE_BREAKERS, mutations
 from intpkg.yamlpos import read_yaml
@@ -48,7 +48,7 @@ def test_the_shape_guard_lists_every_field_of_the_data_stream(ecs, dataset) -> N
 @pytest.mark.parametrize("dataset", list(STREAMS))
 def test_every_mutated_record_is_one_searchable_document(installed, unique_name, dataset, capsys) -> None:
     names, identity = STREAMS[dataset]
-    with MockServer.from_package(REPO) as mock:
+    with CloudflareMock.from_package(REPO) as mock:
         records = [r for name in names for r in list(mock.dataset(name).records())[:300]]
     inputs = list(mutations(records, seed=20261126, count=INPUTS, identity=identity))
     index = f"logs-cloudflare.{dataset}-{unique_name.replace('-', '')}"

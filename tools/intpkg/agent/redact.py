@@ -1,25 +1,22 @@
-"""Keep secrets out of log output: every configured secret value is masked in every log record."""
+"""Keep secrets out of log output: every log record is masked by the agent's `intpkg.redact.Redactor`."""
 
 from __future__ import annotations
 
 import logging
-import re
+from collections.abc import Iterable
 
-MASK = "[REDACTED]"
-_AUTH_HEADER = re.compile(r"(?i)(authorization|x-auth-key|x-auth-email)(\"?\s*[:=]\s*\"?)([^\s\",}]+( [^\s\",}]+)?)")
+from intpkg.redact import Redactor
 
 
 class RedactingFilter(logging.Filter):
-    """Masks known secret values and auth header values in formatted log messages."""
+    """Masks known secret values and sensitive `name: value` pairs in formatted log messages."""
 
-    def __init__(self, secrets: list[str]) -> None:
+    def __init__(self, redactor: Redactor) -> None:
         super().__init__()
-        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        self.redactor = redactor
 
     def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, MASK)
-        return _AUTH_HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+        return self.redactor.text(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = self.redact(record.getMessage())
@@ -33,14 +30,13 @@ class RedactingFilter(logging.Filter):
 _installed: RedactingFilter | None = None
 
 
-def install_redaction(secrets: list[str]) -> RedactingFilter:
-    """Attach (or extend) the redacting filter on every handler of the root logger."""
+def install_redaction(secrets: Iterable[str | None]) -> RedactingFilter:
+    """Attach (or extend) the redacting filter on every handler of the root logger; its redactor is shared."""
     global _installed
     if _installed is None:
-        _installed = RedactingFilter(secrets)
-    else:
-        _installed.secrets = sorted(set(_installed.secrets) | {s for s in secrets if s and len(s) >= 4},
-                                    key=len, reverse=True)
+        _installed = RedactingFilter(Redactor())
+    for secret in secrets:
+        _installed.redactor.add(secret)
     root = logging.getLogger()
     for handler in root.handlers:
         if _installed not in handler.filters:

@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from intpkg.agent.events import EventBuilder, build_processors
 from intpkg.agent.policy import StreamPlan
@@ -29,6 +29,9 @@ from intpkg.agent.state import CursorStore, StatusBoard
 from intpkg.errors import IntpkgError
 from intpkg.golang.gotime import parse_duration
 from intpkg.stack.client import SearchClient
+
+if TYPE_CHECKING:
+    from intpkg.input.ratelimit import BudgetPolicy
 
 log = logging.getLogger("intpkg.agent")
 
@@ -59,7 +62,7 @@ class Agent:
 
     def __init__(self, plans: list[StreamPlan], client: SearchClient, state_dir: Path, *,
                  queue_size: int = 2000, bulk_size: int = 500, flush_timeout: float = 10.0,
-                 input_factory=None) -> None:
+                 input_factory=None, budget_policy: BudgetPolicy | None = None) -> None:
         self.client = client
         self.state_dir = state_dir
         self.cursors = CursorStore(state_dir / "cursors")
@@ -68,8 +71,11 @@ class Agent:
         self.flush_timeout = flush_timeout
         self.shipper = BulkShipper(client, rejected_file=state_dir / "rejected.ndjson",
                                    queue_size=queue_size, bulk_size=bulk_size)
-        install_redaction([s for p in plans for s in p.secret_values])
-        factory = input_factory or default_input_factory(state_dir, self.stop_event)
+        target = getattr(client, "target", None)
+        cluster_secrets = [getattr(target, "api_key", None), getattr(target, "password", None)]
+        # one redactor for logs and the status file: the policy's secrets and the cluster credentials
+        self.redactor = install_redaction([s for p in plans for s in p.secret_values] + cluster_secrets).redactor
+        factory = input_factory or default_input_factory(state_dir, self.stop_event, budget_policy)
         self.streams = [self._prepare(plan, factory) for plan in plans]
         self.rejected_this_run = 0
         self._rejected_lock = threading.Lock()
@@ -119,6 +125,10 @@ class Agent:
 
     def stop(self, *_: Any) -> None:
         self.stop_event.set()
+
+    def _masked(self, error: str | None) -> str | None:
+        """An error text as the status file may keep it (secrets masked)."""
+        return self.redactor.text(error) if error else error
 
     def _save_acknowledged_checkpoint(self, stream_id: str, batch: Batch,
                                       checkpoints: list[tuple[int, dict[str, Any]]]) -> dict[str, Any] | None:
@@ -189,7 +199,7 @@ class Agent:
         published = batch.acked + batch.rejected + batch.pending
         self.status.update(stream_id, add_events_published=published, add_events_acked=batch.acked,
                            add_events_rejected=batch.rejected, add_intervals=1,
-                           last_run_finished=time.time(), last_error=error or self.shipper.last_error,
+                           last_run_finished=time.time(), last_error=self._masked(error or self.shipper.last_error),
                            state="error" if error else "ok")
         if error or not settled:
             # the pages before the failure cost nothing: their cursor is kept once all their events are in
@@ -237,11 +247,13 @@ def _run_input(engine: Any, cursor: dict[str, Any], publish, checkpoint) -> Any:
     return engine.run_interval(cursor, publish)
 
 
-def default_input_factory(state_dir: Path, stop_event: threading.Event | None = None):
+def default_input_factory(state_dir: Path, stop_event: threading.Event | None = None,
+                          budget_policy: BudgetPolicy | None = None):
     """Build the httpjson engine for a rendered stream config.
 
-    All streams share one request budget (Cloudflare's limit is per credential, and the budget keys
-    on a fingerprint of it); relative tracer paths are placed under `<state>/traces`. Setting
+    All streams share one request budget under the caller's `budget_policy` (an API's limit is per
+    credential, and the budget keys on a fingerprint of it; None: the input's generic policy, no quota
+    of its own); relative tracer paths are placed under `<state>/traces`. Setting
     `stop_event` (the agent's SIGTERM/SIGINT) ends every wait and request of the inputs at once.
     """
     from intpkg.input.config import ConfigError, parse_config
@@ -249,7 +261,7 @@ def default_input_factory(state_dir: Path, stop_event: threading.Event | None = 
     from intpkg.input.ratelimit import RequestBudget, SystemClock
 
     clock = SystemClock(stop_event)
-    budget = RequestBudget(clock=clock)
+    budget = RequestBudget(budget_policy, clock=clock)
 
     def factory(plan: StreamPlan, config: dict[str, Any]) -> Any:
         if plan.input_type != "httpjson":

@@ -29,7 +29,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 import yaml
@@ -38,8 +38,9 @@ from intpkg.agent.events import EventBuilder
 from intpkg.assets.install import install_package
 from intpkg.stack.client import SearchClient
 
-BACKFILL_ACCOUNT = "3d4e5f60718293a4b5c6d7e8f90a1b2c"
-MOCK_TOKEN = "test-token-0123456789"
+if TYPE_CHECKING:
+    from intpkg.cloudflare.mockapi import CloudflareMock
+
 DATASET = "cloudflare.audit"
 
 
@@ -92,8 +93,8 @@ def _bulk(client: SearchClient, index: str, docs: list[dict], batch_size: int) -
 class _Runs:
     """The three kinds of run, each into its own fresh namespace."""
 
-    def __init__(self, client: SearchClient, package_dir: Path, mock: Any, records: list[dict], tmp: Path, *,
-                 account: str, api_version: str, page_size: int, batch_size: int) -> None:
+    def __init__(self, client: SearchClient, package_dir: Path, mock: CloudflareMock, records: list[dict],
+                 tmp: Path, *, account: str, api_version: str, page_size: int, batch_size: int) -> None:
         self.client, self.package_dir, self.mock, self.records, self.tmp = client, package_dir, mock, records, tmp
         self.account = account
         self.api_version, self.page_size, self.batch_size = api_version, page_size, batch_size
@@ -114,7 +115,7 @@ class _Runs:
         run_dir = Path(tempfile.mkdtemp(dir=self.tmp))
         policy = run_dir / "policy.yml"
         policy.write_text(yaml.safe_dump({"namespace": namespace, "inputs": {"cloudflare-httpjson": {"streams": {
-            DATASET: {"vars": {"account_id": self.account, "api_token": MOCK_TOKEN,
+            DATASET: {"vars": {"account_id": self.account, "api_token": self.mock.token,
                                "api_url": self.mock.base_url, "api_version": self.api_version,
                                "page_size": self.page_size, "initial_interval": "13140h"}}}}}}))
         cmd = [sys.executable, "-m", "intpkg.cli", "run", str(self.package_dir), "--policy", str(policy), "--once",
@@ -143,7 +144,7 @@ class _Runs:
         namespace = self._namespace("f")
         builder = EventBuilder(dataset=DATASET, ds_type="logs", namespace=namespace, input_type="httpjson")
         session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {MOCK_TOKEN}"
+        session.headers["Authorization"] = f"Bearer {self.mock.token}"
         started = time.monotonic()
         for records in self._pages(session):
             _bulk(self.client, _index(namespace), [builder.build(r) for r in records], self.batch_size)
@@ -176,16 +177,16 @@ class _Runs:
 
 
 def run(client: SearchClient, package_dir: Path, *, api_version: str = "v1", page_size: int = 1000,
-        batch_size: int = 500, rounds: int = 2, account: str = BACKFILL_ACCOUNT,
-        dataset: str | None = None) -> CollectorBenchmark:
-    """Benchmark against the mock `account` whose records are the mock dataset `dataset`."""
-    from intpkg.mock.server import MockServer
+        batch_size: int = 500, rounds: int = 2, dataset: str | None = None) -> CollectorBenchmark:
+    """Benchmark a backfill of the mock dataset `dataset` (default: `audit_<version>_backfill`) from its account."""
+    from intpkg.cloudflare.mockapi import CloudflareMock
 
     install_package(client, package_dir)
-    with MockServer.from_package(package_dir, rate_limit=False) as mock, tempfile.TemporaryDirectory() as tmp:
-        records = list(mock.dataset(dataset or f"audit_{api_version}_backfill").records())
-        runs = _Runs(client, package_dir, mock, records, Path(tmp), account=account, api_version=api_version,
-                     page_size=page_size, batch_size=batch_size)
+    with CloudflareMock.from_package(package_dir, rate_limit=False) as mock, tempfile.TemporaryDirectory() as tmp:
+        name = dataset or f"audit_{api_version}_backfill"
+        records = list(mock.dataset(name).records())
+        runs = _Runs(client, package_dir, mock, records, Path(tmp), account=mock.dataset_account(name),
+                     api_version=api_version, page_size=page_size, batch_size=batch_size)
         result = CollectorBenchmark(api_version=api_version, events=len(records), rounds=rounds)
         order = ["collector", "direct", "fetch_bulk"]
         for n in range(rounds):

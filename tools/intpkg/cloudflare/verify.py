@@ -17,8 +17,9 @@ from typing import Any
 
 import requests
 
+from intpkg.cloudflare import envelope, ratelimit
 from intpkg.input.session import CredentialSafeSession
-from intpkg.input.tracer import Redactor
+from intpkg.redact import Redactor
 
 PERMISSION = {
     "audit_v2": "Account › Account Settings: Read",
@@ -128,7 +129,7 @@ class Verifier:
         for path in paths:
             status, body = self._get(path)
             if status == 0:
-                message = _describe(status, body).removeprefix("HTTP 0, code 0: ")
+                message = envelope.describe(status, body).removeprefix("HTTP 0, code 0: ")
                 report.add(False, "token", message[0].upper() + message[1:])
                 return
             result = (body or {}).get("result") or {}
@@ -140,7 +141,7 @@ class Verifier:
                            f"API token is {state} ({owner}{expiry})" if state == "active" else
                            f"API token is {state}: Cloudflare will refuse it; create or enable a token")
                 return
-            refusals.append(_describe(status, body))
+            refusals.append(envelope.describe(status, body))
         report.add(False, "token", "Cloudflare does not accept the API token (" + "; ".join(refusals) + "). Check that "
                    "the whole token was copied, and that it is not expired or revoked.")
 
@@ -148,28 +149,29 @@ class Verifier:
                account_id: str | None = None, zone_id: str | None = None) -> bool:
         status, body = self._get(path, params)
         if status == 0:
-            report.add(False, stream, f"{title}: {_describe(status, body).removeprefix('HTTP 0, code 0: ')}")
+            report.add(False, stream, f"{title}: {envelope.describe(status, body).removeprefix('HTTP 0, code 0: ')}")
             return False
         if status == 200 and (stream == "logpull" or (body or {}).get("success")):
             report.add(True, stream, f"{title}: readable")
             return True
-        codes = {e.get("code") for e in (body or {}).get("errors") or [] if isinstance(e, dict)}
+        codes = envelope.error_codes(body)
         what = f"account {account_id}" if account_id else f"zone {zone_id}"
-        if codes & {7003, 7000, 1003} or status == 404:
-            message = (f"{title}: Cloudflare does not know {what} ({_describe(status, body)}); check the id "
+        if codes & envelope.UNKNOWN_ID or status == 404:
+            message = (f"{title}: Cloudflare does not know {what} ({envelope.describe(status, body)}); check the id "
                        "(32 hexadecimal characters).")
-        elif status == 401 or codes & {1000, 6003, 6111, 6103, 9103, 9106}:
+        elif status == 401 or codes & envelope.REFUSED_CREDENTIAL:
             credential = self.credentials.kind.split(" ", 1)[1]
-            message = f"{title}: Cloudflare refuses the {credential} ({_describe(status, body)})."
-        elif status == 403 or codes & {10000, 9109}:
+            message = f"{title}: Cloudflare refuses the {credential} ({envelope.describe(status, body)})."
+        elif status == 403 or codes & envelope.NOT_PERMITTED:
             message = (f"{title}: missing permission {PERMISSION[stream]} on {what}, or the credential is not "
-                       f"for that {'account' if account_id else 'zone'} ({_describe(status, body)}).")
+                       f"for that {'account' if account_id else 'zone'} ({envelope.describe(status, body)}).")
             if stream == "logpull":
                 message += " Logpull also needs the Enterprise plan."
         elif status == 429:
-            message = f"{title}: rate limited by Cloudflare ({_describe(status, body)}); try again in 5 minutes."
+            message = (f"{title}: rate limited by Cloudflare ({envelope.describe(status, body)}); "
+                       f"try again in {ratelimit.WINDOW_SECONDS // 60} minutes.")
         else:
-            message = f"{title}: unexpected answer ({_describe(status, body)})."
+            message = f"{title}: unexpected answer ({envelope.describe(status, body)})."
         report.add(False, stream, message)
         return False
 
@@ -184,14 +186,8 @@ class Verifier:
                        "needs a Super Administrator, Administrator or Log Share role).")
         else:
             report.warnings.append(f"Logpull for zone {zone}: could not read the log retention flag "
-                                   f"({_describe(status, body)}).")
+                                   f"({envelope.describe(status, body)}).")
 
 
 def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _describe(status: int, body: Any) -> str:
-    errors = (body or {}).get("errors") or [] if isinstance(body, dict) else []
-    parts = [f"code {e.get('code')}: {e.get('message')}" for e in errors if isinstance(e, dict)]
-    return f"HTTP {status}" + (", " + ", ".join(parts) if parts else "")

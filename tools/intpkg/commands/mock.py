@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_mock(args: argparse.Namespace) -> int:
-    from intpkg.mock.server import MockServer
+    from intpkg.cloudflare.mockapi import CloudflareMock
 
     options: dict = {"host": args.host, "port": args.port, "seed": args.seed}
     for name in ("fault_rate", "fault_error_code", "delay_rate", "delay_duration"):
@@ -47,7 +47,7 @@ def cmd_mock(args: argparse.Namespace) -> int:
         stop.set()
 
     try:
-        server = MockServer.from_package(args.package_dir, on_fatal=on_fatal, **options)
+        server = CloudflareMock.from_package(args.package_dir, on_fatal=on_fatal, **options)
     except OSError as exc:
         raise IntpkgError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -13,6 +13,7 @@ from pathlib import Path
 from intpkg import settings
 from intpkg.agent.policy import load_policy_file, plan_policies
 from intpkg.agent.state import StatusBoard
+from intpkg.cloudflare.ratelimit import BUDGET
 from intpkg.commands._package import add_package_arg
 from intpkg.commands._target import add_target_args, wait_for_client
 from intpkg.package import Package
@@ -49,7 +50,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     state_dir = (args.state_dir or settings.agent_state_dir()).resolve()
-    agent = Agent(plans, client, state_dir)
+    agent = Agent(plans, client, state_dir, budget_policy=BUDGET)
     agent.install_signal_handlers()
     for plan in plans:
         print(f"stream {plan.dataset}: shipping to {plan.index} on {client.target.url}", file=sys.stderr)

@@ -18,20 +18,21 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from intpkg import settings
 from intpkg.agent.policy import load_policy_file, plan_policies
 from intpkg.agent.state import StatusBoard
 from intpkg.assets.install import install_package
+from intpkg.cloudflare.ratelimit import BUDGET
 from intpkg.commands._target import add_target_args, client_from_args, target_from_args
 from intpkg.errors import IntpkgError
 from intpkg.package import Package
 from intpkg.stack.node import LocalNode
 
-MOCK_ACCOUNT = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
-MOCK_ZONE = "5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b"  # example.com: retention on, a week of request logs
-MOCK_TOKEN = "test-token-0123456789"  # the bundled mock's test credential, not a secret
+if TYPE_CHECKING:
+    from intpkg.cloudflare.mockapi import CloudflareMock
+
 INPUT = "cloudflare-httpjson"
 
 
@@ -79,11 +80,11 @@ def _policy(name: str, dataset: str, variables: dict[str, Any]) -> dict[str, Any
     return {"name": name, "namespace": "default", "inputs": {INPUT: {"streams": {dataset: {"vars": variables}}}}}
 
 
-def mock_policies(base_url: str) -> list[dict[str, Any]]:
-    """Both data streams from the bundled mock API (its account, its example.com zone and test token)."""
-    common = {"api_token": MOCK_TOKEN, "api_url": base_url}
-    return [_policy(MOCK_ACCOUNT, "cloudflare.audit", {"account_id": MOCK_ACCOUNT, "interval": "1m", **common}),
-            _policy(MOCK_ZONE, "cloudflare.logpull", {"zone_id": MOCK_ZONE, **common})]
+def mock_policies(mock: CloudflareMock) -> list[dict[str, Any]]:
+    """Both data streams from the bundled mock API (its primary account, zone and test token)."""
+    common = {"api_token": mock.token, "api_url": mock.base_url}
+    return [_policy(mock.account_id, "cloudflare.audit", {"account_id": mock.account_id, "interval": "1m", **common}),
+            _policy(mock.zone_id, "cloudflare.logpull", {"zone_id": mock.zone_id, **common})]
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -104,10 +105,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         if policies is None and not args.mock:
             policies = credentials_policies(dict(os.environ))
         if policies is None:
-            from intpkg.mock.server import MockServer
+            from intpkg.cloudflare.mockapi import CloudflareMock
 
-            mock = stack.enter_context(MockServer.from_package(package.path))
-            policies = mock_policies(mock.base_url)
+            mock = stack.enter_context(CloudflareMock.from_package(package.path))
+            policies = mock_policies(mock)
             print(f"no Cloudflare credentials (CLOUDFLARE_API_TOKEN, or CLOUDFLARE_EMAIL + CLOUDFLARE_API_KEY, with "
                   f"CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_ZONE_ID): collecting audit and HTTP request logs from the "
                   f"bundled mock API at {mock.base_url}")
@@ -116,7 +117,7 @@ def cmd_up(args: argparse.Namespace) -> int:
                   else f"collecting with {', '.join(map(str, args.policy))}")
         plans = plan_policies(package, policies)
         state_dir = (args.state_dir or settings.agent_state_dir()).resolve()
-        agent = Agent(plans, client, state_dir)
+        agent = Agent(plans, client, state_dir, budget_policy=BUDGET)
         worker = threading.Thread(target=agent.run, kwargs={"once": args.once}, daemon=True)
         worker.start()
         try:

@@ -1,6 +1,6 @@
 """httpjson-style input engine: transforms, split, pagination, retry, rate limits (templates: `intpkg.golang`).
 
 Public API (see each module): `config.parse_config`/`ConfigError`, `funcs` (the input's template functions),
-`httpjson.HttpJsonInput`/`IntervalResult`, `ratelimit.RequestBudget`/`SystemClock`/`ManualClock`,
+`httpjson.HttpJsonInput`/`IntervalResult`, `ratelimit.RequestBudget`/`BudgetPolicy`/`SystemClock`/`ManualClock`,
 `testing.ScriptedServer` for loopback tests.
 """

@@ -18,10 +18,11 @@ import urllib3
 
 from intpkg.golang.httpvalues import Header
 from intpkg.input.config import HttpJsonConfig
-from intpkg.input.ratelimit import Clock, Interrupted, RequestBudget, credential_fingerprint, parse_retry_after
+from intpkg.input.ratelimit import Clock, Interrupted, RequestBudget, parse_retry_after
 from intpkg.input.session import CredentialSafeSession
-from intpkg.input.tracer import Redactor, RequestTracer
+from intpkg.input.tracer import RequestTracer
 from intpkg.input.transforms import ResponseState, TemplateFailure, TransformContext, execute_value
+from intpkg.redact import Redactor
 
 MAX_RATE_LIMIT_LOOPS = 20
 
@@ -225,7 +226,7 @@ class HttpClient:
 
     def _send_once(self, req: HttpRequest) -> HttpResponse:
         self.redactor.add_from_headers(req.header)
-        key = credential_fingerprint(req.header, self.cfg.basic_user, urlsplit(req.url).netloc)
+        key = self.budget.key_for(req.header, self.cfg.basic_user, urlsplit(req.url).netloc)
         waited = self.budget.acquire(key)
         if waited > 0:
             self.log.info("request budget: waited %.1fs before %s %s", waited, req.method,

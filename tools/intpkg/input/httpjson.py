@@ -8,8 +8,9 @@ Deliberate differences from Filebeat's httpjson (stricter or safer, same results
 - retry exhaustion keeps the last status and body; all error texts and traces are redacted;
 - JSON integers stay integers (Go decodes float64), so big ids print in full and `eq .n 1` works;
 - Content-Type parameters (`; charset=...`) are ignored when picking the decoder;
-- a shared `RequestBudget` (per credential), Cloudflare's `Ratelimit` header and a single probe request
-  after a 429 protect the account; chain, OAuth2/AWS/file auth, XML and form encoding are refused.
+- a shared `RequestBudget` (per credential, under the caller's `BudgetPolicy`: quota and remaining-quota
+  header) and a single probe request after a 429 protect the account;
+- chain, OAuth2/AWS/file auth, XML and form encoding are refused.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from intpkg.input.funcs import user_agent
 from intpkg.input.ratelimit import Clock, Interrupted, RequestBudget, SystemClock
 from intpkg.input.session import CredentialSafeSession
 from intpkg.input.split import SplitError, run_split
-from intpkg.input.tracer import Redactor, RequestTracer
+from intpkg.input.tracer import RequestTracer
 from intpkg.input.transforms import (
     NewURLValueNotSet,
     ResponseState,
@@ -49,6 +50,7 @@ from intpkg.input.transforms import (
     clone_json,
     execute_value,
 )
+from intpkg.redact import Redactor
 
 Publish = Callable[[dict, dict], None]
 DEFAULT_MAX_PAGES = 10_000

@@ -1,18 +1,22 @@
-"""Injectable clocks and the client-side request budget shared by every input using one credential."""
+"""Injectable clocks and the client-side request budget shared by every input using one credential.
+
+The budget knows no API: its quota, window, block time, which headers name the credential and how a
+response tells the remaining quota all come from the caller as a `BudgetPolicy` (Cloudflare's is
+`intpkg.cloudflare.ratelimit.BUDGET`).
+"""
 
 from __future__ import annotations
 
 import email.utils
 import hashlib
-import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from intpkg.golang.httpvalues import Header
-from intpkg.input.session import CREDENTIAL_HEADERS
 
 
 class Clock(Protocol):
@@ -66,11 +70,12 @@ class ManualClock:
             self._now += seconds
 
 
-def credential_fingerprint(header: Header, basic_user: str = "", host: str = "") -> str:
+def credential_fingerprint(header: Header, identity_headers: tuple[str, ...], basic_user: str = "",
+                           host: str = "") -> str:
     """A short hash naming the credential a request uses (never the secret itself)."""
     digest = hashlib.sha256()
     found = False
-    for name in CREDENTIAL_HEADERS[:3]:
+    for name in identity_headers:
         for value in header.Values(name):
             digest.update(f"{name}\0{value}\0".encode())
             found = True
@@ -98,17 +103,27 @@ def parse_retry_after(value: str, now: float) -> float | None:
     return max(0.0, when.timestamp() - now)
 
 
-_RATELIMIT_R = re.compile(r"(?:^|;)\s*r=(\d+)")
-_RATELIMIT_T = re.compile(r"(?:^|;)\s*t=(\d+)")
+Remaining = Callable[[Header], tuple[int, float] | None]
 
 
-def parse_ratelimit_header(value: str) -> tuple[int, int] | None:
-    """Cloudflare `Ratelimit: "default";r=<remaining>;t=<seconds>` → (remaining, seconds)."""
-    remaining = _RATELIMIT_R.search(value or "")
-    reset = _RATELIMIT_T.search(value or "")
-    if not remaining or not reset:
-        return None
-    return int(remaining.group(1)), int(reset.group(1))
+@dataclass(frozen=True)
+class BudgetPolicy:
+    """What a `RequestBudget` enforces for each credential.
+
+    `limit` requests per sliding `window_seconds` (None: no quota of its own); a 429 without Retry-After
+    blocks the credential `block_seconds`; `identity_headers` name the credential a request uses;
+    `remaining` reads (requests left, seconds to reset) from a response's headers, or None.
+    """
+
+    limit: int | None = None
+    window_seconds: float = 60.0
+    block_seconds: float = 60.0
+    identity_headers: tuple[str, ...] = ("Authorization",)
+    remaining: Remaining | None = None
+
+    def __post_init__(self) -> None:
+        if (self.limit is not None and self.limit <= 0) or self.window_seconds <= 0:
+            raise ValueError("limit and window_seconds must be > 0")
 
 
 @dataclass
@@ -121,24 +136,24 @@ class _KeyState:
 
 
 class RequestBudget:
-    """At most `limit` requests per sliding `window_seconds` per credential key, thread-safe.
+    """At most `policy.limit` requests per sliding `policy.window_seconds` per credential key, thread-safe.
 
-    A 429 blocks the key until its Retry-After (else `block_seconds`); afterwards a single probe request
+    A 429 blocks the key until its Retry-After (else `policy.block_seconds`); afterwards a single probe request
     goes out first and the others wait for its answer, so a 429 is never followed by a burst.
     """
 
     PROBE_POLL_SECONDS = 0.05
 
-    def __init__(self, limit: int = 1200, window_seconds: float = 300.0, *, block_seconds: float = 300.0,
-                 clock: Clock | None = None):
-        if limit <= 0 or window_seconds <= 0:
-            raise ValueError("limit and window_seconds must be > 0")
-        self.limit = limit
-        self.window = window_seconds
-        self.block_seconds = block_seconds
+    def __init__(self, policy: BudgetPolicy | None = None, *, clock: Clock | None = None):
+        self.policy = policy or BudgetPolicy()
+        self.window = self.policy.window_seconds
         self.clock = clock or SystemClock()
         self._lock = threading.Lock()
         self._keys: dict[str, _KeyState] = {}
+
+    def key_for(self, header: Header, basic_user: str = "", host: str = "") -> str:
+        """The budget key of a request: a fingerprint of the policy's identity headers (or the host)."""
+        return credential_fingerprint(header, self.policy.identity_headers, basic_user, host)
 
     def _state(self, key: str) -> _KeyState:
         return self._keys.setdefault(key, _KeyState())
@@ -156,7 +171,7 @@ class RequestBudget:
                     wait = state.blocked_until - now
                 elif state.probing and state.probe_in_flight:
                     wait = self.PROBE_POLL_SECONDS
-                elif len(state.sent) >= self.limit:
+                elif self.policy.limit is not None and len(state.sent) >= self.policy.limit:
                     wait = state.sent[0] + self.window - now
                 else:
                     state.sent.append(now)
@@ -167,7 +182,7 @@ class RequestBudget:
             waited += wait
 
     def record_response(self, key: str, status: int, headers: Header | None = None) -> None:
-        """Learn from a response: 429 → block; Cloudflare `Ratelimit` with r=0 → pause until reset."""
+        """Learn from a response: 429 → block; the policy's remaining quota at 0 → pause until reset."""
         headers = headers or Header()
         with self._lock:
             state = self._state(key)
@@ -176,16 +191,16 @@ class RequestBudget:
             if status == 429:
                 delay = parse_retry_after(headers.Get("Retry-After"), now)
                 if delay is None:
-                    delay = self.block_seconds
+                    delay = self.policy.block_seconds
                 state.blocked_until = max(state.blocked_until, now + delay)
                 state.probing = True
                 state.block_reason = "429 Too Many Requests"
                 return
             state.probing = False
-            parsed = parse_ratelimit_header(headers.Get("Ratelimit"))
+            parsed = self.policy.remaining(headers) if self.policy.remaining else None
             if parsed is not None and parsed[0] <= 0 and parsed[1] > 0:
                 state.blocked_until = max(state.blocked_until, now + parsed[1])
-                state.block_reason = "Ratelimit remaining is 0"
+                state.block_reason = "no requests remaining until the quota resets"
 
     def record_failure(self, key: str) -> None:
         """A request got no response (connection error): free the probe slot."""

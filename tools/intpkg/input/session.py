@@ -1,7 +1,8 @@
 """The HTTP session for requests that carry credentials: they never follow a redirect to another host.
 
 requests drops only `Authorization` when a redirect leaves the host; Cloudflare's global API key
-travels in `X-Auth-Key` and `X-Auth-Email`, which it would forward. Every request intpkg sends with a
+travels in `X-Auth-Key` and `X-Auth-Email`, which it would forward. The headers dropped are
+`intpkg.redact.SENSITIVE_HEADERS`, the list every log and trace masks. Every request intpkg sends with a
 credential (the collector's input, `verify-credentials`) goes through `CredentialSafeSession`.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import requests
 
-CREDENTIAL_HEADERS = ("Authorization", "X-Auth-Key", "X-Auth-Email", "Proxy-Authorization")
+from intpkg import redact
 
 
 class CredentialSafeSession(requests.Session):
@@ -30,5 +31,5 @@ class CredentialSafeSession(requests.Session):
             for name in self.headers_ban_list:
                 prepared_request.headers.pop(name, None)
         if self.should_strip_auth(response.request.url, prepared_request.url):
-            for name in CREDENTIAL_HEADERS:
+            for name in redact.SENSITIVE_HEADERS:
                 prepared_request.headers.pop(name, None)

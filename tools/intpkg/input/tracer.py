@@ -1,4 +1,4 @@
-"""Secret redaction and the request tracer (NDJSON log of requests/responses, size-rotated)."""
+"""The request tracer: NDJSON log of requests/responses, size-rotated, masked by `intpkg.redact`."""
 
 from __future__ import annotations
 
@@ -10,49 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from intpkg.golang.httpvalues import Header
-
-REDACTED = "*****"
-SENSITIVE_HEADERS = {"authorization", "proxy-authorization", "x-auth-key", "x-auth-email", "cookie",
-                     "set-cookie"}
-
-
-class Redactor:
-    """Replaces known secret values (and sensitive header values) with `*****`."""
-
-    def __init__(self, secrets: list[str] | tuple[str, ...] = ()):
-        self._secrets: set[str] = set()
-        self._lock = threading.Lock()
-        for secret in secrets:
-            self.add(secret)
-
-    def add(self, secret: str | None) -> None:
-        if secret and len(secret) >= 3:
-            with self._lock:
-                self._secrets.add(secret)
-                if secret.lower().startswith(("bearer ", "basic ")):
-                    self._secrets.add(secret.split(" ", 1)[1].strip())
-
-    def add_from_headers(self, header: Header) -> None:
-        for name, value in header.pairs():
-            if name.lower() in SENSITIVE_HEADERS:
-                self.add(value)
-
-    def text(self, value: str) -> str:
-        with self._lock:
-            secrets = sorted(self._secrets, key=len, reverse=True)
-        for secret in secrets:
-            if secret in value:
-                value = value.replace(secret, REDACTED)
-        return value
-
-    def headers(self, header: Header) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for name, values in header.go_items():
-            if name.lower() in SENSITIVE_HEADERS:
-                out[name] = [REDACTED for _ in values]
-            else:
-                out[name] = [self.text(v) for v in values]
-        return out
+from intpkg.redact import Redactor
 
 
 class RequestTracer:

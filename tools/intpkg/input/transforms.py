@@ -13,8 +13,6 @@ from intpkg.golang.template import TemplateExecError
 from intpkg.input.config import TransformConfig, ValueTemplate
 from intpkg.input.funcs import TemplateTerminated
 
-SENSITIVE_TARGETS = {"authorization", "proxy-authorization", "x-auth-key", "x-auth-email", "cookie"}
-
 
 class TemplateFailure(Exception):
     """A value template failed (execution error, missing key, empty result or `<no value>`)."""

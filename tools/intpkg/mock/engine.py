@@ -1,4 +1,4 @@
-"""Request handling independent of the socket layer: faults, rate limit, rule matching, responses."""
+"""Request handling independent of the socket layer: faults, admission, rule matching, responses."""
 
 from __future__ import annotations
 
@@ -11,18 +11,16 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from intpkg import redact
 from intpkg.golang.httpvalues import Header
-from intpkg.mock import envelope, faults
-from intpkg.mock.auth import identify
+from intpkg.mock import faults
 from intpkg.mock.config import MockConfig, RuleSpec
-from intpkg.mock.envelope import Reply
 from intpkg.mock.faults import FaultPlan
-from intpkg.mock.handlers import HANDLERS, ApiState, Call
-from intpkg.mock.ratelimit import RateLimiter
+from intpkg.mock.handlerset import Call, HandlerSet
+from intpkg.mock.reply import Reply
 from intpkg.mock.templates import RequestURL, request_data
 
 MAX_LOGGED = 100_000  # requests kept in the log (a long-running mock must not grow without bound)
-SECRET_HEADERS = {"authorization", "x-auth-key", "cookie", "proxy-authorization"}
 NS = 1_000_000_000
 
 
@@ -55,16 +53,6 @@ class RequestRecord:
         return values[0] if values else None
 
 
-def redact(name: str, value: str) -> str:
-    """Hide a secret header value; keep the auth scheme word so logs still show its shape."""
-    if name.lower() not in SECRET_HEADERS:
-        return value
-    scheme, sep, _ = value.partition(" ")
-    if name.lower() in ("authorization", "proxy-authorization") and sep and scheme.isalpha():
-        return f"{scheme} [REDACTED]"
-    return "[REDACTED]"
-
-
 def _sniff(body: bytes) -> str:
     """Go's http.DetectContentType for the cases a rule body can hit."""
     head = body[:512].lstrip().lower()
@@ -87,9 +75,8 @@ class Engine:
     """All mutable server state; `handle` is thread-safe."""
 
     config: MockConfig
-    state: ApiState
+    api: HandlerSet
     fault_plan: FaultPlan
-    limiter: RateLimiter | None
     clock: Callable[[], float]
     sleep: Callable[[float], None] = time.sleep
     on_fatal: Callable[[str], None] | None = None
@@ -120,7 +107,7 @@ class Engine:
             for key, values in parse_qs(raw.body.decode("utf-8", "replace"), keep_blank_values=True).items():
                 query.setdefault(key, []).extend(values)
         record = RequestRecord(self.clock(), raw.method, path, query,
-                               {k: redact(k, v) for k, v in headers_lc.items()}, raw.body)
+                               {k: redact.header_value(k, v) for k, v in headers_lc.items()}, raw.body)
         with self._lock:
             self.requests.append(record)
         reply, cut = self._answer(raw, path, query, headers_lc, go_headers, record)
@@ -137,21 +124,14 @@ class Engine:
         if error_code:
             record.note = "random fault"
             return Reply(error_code, b"", []), None
-        limit_headers: list[tuple[str, str]] = []
-        if self.limiter is not None:
-            key = identify(headers) or f"anonymous:{raw.client}"
-            decision = self.limiter.check(key)
-            limit_headers = self.limiter.headers(decision)
-            if not decision.allowed:
-                record.note = "rate limited"
-                reply = envelope.error(429, envelope.RATE_LIMITED,
-                                       f"More than {self.limiter.quota} requests per {int(self.limiter.window)} "
-                                       "seconds reached. Please wait and consider throttling your request speed")
-                reply.headers.extend(limit_headers)
-                return reply, None
+        admission = self.api.admit(headers, raw.client)
+        if admission.reply is not None:
+            record.note = admission.note or "not admitted"
+            admission.reply.headers.extend(admission.headers)
+            return admission.reply, None
         pending = self.fault_plan.take(path)
         reply, cut = self._route(raw, path, query, headers, go_headers, record, pending)
-        for name, value in limit_headers:
+        for name, value in admission.headers:
             reply.set_header(name, value)
         return reply, cut
 
@@ -164,7 +144,7 @@ class Engine:
                 self.sleep(float(spec["seconds"]))
             elif spec["kind"] == "status":
                 record.note = "injected status"
-                return faults.status_reply(spec), None
+                return faults.status_reply(spec, self.api.fault_reply), None
         matched = self._match(raw, path, query, headers)
         if matched is None:
             record.note = "no rule matched"
@@ -186,7 +166,7 @@ class Engine:
                 self.sleep(float(spec["seconds"]))
             elif spec["kind"] == "status":
                 record.note = "scripted status fault"
-                return faults.status_reply(spec), None
+                return faults.status_reply(spec, self.api.fault_reply), None
         try:
             if rule.handler is not None:
                 reply = self._call_handler(rule, raw, path, query, headers, vars_, req_num)
@@ -296,6 +276,6 @@ class Engine:
         spec = rule.handler or {}
         call = Call(raw.method.upper(), path, query, headers, raw.body, vars_, req_num, int(self.clock() * NS))
         try:
-            return HANDLERS[spec["kind"]](self.state, call, spec)
+            return self.api.handle(call, spec)
         except (ValueError, KeyError, TypeError) as exc:
             raise RuntimeError(f"{rule.where}: {spec['kind']} handler failed: {exc}") from exc

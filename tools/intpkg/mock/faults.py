@@ -5,7 +5,7 @@ A scripted fault is a mapping:
     kind: status | truncate | disconnect | error_streaming | delay
     requests: [1, 3]       # the rule's request numbers it hits (default: every request); or
     every: 5               # every 5th request of the rule
-    status_code: 503       # status: the reply (body/headers optional; JSON envelope by default)
+    status_code: 503       # status: the reply (body/headers optional; by default the API's error reply)
     body: "..."            # status: reply body
     headers: {Retry-After: "7"}
     keep: 0.5              # truncate/disconnect/error_streaming: fraction of the body kept
@@ -22,12 +22,12 @@ import gzip
 import random
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-from intpkg.mock import envelope
-from intpkg.mock.envelope import Reply
+from intpkg.mock.reply import Reply
 
 KINDS = {"status", "truncate", "disconnect", "error_streaming", "delay"}
 STREAM_ERROR_MARKER = b"Error streaming data"
@@ -64,13 +64,14 @@ def fault_applies(spec: dict[str, Any], req_num: int) -> bool:
     return True
 
 
-def status_reply(spec: dict[str, Any]) -> Reply:
+def status_reply(spec: dict[str, Any], default: Callable[[int, str], Reply]) -> Reply:
+    """The reply of a status fault: its own body, else `default(status, reason phrase)`."""
     code = int(spec["status_code"])
     if spec.get("body") is not None:
         reply = Reply(code, str(spec["body"]).encode(), [("Content-Type", "application/json")])
     else:
         phrase = HTTPStatus(code).phrase if code in HTTPStatus._value2member_map_ else "Error"
-        reply = envelope.error(code, envelope.INJECTED_FAULT, phrase)
+        reply = default(code, phrase)
     for name, value in (spec.get("headers") or {}).items():
         reply.set_header(str(name), str(value))
     return reply

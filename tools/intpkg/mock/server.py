@@ -8,22 +8,18 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
 
 from intpkg.errors import IntpkgError
-from intpkg.mock.auth import HEX32, parse_credential
 from intpkg.mock.config import ConfigError, MockConfig, load_config
-from intpkg.mock.datasets import Dataset, DatasetError, DatasetFactory
 from intpkg.mock.deploy import find_deployment
 from intpkg.mock.engine import Engine, RawRequest, RequestRecord
 from intpkg.mock.faults import FaultPlan, RuntimeFault
-from intpkg.mock.handlers import ApiState
-from intpkg.mock.ratelimit import RateLimiter
+from intpkg.mock.handlerset import ApiFactory, HandlerSet, rules_only
 from intpkg.mock.templates import TemplateEnv
-from intpkg.mock.timeutil import NS, parse_duration, parse_rfc3339
+from intpkg.mock.timeutil import NS, parse_duration
 
 NOT_LOOPBACK = "the mock binds loopback addresses only (127.0.0.0/8, ::1, localhost)"
 
@@ -126,102 +122,36 @@ class _HTTPServer(ThreadingHTTPServer):
         super().__init__(address, _Handler)
 
 
-def _seconds(value: Any) -> float:
+def duration_seconds(value: Any) -> float:
+    """Seconds from a number or a Go duration string ("300ms", "5m")."""
     if isinstance(value, (int, float)):
         return float(value)
     return parse_duration(str(value)) / NS
 
 
-def _anchor_ns(anchor: Any, clock: Callable[[], float]) -> int:
-    if anchor is None:
-        return int(clock()) * NS
-    if isinstance(anchor, datetime):
-        return int(anchor.timestamp()) * NS
-    if isinstance(anchor, (int, float)):
-        return int(anchor * NS)
-    return parse_rfc3339(str(anchor))
-
-
-def build_state(config: MockConfig, clock: Callable[[], float], anchor_ns: int,
-                rate_limit: Any = None) -> tuple[ApiState, RateLimiter | None]:
-    """Validate `x-intpkg` and build the mock account (credentials, zones, datasets, limits).
-
-    `rate_limit` overrides `x-intpkg.rate_limit`: False disables it, a mapping `{quota, window}` replaces it.
-    """
-    settings = dict(config.settings)
-    if rate_limit is False:
-        settings.pop("rate_limit", None)
-    elif rate_limit is not None:
-        settings["rate_limit"] = rate_limit
-
-    def where(*keys: Any) -> str:
-        return config.locate(("x-intpkg",) + keys)
-
-    credentials = []
-    for i, raw in enumerate(settings.get("credentials") or []):
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{where('credentials', i)}: x-intpkg.credentials[{i}]: expected a mapping")
-        try:
-            credentials.append(parse_credential(raw, i))
-        except ValueError as exc:
-            raise ConfigError(f"{where('credentials', i)}: x-intpkg.credentials[{i}]: {exc}") from None
-    for name in ("accounts", "zones", "datasets"):
-        if not isinstance(settings.get(name) or {}, dict):
-            raise ConfigError(f"{where(name)}: x-intpkg.{name}: expected a mapping keyed by id/name")
-    for name in ("accounts", "zones"):
-        for key, value in (settings.get(name) or {}).items():
-            if not HEX32.match(str(key)) or not isinstance(value or {}, dict):
-                raise ConfigError(f"{where(name, key)}: x-intpkg.{name}.{key}: expected a 32-hex id mapped to "
-                                  "{name: ..., ...}")
-    limiters = []
-    for name in ("rate_limit", "logpull_rate_limit"):
-        spec = settings.get(name)
-        if spec is None:
-            limiters.append(None)
-            continue
-        try:
-            limiters.append(RateLimiter(int(spec["quota"]), _seconds(spec.get("window", 300)), clock,
-                                        block=bool(spec.get("block", name == "rate_limit"))))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(f"{where(name)}: x-intpkg.{name}: expected {{quota: N, window: seconds}} "
-                              f"({exc})") from None
-    factory = DatasetFactory(settings.get("datasets") or {}, anchor_ns, config.host_path, settings)
-    state = ApiState(credentials, dict(settings.get("accounts") or {}), dict(settings.get("zones") or {}),
-                     factory, logpull_limiter=limiters[1])
-    for rule in config.rules:
-        if rule.handler and rule.handler["kind"] in ("audit_v1", "audit_v2", "logpull"):
-            try:
-                factory.build(rule.handler.get("dataset"), rule.handler["kind"])
-            except DatasetError as exc:
-                raise ConfigError(f"{config.locate(('rules', rule.index, 'x-intpkg-handler', 'dataset'))}: "
-                                  f"rules[{rule.index}].x-intpkg-handler.dataset: {exc}") from None
-    return state, limiters[0]
-
-
 class MockServer:
-    """A running mock Cloudflare API. Use as a context manager; `base_url` is the package's `api_url`.
+    """A running mock API serving stream-format rules. Use as a context manager; `base_url` is its root URL.
 
-    Options: `host` (loopback only), `port` (0 = free port), `fault_rate`, `fault_error_code`, `delay_rate`,
+    Options: `api` (the ApiFactory building the HandlerSet that answers `x-intpkg-handler` rules; default:
+    none), `host` (loopback only), `port` (0 = free port), `fault_rate`, `fault_error_code`, `delay_rate`,
     `delay_duration` (seconds or a Go duration), `seed` (random faults), `clock` (a callable returning epoch
-    seconds; drives rate limits, Logpull windows and `now`), `anchor` (time that relative dataset bounds are
-    resolved from; default: start time), `rate_limit` (False or `{quota, window}` to override the config),
-    `log` (a stream for one redacted line per request), `on_fatal` (called on an as_sequence violation).
+    seconds; drives the templates' `now` and whatever the API's handlers time), `log` (a stream for one
+    redacted line per request), `on_fatal` (called on an as_sequence violation).
     """
 
-    def __init__(self, config: MockConfig, *, host: str = "127.0.0.1", port: int = 0, fault_rate: float = 0.0,
-                 fault_error_code: int = 500, delay_rate: float = 0.0, delay_duration: Any = 0.0,
-                 seed: int | None = None, clock: Callable[[], float] | None = None, anchor: Any = None,
-                 rate_limit: Any = None, log: TextIO | None = None,
-                 on_fatal: Callable[[str], None] | None = None) -> None:
+    def __init__(self, config: MockConfig, *, api: ApiFactory = rules_only, host: str = "127.0.0.1", port: int = 0,
+                 fault_rate: float = 0.0, fault_error_code: int = 500, delay_rate: float = 0.0,
+                 delay_duration: Any = 0.0, seed: int | None = None, clock: Callable[[], float] | None = None,
+                 log: TextIO | None = None, on_fatal: Callable[[str], None] | None = None) -> None:
         self.config = config
         self.host = check_loopback(host)
         self.clock = clock or time.time
-        self.anchor_ns = _anchor_ns(anchor, self.clock)
-        state, limiter = build_state(config, self.clock, self.anchor_ns, rate_limit)
+        self.api: HandlerSet = api(config, self.clock)
+        _check_handler_kinds(config, self.api)
         if not 0 <= fault_rate <= 1 or not 0 <= delay_rate <= 1:
             raise IntpkgError("--fault-rate and --delay-rate must be between 0.0 and 1.0")
-        plan = FaultPlan(fault_rate, int(fault_error_code), delay_rate, _seconds(delay_duration), seed)
-        self.engine = Engine(config, state, plan, limiter, self.clock, on_fatal=on_fatal)
+        plan = FaultPlan(fault_rate, int(fault_error_code), delay_rate, duration_seconds(delay_duration), seed)
+        self.engine = Engine(config, self.api, plan, self.clock, on_fatal=on_fatal)
         self._log_stream = log
         self._httpd = _HTTPServer((self.host, port), self)
         self._thread: threading.Thread | None = None
@@ -295,17 +225,6 @@ class MockServer:
         """Template, handler and as_sequence errors."""
         return list(self.engine.errors)
 
-    def dataset(self, name: str, kind: str | None = None) -> Dataset:
-        """A named dataset of `x-intpkg.datasets` (the ground truth handlers serve)."""
-        named = self.engine.state.datasets.named
-        if name not in named:
-            raise KeyError(f"no dataset named {name!r} (have: {', '.join(named) or 'none'})")
-        spec = named[name]
-        kind = kind or (spec.get("generator") if isinstance(spec, dict) else None)
-        if kind is None:
-            raise ValueError(f"dataset {name!r}: give kind= (audit_v1, audit_v2 or logpull)")
-        return self.engine.state.datasets.build(name, kind)
-
     def add_fault(self, kind: str, *, path: str | None = None, times: int | None = 1, skip: int = 0,
                   **spec: Any) -> RuntimeFault:
         """Queue a fault for the next `times` requests whose path matches the regex `path`, after `skip` of them."""
@@ -317,6 +236,15 @@ class MockServer:
             return
         note = f" ({record.note})" if record.note else ""
         print(f"{record.method} {record.path} -> {record.status}{note}", file=self._log_stream, flush=True)
+
+
+def _check_handler_kinds(config: MockConfig, api: HandlerSet) -> None:
+    """Every `x-intpkg-handler` rule names a kind the server's HandlerSet registered."""
+    for rule in config.rules:
+        if rule.handler is not None and rule.handler.get("kind") not in api.handlers:
+            kinds = ", ".join(sorted(api.handlers)) or "none: this server has no handlers"
+            raise ConfigError(f"{config.locate(('rules', rule.index, 'x-intpkg-handler', 'kind'))}: "
+                              f"rules[{rule.index}].x-intpkg-handler.kind: expected kind: one of {kinds}")
 
 
 def stderr_log() -> TextIO:

@@ -14,6 +14,7 @@ from intpkg import dotted
 from intpkg.agent.policy import plan_streams
 from intpkg.agent.runner import Agent
 from intpkg.assets.install import install_package
+from intpkg.cloudflare.ratelimit import BUDGET
 from intpkg.errors import IntpkgError
 from intpkg.golang.gotime import parse_duration
 from intpkg.package import Package
@@ -56,7 +57,7 @@ class SystemRunner(TestRunner):
 
     def _execute(self, package: Package, ds: str, config_path: Path, options: RunOptions,
                  result: TestResult) -> None:
-        from intpkg.mock.server import MockServer
+        from intpkg.cloudflare.mockapi import CloudflareMock
 
         case = SystemTestCase.load(config_path)
         if case.skip_reason is not None:
@@ -64,13 +65,13 @@ class SystemRunner(TestRunner):
             result.failures.append(f"skipped: {case.skip_reason}")
             return
         run_id = uuid.uuid4().hex[:8]
-        with MockServer.from_package(package.path, service=case.service) as mock:
+        with CloudflareMock.from_package(package.path, service=case.service) as mock:
             config = case.render(mock.host, mock.port, run_id)
             plans = plan_streams(package, policy_for(package, ds, config, namespace=f"ep{run_id}"), env={})
             install_package(self.client, package.path, ecs_dir=options.ecs_dir)
             index = plans[0].index
             state = Path(tempfile.mkdtemp(prefix=f"intpkg-system-{run_id}-", dir=self.state_root))
-            agent = Agent(plans, self.client, state)
+            agent = Agent(plans, self.client, state, budget_policy=BUDGET)
             worker = threading.Thread(target=agent.run, daemon=True)
             worker.start()
             try:

@@ -13,9 +13,6 @@ from typing import Any
 
 from intpkg.mock.timeutil import format_rfc3339
 
-DEFAULT_ACCOUNT = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
-DEFAULT_ZONES = [{"id": "5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b", "name": "example.com"}]
-
 ACTOR_IPS = ["198.51.100.23", "198.51.100.77", "203.0.113.7", "203.0.113.199", "192.0.2.44",
              "2001:db8::23", "2001:db8:85a3::8a2e:370:7334", "89.160.20.128", "89.160.20.112",
              "81.2.69.142", "216.160.83.56", "2a02:cf40::1"]
@@ -37,14 +34,15 @@ def _uuid(rng: random.Random) -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) % 4]}{h[17:20]}-{h[20:32]}"
 
 
-def _stable_hex(text: str) -> str:
+def stable_hex(text: str) -> str:
+    """A 32-hex id that is a pure function of `text` (invented ids that never change)."""
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-USERS = [{"email": e, "id": _stable_hex(e)} for e in
+USERS = [{"email": e, "id": stable_hex(e)} for e in
          ("ops@example.com", "alice@example.com", "bob@example.org", "carol.dns@example.com",
           "dave.admin@example.org", "erin@example.com")]
-TOKENS = [{"name": n, "id": _stable_hex("token:" + n)} for n in
+TOKENS = [{"name": n, "id": stable_hex("token:" + n)} for n in
           ("terraform-ci", "cert-renewal-bot", "siem-log-reader", "dns-sync")]
 
 

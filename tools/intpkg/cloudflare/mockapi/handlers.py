@@ -12,35 +12,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from intpkg.mock import envelope
-from intpkg.mock.auth import HEX32, TOKEN_SHAPE, Credential, authenticate, authorize
-from intpkg.mock.datasets import Dataset, DatasetFactory
-from intpkg.mock.envelope import Reply
-from intpkg.mock.generators import BOT_FIELDS, DEFAULT_LOGPULL_FIELDS, LOGPULL_FIELDS, TIMESTAMP_FIELDS
-from intpkg.mock.ratelimit import RateLimiter
+from intpkg.cloudflare import envelope
+from intpkg.cloudflare.mockapi.auth import HEX32, TOKEN_SHAPE, Credential, authenticate, authorize
+from intpkg.cloudflare.mockapi.datasets import Dataset, DatasetFactory
+from intpkg.cloudflare.mockapi.generators import BOT_FIELDS, DEFAULT_LOGPULL_FIELDS, LOGPULL_FIELDS, TIMESTAMP_FIELDS
+from intpkg.cloudflare.mockapi.ratelimit import RateLimiter
+from intpkg.mock.handlerset import Call
+from intpkg.mock.reply import Reply
 from intpkg.mock.timeutil import NS, format_rfc3339, parse_date_or_rfc3339, parse_duration, parse_logpull_time
 
 MAX_PER_PAGE = 1000
 LOGPULL_MAX_AGE = 168 * 3600 * NS
 LOGPULL_MAX_WINDOW = 3600 * NS
-
-
-@dataclass
-class Call:
-    """What a handler sees of one request."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]  # lower-cased names, first value
-    body: bytes
-    vars: dict[str, str]
-    req_num: int
-    now_ns: int
-
-    def arg(self, name: str) -> str | None:
-        values = self.query.get(name)
-        return values[0] if values else None
 
 
 @dataclass
@@ -467,7 +450,7 @@ def token_verify(state: ApiState, call: Call, spec: dict[str, Any]) -> Reply:
             result[name] = format_rfc3339(value, fraction="none")
     messages = []
     if status == "active":
-        messages.append({"code": 10000, "message": "This API Token is valid and active", "type": None})
+        messages.append({"code": envelope.TOKEN_VALID, "message": "This API Token is valid and active", "type": None})
     return envelope.success(result, messages=messages)
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from intpkg.mock import generators
+from intpkg.cloudflare.mockapi import generators
 from intpkg.mock.timeutil import NS, parse_logpull_time, parse_rfc3339, resolve_instant
 
 KINDS = ("audit_v1", "audit_v2", "logpull")
@@ -123,8 +123,9 @@ class DatasetFactory:
     """Builds (and caches) datasets from specs for one server."""
 
     def __init__(self, named: dict[str, Any], anchor_ns: int, host_path: Callable[[str], Path],
-                 settings: dict[str, Any]) -> None:
+                 settings: dict[str, Any], *, default_account: str | None = None) -> None:
         self.named, self.anchor_ns, self.host_path, self.settings = named, anchor_ns, host_path, settings
+        self.default_account = default_account or generators.stable_hex("account:Example Corp")
         self._cache: dict[str, Dataset] = {}
         self._lock = threading.Lock()
 
@@ -161,19 +162,20 @@ class DatasetFactory:
             end = resolve_instant(spec.get("to", "-5m"), self.anchor_ns)
         except ValueError as exc:
             raise DatasetError(f"from/to: {exc}") from None
-        return GeneratedDataset(kind, count, seed, start, end, self._context(spec))
+        return GeneratedDataset(kind, count, seed, start, end, self.context(spec))
 
-    def _context(self, spec: dict[str, Any]) -> dict[str, Any]:
+    def context(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """What a generator spec's records belong to: account (id, name), zones, hosts."""
         accounts = self.settings.get("accounts") or {}
         zones_cfg = self.settings.get("zones") or {}
-        account = str(spec.get("account") or next(iter(accounts), generators.DEFAULT_ACCOUNT))
+        account = str(spec.get("account") or self.default_account)
         account_name = spec.get("account_name") or (accounts.get(account) or {}).get("name") or "Example Corp"
         zones = spec.get("zones")
         if zones is None:
             zones = [{"id": zid, "name": (z or {}).get("name", "example.com")} for zid, z in zones_cfg.items()
                      if not (z or {}).get("account") or (z or {}).get("account") == account]
         if not zones:
-            zones = generators.DEFAULT_ZONES
+            zones = [{"id": generators.stable_hex("zone:example.com"), "name": "example.com"}]
         return {"account": account, "account_name": account_name, "zones": zones,
                 "hosts": spec.get("hosts")}
 

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from intpkg.mock import envelope
-from intpkg.mock.envelope import Reply
+from intpkg.cloudflare import envelope
+from intpkg.mock.reply import Reply
 from intpkg.mock.timeutil import parse_rfc3339
 
 TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_\-.]{1,256}$")

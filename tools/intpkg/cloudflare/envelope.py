@@ -1,4 +1,4 @@
-"""The v4 JSON envelope and the Cloudflare error codes the mock answers with.
+"""Cloudflare's v4 JSON envelope and error codes (reference §4): the mock builds it, `verify` reads it.
 
 Codes marked MOCK are the mock's own choice where Cloudflare publishes none (the reference, §4 and §10,
 has no code for parameter validation or Logpull query errors); clients must not depend on them.
@@ -6,9 +6,9 @@ has no code for parameter validation or Logpull query errors); clients must not 
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
 from typing import Any
+
+from intpkg.mock.reply import Reply, json_reply
 
 DOCS = "https://developers.cloudflare.com/api/"
 
@@ -20,40 +20,20 @@ INVALID_HEADERS = 6003
 INVALID_EMAIL = 6102  # unconfirmed meaning
 INVALID_KEY = 6103
 INVALID_AUTHORIZATION = 6111
+NO_ROUTE = 7000
 COULD_NOT_ROUTE = 7003
 MISSING_AUTH = 9106
 UNKNOWN_KEY = 9103  # "Unknown X-Auth-Key or X-Auth-Email"
+UNAUTHORIZED = 9109  # "Unauthorized to access requested resource"
 AUTHENTICATION_ERROR = 10000
+TOKEN_VALID = 10000  # a `messages[]` code: "This API Token is valid and active"
 RATE_LIMITED = 10100  # unconfirmed (seen in the wild)
 INJECTED_FAULT = 10999  # MOCK: body of an injected status fault
 
-
-@dataclass
-class Reply:
-    """One HTTP response the mock will send."""
-
-    status: int
-    body: bytes = b""
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    chunked: bool = False
-
-    def header(self, name: str) -> str | None:
-        for key, value in self.headers:
-            if key.lower() == name.lower():
-                return value
-        return None
-
-    def set_header(self, name: str, value: str) -> None:
-        self.headers = [(k, v) for k, v in self.headers if k.lower() != name.lower()]
-        self.headers.append((name, value))
-
-
-def dumps(data: Any) -> bytes:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def json_reply(status: int, data: Any) -> Reply:
-    return Reply(status, dumps(data), [("Content-Type", "application/json")])
+UNKNOWN_ID = frozenset({NO_ROUTE, COULD_NOT_ROUTE, INVALID_ZONE_ID})  # a wrong or malformed account/zone id
+REFUSED_CREDENTIAL = frozenset({INVALID_TOKEN, INVALID_HEADERS, INVALID_AUTHORIZATION, INVALID_KEY, UNKNOWN_KEY,
+                                MISSING_AUTH})
+NOT_PERMITTED = frozenset({AUTHENTICATION_ERROR, UNAUTHORIZED})  # valid credential, wrong scope or permission
 
 
 def success(result: Any, *, result_info: dict | None = None, messages: list | None = None) -> Reply:
@@ -75,3 +55,22 @@ def error(status: int, code: int, message: str, *, chain: list[tuple[int, str]] 
 
 def bad_parameter(message: str, name: str | None = None) -> Reply:
     return error(400, BAD_PARAMETER, message, pointer=f"/query/{name}" if name else None)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def errors(body: Any) -> list[dict[str, Any]]:
+    """The `errors[]` objects of a decoded response body (none when it is not an envelope)."""
+    found = body.get("errors") if isinstance(body, dict) else None
+    return [e for e in found or [] if isinstance(e, dict)]
+
+
+def error_codes(body: Any) -> set[Any]:
+    return {e.get("code") for e in errors(body)}
+
+
+def describe(status: int, body: Any) -> str:
+    """`HTTP 403, code 10000: Authentication error` — the status and every error of the envelope."""
+    parts = [f"code {e.get('code')}: {e.get('message')}" for e in errors(body)]
+    return f"HTTP {status}" + (", " + ", ".join(parts) if parts else "")

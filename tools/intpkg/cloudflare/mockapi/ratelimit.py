@@ -7,6 +7,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from intpkg.cloudflare.ratelimit import ratelimit_headers
+
 
 @dataclass
 class Decision:
@@ -55,8 +57,7 @@ class RateLimiter:
 
     def headers(self, decision: Decision) -> list[tuple[str, str]]:
         """`Ratelimit` / `Ratelimit-Policy` (every response) and `Retry-After` (429 only)."""
-        out = [("Ratelimit", f'"default";r={decision.remaining};t={decision.reset_seconds}'),
-               ("Ratelimit-Policy", f'"burst";q={self.quota};w={int(self.window)}')]
+        out = ratelimit_headers(decision.remaining, decision.reset_seconds, self.quota, int(self.window))
         if not decision.allowed:
             out.append(("Retry-After", str(decision.retry_after)))
         return out

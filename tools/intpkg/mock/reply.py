@@ -1,0 +1,36 @@
+"""One HTTP response the mock sends, and JSON bodies."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Reply:
+    """One HTTP response the mock will send."""
+
+    status: int
+    body: bytes = b""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    chunked: bool = False
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers:
+            if key.lower() == name.lower():
+                return value
+        return None
+
+    def set_header(self, name: str, value: str) -> None:
+        self.headers = [(k, v) for k, v in self.headers if k.lower() != name.lower()]
+        self.headers.append((name, value))
+
+
+def dumps(data: Any) -> bytes:
+    """Compact UTF-8 JSON."""
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def json_reply(status: int, data: Any) -> Reply:
+    return Reply(status, dumps(data), [("Content-Type", "application/json")])
