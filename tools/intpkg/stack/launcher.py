@@ -19,6 +19,7 @@ import os
 import sys
 from pathlib import Path
 
+from intpkg import settings
 from intpkg.errors import IntpkgError
 from intpkg.stack.java import java_major
 from intpkg.stack.node import LocalNode, NodeConfig, java_home_for, parse_settings
@@ -63,21 +64,21 @@ def version_line(node: LocalNode) -> str:
 
 def run(argv: list[str]) -> int:
     want_version, pidfile, pairs = parse_args(argv)
-    settings = parse_settings(pairs)
+    node_settings = parse_settings(pairs)
     config = NodeConfig()
     if want_version:
         print(version_line(LocalNode(config)))
         return 0
-    host = settings.get("network.host", "127.0.0.1").strip("'\"")
+    host = node_settings.get("network.host", "127.0.0.1").strip("'\"")
     if host not in ("127.0.0.1", "localhost", "_local_"):
         raise IntpkgError(f"network.host={host}: this launcher binds 127.0.0.1 only.")
-    settings.pop("network.host", None)
-    if "http.port" in settings:
-        config.port = int(settings.pop("http.port"))
-    data = settings.get("path.data")
+    node_settings.pop("network.host", None)
+    if "http.port" in node_settings:
+        config.port = int(node_settings.pop("http.port"))
+    data = node_settings.get("path.data")
     if not settings.node_state_dir_is_set() and data:
         config.state_dir = Path(data).resolve().parent / "intpkg-node"
-    config.extra_settings = settings
+    config.extra_settings = node_settings
     node = LocalNode(config)
     home, java_home = node.prepare(quiet=True)
     cmd, env = node.command(home, java_home)
