@@ -217,7 +217,7 @@ def test_as_sequence_out_of_order_is_an_error(tmp_path):
     ("rules:\n  - path: /x\n    responses:\n      - {status_code: 200, body: '{{ if }}'}\n", ":4:34:",
      "invalid template"),
     ("rules:\n  - path: /x/{id:[}\n", ":2:11:", "invalid regex"),
-    ("rules:\n  - path: /x\n    quer_params: {a: [b]}\n", ":3:18:", "unknown rule key"),
+    ("rules:\n  - path: /x\n    quer_params: {a: [b]}\n", ":3:5:", "unknown rule key"),
     ("as_sequence: yes\nrules: []\n", ":1:14:", "as_sequence: expected true or false"),
     ("rules:\n  - path: /x\n    x-intpkg-handler: {kind: nope}\n", "", "expected kind"),
     ("rules:\n  - path: /x\n    x-intpkg-faults: [{kind: status}]\n", "", "status_code"),
@@ -229,6 +229,32 @@ def test_config_errors_name_file_line_and_field(tmp_path, config, where, message
     text = str(info.value)
     assert text.startswith(str(tmp_path / "config.yml"))
     assert where in text and message in text
+
+
+def test_every_shape_problem_of_a_config_is_listed_at_once(tmp_path):
+    config = ("as_sequence: maybe\n"
+              "rules:\n"
+              "  - path: /x\n"
+              "    responses: [{status_code: 42, body: [not, text]}]\n"
+              "  - methods: [GET]\n")
+    with pytest.raises(ConfigError) as info:
+        serve(tmp_path, config)
+    path = tmp_path / "config.yml"
+    assert str(info.value).splitlines() == [
+        f"{path}:1:14: as_sequence: expected true or false",
+        f"{path}:4:31: rules[0].responses[0].status_code: a response needs an integer status_code (100-999)",
+        f"{path}:4:41: rules[0].responses[0].body: expected a string (Go template)",
+        f"{path}:5:5: rules[1].path: a rule needs a `path` (gorilla/mux pattern)",
+    ]
+
+
+def test_the_config_schema_is_a_valid_draft_2020_12_schema():
+    import jsonschema
+
+    from intpkg.mock.config import SCHEMA
+    from intpkg.yamlpos import read_yaml
+
+    jsonschema.Draft202012Validator.check_schema(read_yaml(SCHEMA))
 
 
 def test_request_log_redacts_secrets(tmp_path):

@@ -15,11 +15,8 @@ from typing import Any
 
 from intpkg.errors import IntpkgError
 from intpkg.mock.muxpattern import MuxPattern, path_pattern, query_pattern
+from intpkg.validation import dotted, findings, schema_file
 from intpkg.yamlpos import Loaded, ParseError, load_file
-
-RULE_KEYS = {"path", "methods", "user", "password", "query_params", "request_headers", "request_body",
-             "responses", "x-intpkg-handler", "x-intpkg-faults"}
-RESPONSE_KEYS = {"status_code", "headers", "body"}
 
 
 class ConfigError(IntpkgError):
@@ -89,7 +86,7 @@ class _Reader:
 
     def fail(self, keys: tuple[Any, ...], message: str) -> ConfigError:
         line, col = self.loaded.pos(keys)
-        name = _dotted(keys)
+        name = dotted(keys)
         return ConfigError(f"{self.loaded.path}:{line}:{col}: {name + ': ' if name else ''}{message}")
 
     def where(self, keys: tuple[Any, ...]) -> str:
@@ -97,26 +94,23 @@ class _Reader:
         return f"{self.loaded.path}:{line}:{col}"
 
 
-def _dotted(keys: tuple[Any, ...]) -> str:
-    out = ""
-    for k in keys:
-        out += f"[{k}]" if isinstance(k, int) else (f".{k}" if out else str(k))
-    return out
-
-
-def _str_list(r: _Reader, value: Any, keys: tuple[Any, ...]) -> list[str]:
+def _str_list(value: Any) -> list[str]:
+    """A schema-checked `strings` value as a list of strings."""
     if value is None:
         return []
-    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        return [str(value)]
-    if not isinstance(value, list) or any(isinstance(v, (dict, list)) for v in value):
-        raise r.fail(keys, "expected a list of strings")
-    return ["" if v is None else str(v) for v in value]
+    return ["" if v is None else str(v) for v in (value if isinstance(value, list) else [value])]
+
+
+SCHEMA = Path(__file__).with_name("config.schema.yml")
 
 
 def load_config(path: Path, *, path_map: list[tuple[PurePosixPath, Path]] | None = None,
                 compile_template=None) -> MockConfig:
-    """Read and validate a mock config file; templates are compiled with `compile_template(src, where)`."""
+    """Read and validate a mock config file; templates are compiled with `compile_template(src, where)`.
+
+    The shape is checked against `config.schema.yml` (all problems at once, each at its line and
+    column); then patterns, regexes, templates and faults are compiled, the first failure reported.
+    """
     if compile_template is None:
         from intpkg.mock.templates import compile_template
     try:
@@ -125,51 +119,30 @@ def load_config(path: Path, *, path_map: list[tuple[PurePosixPath, Path]] | None
         raise ConfigError(f"{path}: mock config not found") from None
     except ParseError as exc:
         raise ConfigError(str(exc)) from None
+    problems = [f"{path}:{line}:{col}: {dotted(keys)}: duplicate key" for keys, (line, col) in loaded.duplicate_keys]
+    problems += [finding.located(path) for finding in findings(schema_file(SCHEMA), loaded)]
+    if problems:
+        raise ConfigError("\n".join(problems))
     r = _Reader(loaded)
-    data = loaded.data
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise r.fail((), "the config must be a mapping with `rules`")
-    for keys, (line, col) in loaded.duplicate_keys:
-        raise ConfigError(f"{path}:{line}:{col}: {_dotted(keys)}: duplicate key")
+    data = loaded.data or {}
     as_sequence = data.get("as_sequence", False)
-    if not isinstance(as_sequence, bool):
-        raise r.fail(("as_sequence",), "expected true or false")
-    raw_rules = data.get("rules") or []
-    if not isinstance(raw_rules, list):
-        raise r.fail(("rules",), "expected a list of rules")
-    rules = [_rule(r, i, raw, compile_template) for i, raw in enumerate(raw_rules)]
+    rules = [_rule(r, i, raw, compile_template) for i, raw in enumerate(data.get("rules") or [])]
     if as_sequence and any(rule.handler for rule in rules):
         raise r.fail(("as_sequence",), "x-intpkg-handler rules cannot be used with as_sequence: true")
-    settings = data.get("x-intpkg") or {}
-    if not isinstance(settings, dict):
-        raise r.fail(("x-intpkg",), "expected a mapping")
-    config = MockConfig(path=path, as_sequence=as_sequence, rules=rules, settings=settings,
-                        path_map=list(path_map or []), loaded=loaded)
-    return config
+    return MockConfig(path=path, as_sequence=as_sequence, rules=rules, settings=data.get("x-intpkg") or {},
+                      path_map=list(path_map or []), loaded=loaded)
 
 
-def _rule(r: _Reader, i: int, raw: Any, compile_template) -> RuleSpec:
+def _rule(r: _Reader, i: int, raw: dict[str, Any], compile_template) -> RuleSpec:
     keys: tuple[Any, ...] = ("rules", i)
-    if not isinstance(raw, dict):
-        raise r.fail(keys, "expected a mapping")
-    for key in raw:
-        if key not in RULE_KEYS:
-            raise r.fail(keys + (key,), f"unknown rule key (expected one of {', '.join(sorted(RULE_KEYS))})")
-    if not isinstance(raw.get("path"), str) or not raw["path"]:
-        raise r.fail(keys + ("path",), "a rule needs a `path` (gorilla/mux pattern)")
     try:
         pattern = path_pattern(raw["path"])
     except ValueError as exc:
         raise r.fail(keys + ("path",), str(exc)) from None
-    methods = {m.upper() for m in _str_list(r, raw.get("methods"), keys + ("methods",))}
+    methods = {m.upper() for m in _str_list(raw.get("methods"))}
     query: list[tuple[str, MuxPattern | None, bool]] = []
-    qp = raw.get("query_params") or {}
-    if not isinstance(qp, dict):
-        raise r.fail(keys + ("query_params",), "expected a mapping of name: [values]")
-    for name, values in qp.items():
-        vals = _str_list(r, values, keys + ("query_params", name))
+    for name, values in (raw.get("query_params") or {}).items():
+        vals = _str_list(values)
         if not vals:
             query.append((str(name), None, True))
         for j, value in enumerate(vals):
@@ -178,33 +151,21 @@ def _rule(r: _Reader, i: int, raw: Any, compile_template) -> RuleSpec:
             except ValueError as exc:
                 raise r.fail(keys + ("query_params", name, j), str(exc)) from None
     headers: list[tuple[str, re.Pattern[str]]] = []
-    rh = raw.get("request_headers") or {}
-    if not isinstance(rh, dict):
-        raise r.fail(keys + ("request_headers",), "expected a mapping of name: [regex]")
-    for name, values in rh.items():
-        for j, value in enumerate(_str_list(r, values, keys + ("request_headers", name))):
+    for name, values in (raw.get("request_headers") or {}).items():
+        for j, value in enumerate(_str_list(values)):
             try:
                 headers.append((str(name), re.compile(value)))
             except re.error as exc:
                 raise r.fail(keys + ("request_headers", name, j), f"invalid regex: {exc}") from None
     body = raw.get("request_body") or ""
-    if not isinstance(body, str):
-        raise r.fail(keys + ("request_body",), "expected a string or /regex/")
     body_re = None
     if len(body) >= 2 and body.startswith("/") and body.endswith("/"):
         try:
             body_re = re.compile(body[1:-1])
         except re.error as exc:
             raise r.fail(keys + ("request_body",), f"invalid regex: {exc}") from None
-    responses = _responses(r, keys, raw.get("responses"), compile_template)
-    handler = raw.get("x-intpkg-handler")
-    if handler is not None:
-        if not isinstance(handler, dict) or not isinstance(handler.get("kind"), str):
-            raise r.fail(keys + ("x-intpkg-handler", "kind"),
-                         "expected a mapping with a `kind` (the server's HandlerSet says which kinds exist)")
+    responses = _responses(r, keys, raw.get("responses") or [], compile_template)
     faults = raw.get("x-intpkg-faults") or []
-    if not isinstance(faults, list) or not all(isinstance(f, dict) for f in faults):
-        raise r.fail(keys + ("x-intpkg-faults",), "expected a list of fault mappings")
     from intpkg.mock.faults import validate_fault
     for j, fault in enumerate(faults):
         problem = validate_fault(fault)
@@ -212,41 +173,19 @@ def _rule(r: _Reader, i: int, raw: Any, compile_template) -> RuleSpec:
             raise r.fail(keys + ("x-intpkg-faults", j), problem)
     return RuleSpec(index=i, path=pattern, methods=methods, user=str(raw.get("user") or ""),
                     password=str(raw.get("password") or ""), query_params=query, request_headers=headers,
-                    request_body=body, body_regex=body_re, responses=responses, handler=handler,
+                    request_body=body, body_regex=body_re, responses=responses, handler=raw.get("x-intpkg-handler"),
                     faults=faults, where=r.where(keys))
 
 
-def _responses(r: _Reader, keys: tuple[Any, ...], raw: Any, compile_template) -> list[ResponseSpec]:
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        raise r.fail(keys + ("responses",), "expected a list of responses")
+def _responses(r: _Reader, keys: tuple[Any, ...], raw: list[dict[str, Any]], compile_template) -> list[ResponseSpec]:
     out = []
     for j, resp in enumerate(raw):
         rk = keys + ("responses", j)
-        if not isinstance(resp, dict):
-            raise r.fail(rk, "expected a mapping with status_code, headers, body")
-        for key in resp:
-            if key not in RESPONSE_KEYS:
-                raise r.fail(rk + (key,), "unknown response key (expected status_code, headers, body)")
-        status = resp.get("status_code")
-        if isinstance(status, str) and status.isdigit():
-            status = int(status)
-        if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 999:
-            raise r.fail(rk + ("status_code",), "a response needs an integer status_code (100-999)")
-        headers: dict[str, list[Any]] = {}
-        raw_headers = resp.get("headers") or {}
-        if not isinstance(raw_headers, dict):
-            raise r.fail(rk + ("headers",), "expected a mapping of name: [template]")
-        for name, values in raw_headers.items():
-            hk = rk + ("headers", name)
-            headers[str(name)] = [_compile(r, hk + (n,), v, compile_template)
-                                  for n, v in enumerate(_str_list(r, values, hk))]
-        body = resp.get("body")
-        if body is not None and not isinstance(body, str):
-            raise r.fail(rk + ("body",), "expected a string (Go template)")
-        out.append(ResponseSpec(status, headers, _compile(r, rk + ("body",), body or "", compile_template),
-                                r.where(rk)))
+        headers = {str(name): [_compile(r, rk + ("headers", name, n), v, compile_template)
+                               for n, v in enumerate(_str_list(values))]
+                   for name, values in (resp.get("headers") or {}).items()}
+        out.append(ResponseSpec(int(resp["status_code"]), headers,
+                                _compile(r, rk + ("body",), resp.get("body") or "", compile_template), r.where(rk)))
     return out
 
 
