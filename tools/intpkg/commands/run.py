@@ -7,11 +7,11 @@ import logging
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 
 from intpkg import settings
 from intpkg.agent.policy import load_policy_file, plan_policies
+from intpkg.agent.report import status_lines
 from intpkg.agent.state import StatusBoard
 from intpkg.cloudflare.ratelimit import BUDGET
 from intpkg.commands._package import add_package_arg
@@ -67,14 +67,5 @@ def cmd_status(args: argparse.Namespace) -> int:
     if not streams:
         print(f"No collector status at {path}; run `intpkg run --policy ...` first.")
         return 1
-    print(f"{'stream':45} {'state':7} {'published':>9} {'acked':>7} {'rejected':>8}  last run")
-    for stream_id, entry in sorted(streams.items()):
-        finished = entry.get("last_run_finished")
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(finished)) if finished else "-"
-        print(f"{stream_id:45} {entry.get('state', '-'):7} {entry.get('events_published', 0):>9} "
-              f"{entry.get('events_acked', 0):>7} {entry.get('events_rejected', 0):>8}  {when}")
-        if entry.get("last_error"):
-            print(f"  last error: {entry['last_error']}")
-        if entry.get("cursor"):
-            print(f"  cursor: {entry['cursor']}")
+    print("\n".join(status_lines(status)))
     return 0

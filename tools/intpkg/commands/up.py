@@ -16,12 +16,12 @@ import logging
 import os
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from intpkg import settings
 from intpkg.agent.policy import load_policy_file, plan_policies
+from intpkg.agent.report import progress_lines
 from intpkg.agent.state import StatusBoard
 from intpkg.assets.install import install_package
 from intpkg.cloudflare.ratelimit import BUDGET
@@ -138,14 +138,5 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def _report(client, plans, status_path: Path) -> None:
-    streams = StatusBoard.read(status_path).get("streams") or {}
-    for plan in plans:
-        entry = streams.get(plan.stream_id, {})
-        client.request("POST", f"/{plan.index}/_refresh", ignore=(404,))
-        count = client.request("GET", f"/{plan.index}/_count", ignore=(404,)).get("count", 0)
-        line = (f"[{time.strftime('%H:%M:%S')}] {plan.dataset}: {count} documents in {plan.index} "
-                f"({entry.get('events_acked', 0)} acknowledged this run) -> "
-                f"{client.target.url}/{plan.index}/_search")
-        if entry.get("last_error"):
-            line += f"\n  last error: {entry['last_error']}"
+    for line in progress_lines(client, plans, StatusBoard.read(status_path)):
         print(line, flush=True)
