@@ -12,11 +12,12 @@ import time
 
 import pytest
 
+from fixtures.clocks import ManualClock
+from fixtures.scripted_server import Recorded, Reply, ScriptedServer
 from intpkg.cloudflare.ratelimit import BUDGET as CLOUDFLARE_BUDGET
 from intpkg.golang.httpvalues import Header
 from intpkg.input.httpjson import HttpJsonInput
-from intpkg.input.ratelimit import BudgetPolicy, ManualClock, RequestBudget, SystemClock
-from intpkg.input.testing import Recorded, Reply, ScriptedServer
+from intpkg.input.ratelimit import BudgetPolicy, RequestBudget, SystemClock
 from intpkg.redact import MASK
 
 TOKEN = "s3cr3t-token-value"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.clocks import ManualClock
 from intpkg.agent.policy import plan_policies
 from intpkg.agent.runner import Agent
 from intpkg.agent.state import CursorStore
@@ -33,16 +34,6 @@ HOUR = 3600 * NS
 MINUTE = 60 * NS
 
 
-class SettableClock:
-    """Epoch seconds that only move when a test moves them."""
-
-    def __init__(self, start: float) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture(scope="module")
 def installed(search_client: SearchClient) -> SearchClient:
     install_package(search_client, REPO)
@@ -50,8 +41,8 @@ def installed(search_client: SearchClient) -> SearchClient:
 
 
 @pytest.fixture
-def clock() -> SettableClock:
-    return SettableClock(float(int(time.time())))
+def clock() -> ManualClock:
+    return ManualClock(float(int(time.time())))
 
 
 @pytest.fixture
@@ -60,7 +51,7 @@ def mock(clock):
         yield server
 
 
-def input_factory(clock: SettableClock):
+def input_factory(clock: ManualClock):
     """The agent's httpjson engine with `now` read from the test clock."""
 
     def factory(plan, config):
@@ -271,7 +262,7 @@ def test_a_100k_record_window_lands_completely(installed, tmp_path, unique_name,
     zone = "9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f"
     namespace = unique_name.replace("-", "")
     index = f"logs-cloudflare.logpull-{namespace}"
-    clock = SettableClock(float(int(time.time())))
+    clock = ManualClock(float(int(time.time())))
     with CloudflareMock.from_package(REPO, clock=clock, anchor=clock.now) as server:
         started = time.perf_counter()
         status = run_agent(installed, clock, namespace, server, tmp_path, [zone], initial_interval="1h")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.clocks import ManualClock
 from intpkg.agent.policy import PolicyError, plan_streams
 from intpkg.agent.runner import render_stream
 from intpkg.cloudflare.mockapi import CloudflareMock
@@ -25,18 +26,7 @@ ZONE = "8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e"
 NS = 1_000_000_000
 
 
-class TickingClock:
-    """Every read moves time forward by `step` seconds."""
-
-    def __init__(self, start: float, step: float) -> None:
-        self.now, self.step = start, step
-
-    def __call__(self) -> float:
-        self.now += self.step
-        return self.now
-
-
-def stream_input(mock: CloudflareMock, clock: TickingClock, **stream_vars) -> HttpJsonInput:
+def stream_input(mock: CloudflareMock, clock: ManualClock, **stream_vars) -> HttpJsonInput:
     policy = {"namespace": "default", "inputs": {"cloudflare-httpjson": {"streams": {"cloudflare.logpull": {
         "vars": {"zone_id": ZONE, "api_url": mock.base_url, "api_token": mock.token,
                  **stream_vars}}}}}}
@@ -49,7 +39,7 @@ def stream_input(mock: CloudflareMock, clock: TickingClock, **stream_vars) -> Ht
 @pytest.mark.parametrize("step", [0.3, 0.9])
 def test_windows_stay_valid_when_now_crosses_a_minute_between_start_and_end(cursor, step) -> None:
     anchor = 1_795_000_000 - 1_795_000_000 % 60 + 60  # a minute boundary
-    clock = TickingClock(anchor - 0.5, step)
+    clock = ManualClock(anchor - 0.5, step=step)
     with CloudflareMock.from_package(REPO, clock=clock, anchor=anchor) as mock:
         stream = stream_input(mock, clock, initial_interval="167h59m")
         result = stream.run_interval(cursor, lambda event, cursor_after: None)
@@ -60,7 +50,7 @@ def test_windows_stay_valid_when_now_crosses_a_minute_between_start_and_end(curs
 
 
 def test_initial_interval_longer_than_the_retention_is_clamped() -> None:
-    clock = TickingClock(1_795_000_000.0, 0.0)
+    clock = ManualClock(1_795_000_000.0, step=0.0)
     with CloudflareMock.from_package(REPO, clock=clock, anchor=clock.now) as mock:
         stream = stream_input(mock, clock, initial_interval="400h", count=1)
         result = stream.run_interval(None, lambda event, cursor_after: None)

@@ -7,7 +7,8 @@ import json
 import pytest
 import requests
 
-from fixtures.mock.mockhelp import ACCOUNT, ACCOUNT_SETTINGS, BEARER, FakeClock, serve
+from fixtures.clocks import ManualClock
+from fixtures.mock.mockhelp import ACCOUNT, ACCOUNT_SETTINGS, BEARER, serve
 from intpkg.mock.timeutil import parse_rfc3339
 
 CLOCK_START = parse_rfc3339("2025-03-20T12:00:00Z") / 1e9
@@ -53,7 +54,7 @@ BOUNDARY = [
 def mock(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("audit")
     (tmp / "boundary.json").write_text(json.dumps(BOUNDARY))
-    with serve(tmp, CONFIG, clock=FakeClock(CLOCK_START)) as server:
+    with serve(tmp, CONFIG, clock=ManualClock(CLOCK_START)) as server:
         yield server
 
 

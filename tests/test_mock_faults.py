@@ -8,7 +8,8 @@ import json
 import pytest
 import requests
 
-from fixtures.mock.mockhelp import ACCOUNT, BEARER, FakeClock, serve
+from fixtures.clocks import ManualClock
+from fixtures.mock.mockhelp import ACCOUNT, BEARER, serve
 from intpkg.mock.timeutil import NS, parse_rfc3339
 
 NOW = parse_rfc3339("2025-03-20T12:00:00Z") / NS
@@ -44,7 +45,7 @@ def _audit(mock, headers=BEARER):
 
 
 def test_rate_limit_quota_429_and_block_window(tmp_path):
-    clock = FakeClock(NOW)
+    clock = ManualClock(NOW)
     config = CONFIG.replace("    x-intpkg-faults:\n      - {kind: status, requests: [1], status_code: 503}\n"
                             "      - {kind: truncate, requests: [2]}\n      - {kind: disconnect, requests: [3]}\n"
                             '      - {kind: status, every: 10, status_code: 500, body: "oops", headers: '
@@ -76,7 +77,7 @@ def test_rate_limit_quota_429_and_block_window(tmp_path):
 
 def test_scripted_faults_by_request_number(tmp_path):
     with serve(tmp_path, CONFIG.replace("rate_limit: {quota: 5, window: 300}", "rate_limit: {quota: 500, window: 300}"),
-               clock=FakeClock(NOW)) as mock:
+               clock=ManualClock(NOW)) as mock:
         first = _audit(mock)
         assert first.status_code == 503 and first.json()["success"] is False
         second = _audit(mock)
@@ -93,7 +94,7 @@ def test_scripted_faults_by_request_number(tmp_path):
 
 
 def test_error_streaming_marker_in_logpull(tmp_path):
-    with serve(tmp_path, CONFIG, clock=FakeClock(NOW)) as mock:
+    with serve(tmp_path, CONFIG, clock=ManualClock(NOW)) as mock:
         url = f"{mock.base_url}/client/v4/zones/{ZONE}/logs/received"
         params = {"start": str(int(NOW) - 3 * 3600 + 60), "end": str(int(NOW) - 2 * 3600 - 60), "fields": "RayID"}
         whole = requests.get(url, headers=BEARER, params=params).text.splitlines()
@@ -148,10 +149,10 @@ def test_random_faults_are_seeded(tmp_path):
 
 
 def test_rate_limit_override_from_python(tmp_path):
-    with serve(tmp_path, CONFIG, rate_limit=False, clock=FakeClock(NOW)) as mock:
+    with serve(tmp_path, CONFIG, rate_limit=False, clock=ManualClock(NOW)) as mock:
         r = requests.get(f"{mock.base_url}/client/v4/nowhere", headers=BEARER)
         assert "Ratelimit" not in r.headers
-    with serve(tmp_path, CONFIG, rate_limit={"quota": 1, "window": 60}, clock=FakeClock(NOW)) as mock:
+    with serve(tmp_path, CONFIG, rate_limit={"quota": 1, "window": 60}, clock=ManualClock(NOW)) as mock:
         statuses = [requests.get(f"{mock.base_url}/client/v4/nowhere", headers=BEARER) for _ in range(2)]
         assert [r.status_code for r in statuses] == [404, 429]
         assert statuses[0].headers["Ratelimit-Policy"] == '"burst";q=1;w=60'

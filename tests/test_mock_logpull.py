@@ -8,7 +8,8 @@ import json
 import pytest
 import requests
 
-from fixtures.mock.mockhelp import ACCOUNT, BEARER, FakeClock, serve
+from fixtures.clocks import ManualClock
+from fixtures.mock.mockhelp import ACCOUNT, BEARER, serve
 from intpkg.cloudflare.mockapi.generators import DEFAULT_LOGPULL_FIELDS
 from intpkg.mock.timeutil import NS, parse_rfc3339
 
@@ -46,7 +47,7 @@ EDGES = "".join(json.dumps({"RayID": f"r{i}", "EdgeStartTimestamp": t - 5 * 10**
 
 @pytest.fixture(scope="module")
 def clock():
-    return FakeClock(NOW / NS)
+    return ManualClock(NOW / NS)
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +193,7 @@ def test_retention_flag_gates_logpull(mock):
 
 
 def test_logpull_zone_rate_limit(tmp_path):
-    clock = FakeClock(NOW / NS)
+    clock = ManualClock(NOW / NS)
     config = CONFIG.replace("logpull_rate_limit: {quota: 40, window: 60}", "logpull_rate_limit: {quota: 2, window: 60}")
     with serve(tmp_path, config, files={"edges.ndjson": EDGES}, clock=clock) as mock:
         window = _window(120, 60)

@@ -7,7 +7,8 @@ import json
 import pytest
 import requests
 
-from fixtures.mock.mockhelp import FakeClock, serve
+from fixtures.clocks import ManualClock
+from fixtures.mock.mockhelp import serve
 from intpkg.mock import ConfigError
 
 MATCHING = """
@@ -119,7 +120,7 @@ def test_first_full_match_wins_and_responses_rotate(tmp_path):
 
 def test_template_functions_and_request_data(tmp_path, monkeypatch):
     monkeypatch.setenv("INTPKG_MOCK_TEST_VALUE", "from-env")
-    clock = FakeClock(1741944413)  # 2025-03-14T09:26:53Z
+    clock = ManualClock(1741944413)  # 2025-03-14T09:26:53Z
     config = """
     rules:
       - path: /t

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from fixtures.clocks import ManualClock
+from fixtures.scripted_server import Reply, ScriptedServer
 from intpkg import redact
 from intpkg.agent.policy import StreamPlan
 from intpkg.agent.redact import RedactingFilter
@@ -19,9 +21,7 @@ from intpkg.agent.runner import Agent
 from intpkg.agent.state import StatusBoard
 from intpkg.golang.httpvalues import Header
 from intpkg.input.httpjson import HttpJsonInput
-from intpkg.input.ratelimit import ManualClock
 from intpkg.input.session import CredentialSafeSession
-from intpkg.input.testing import Reply, ScriptedServer
 from intpkg.input.tracer import RequestTracer
 from intpkg.mock import MockServer
 from intpkg.redact import MASK, Redactor

@@ -47,29 +47,6 @@ class SystemClock:
             raise Interrupted("stopped while waiting")
 
 
-class ManualClock:
-    """A test clock: `sleep` advances time instantly and is recorded in `sleeps`."""
-
-    def __init__(self, start: float = 1_700_000_000.0):
-        self._now = start
-        self._lock = threading.Lock()
-        self.sleeps: list[float] = []
-
-    def time(self) -> float:
-        with self._lock:
-            return self._now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.sleeps.append(seconds)
-            if seconds > 0:
-                self._now += seconds
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self._now += seconds
-
-
 def credential_fingerprint(header: Header, identity_headers: tuple[str, ...], basic_user: str = "",
                            host: str = "") -> str:
     """A short hash naming the credential a request uses (never the secret itself)."""
