@@ -262,15 +262,32 @@ def test_ndjson_by_content_type_and_raw_gzip_payload():
     assert result.ok and sink.events == records
 
 
-@pytest.mark.parametrize("reply", [
-    Reply(body=ndjson([{"a": 1}, {"a": 2}]) + b'{"a": 3, "trunc', headers={"Content-Type": "application/x-ndjson"}),
-    Reply(body=ndjson([{"a": 1}]) + b"Error streaming data\n", headers={"Content-Type": "application/x-ndjson"}),
-    Reply(body=gzip.compress(ndjson([{"a": i} for i in range(200)]))[:60],
-          headers={"Content-Type": "application/x-ndjson"}),
+@pytest.mark.parametrize(("reply", "complete"), [
+    (Reply(body=ndjson([{"a": 1}, {"a": 2}]) + b'{"a": 3, "trunc', headers={"Content-Type": "application/x-ndjson"}),
+     [{"a": 1}, {"a": 2}]),
+    (Reply(body=ndjson([{"a": 1}]) + b"Error streaming data\n", headers={"Content-Type": "application/x-ndjson"}),
+     [{"a": 1}]),
+    (Reply(body=gzip.compress(ndjson([{"a": i} for i in range(200)]))[:60],
+           headers={"Content-Type": "application/x-ndjson"}), None),
 ])
-def test_truncated_or_broken_body_fails_the_whole_response(reply):
+def test_a_truncated_or_broken_ndjson_body_fails_the_interval_after_its_complete_lines(reply, complete):
+    """NDJSON is read while it arrives: the lines before the break are published (a re-read stores them
+    once, by _id), nothing after it, and the interval fails without a new cursor."""
     clock = ManualClock()
     sink = Sink()
+    with ScriptedServer([reply], clock=clock) as server:
+        result = make({"request.url": "{url}/logs"}, server, clock).run_interval({"c": "1"}, sink)
+    assert not result.ok and "failed to decode page 0" in result.error
+    assert result.cursor is None
+    if complete is not None:
+        assert sink.events == complete
+    assert all(event in [{"a": i} for i in range(200)] for event in sink.events)
+
+
+def test_a_broken_json_body_publishes_nothing():
+    clock = ManualClock()
+    sink = Sink()
+    reply = Reply(body=b'[{"a": 1}, {"a": 2}, {"a"', headers={"Content-Type": "application/json"})
     with ScriptedServer([reply], clock=clock) as server:
         result = make({"request.url": "{url}/logs"}, server, clock).run_interval({"c": "1"}, sink)
     assert not result.ok and "failed to decode page 0" in result.error

@@ -201,8 +201,10 @@ def test_every_timestamp_format_gives_the_same_event_times(installed, mock, cloc
         assert source["event"]["duration"] == record["EdgeEndTimestamp"] - record["EdgeStartTimestamp"]
 
 
-def test_error_streaming_data_publishes_nothing_and_keeps_the_cursor(installed, mock, clock, tmp_path,
-                                                                     unique_name) -> None:
+def test_error_streaming_data_keeps_the_lines_before_it_and_the_cursor(installed, mock, clock, tmp_path,
+                                                                       unique_name) -> None:
+    """The body is read while it arrives: the complete lines before Cloudflare's marker are shipped, the
+    cursor stays, and reading the window again stores each record once (the _id is the record's)."""
     namespace = unique_name.replace("-", "")
     index = f"logs-cloudflare.logpull-{namespace}"
     broken = run_agent(installed, clock, namespace, mock, tmp_path, [ZONE_IO],
@@ -210,12 +212,14 @@ def test_error_streaming_data_publishes_nothing_and_keeps_the_cursor(installed, 
     stream = broken[stream_id(namespace, ZONE_IO)]
     assert stream["state"] == "error" and "decode" in stream["last_error"].lower()
     assert "cursor" not in stream
-    assert count(installed, index) == 0  # the complete lines before the marker were not published either
+    sample = (REPO / "_dev/deploy/docker/files/logpull-sample.ndjson").read_text().splitlines()
+    shipped = count(installed, index)
+    assert shipped == len(sample)  # the scenario's body: the sample's lines, then the marker
     good = run_agent(installed, clock, namespace, mock, tmp_path, [ZONE_IO])
     assert good[stream_id(namespace, ZONE_IO)]["state"] == "ok"
     spans = windows(mock, ZONE_IO)
     assert spans[-1][0] == spans[0][0]  # the good run re-read the window the broken one could not finish
-    assert count(installed, index) == truth(mock, ZONE_IO, spans[-1][0], spans[-1][1])
+    assert count(installed, index) == shipped + truth(mock, ZONE_IO, spans[-1][0], spans[-1][1])
 
 
 def test_bot_fields_are_opt_in(installed, mock, clock, tmp_path, unique_name) -> None:

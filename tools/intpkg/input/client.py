@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -35,6 +36,11 @@ class HttpRequest:
     body: bytes | None = None
 
 
+#: bodies of these types are handed over while they arrive (`HttpResponse.stream`), not read whole
+STREAMED_TYPES = frozenset({"application/x-ndjson"})
+STREAM_CHUNK = 1 << 18  # bytes per read of a streamed body
+
+
 @dataclass
 class HttpResponse:
     status: int
@@ -43,6 +49,9 @@ class HttpResponse:
     body: bytes
     url: str  # final URL (after redirects)
     request: HttpRequest
+    #: a 200 response of a streamed type: its (content-decoded) body in chunks, read as they arrive;
+    #: `body` is then empty. Each read waits at most request.timeout; a stop request ends it (Interrupted).
+    stream: Iterator[bytes] | None = None
 
 
 class RequestError(Exception):
@@ -103,11 +112,15 @@ class HttpClient:
 
     # ------------------------------------------------------------------ public
 
-    def do(self, req: HttpRequest) -> HttpResponse:
-        """Send through retry and rate-limit layers; status >= 400 raises HttpStatusError."""
+    def do(self, req: HttpRequest, *, stream: bool = False) -> HttpResponse:
+        """Send through retry and rate-limit layers; status >= 400 raises HttpStatusError.
+
+        With `stream`, a 200 response of a STREAMED_TYPES content type (request.decode_as, else its
+        Content-Type) comes back with `stream` instead of `body`: memory does not grow with the body.
+        """
         resp = None
         for _ in range(MAX_RATE_LIMIT_LOOPS):
-            resp = self._with_retry(req)
+            resp = self._with_retry(req, stream)
             applied, resume_at = self._rate_limit(resp)
             if resume_at:
                 wait = resume_at - self.clock.time()
@@ -128,7 +141,7 @@ class HttpClient:
 
     # ------------------------------------------------------------------ layers
 
-    def _with_retry(self, req: HttpRequest) -> HttpResponse:
+    def _with_retry(self, req: HttpRequest, stream: bool = False) -> HttpResponse:
         retry = self.cfg.retry
         retry_enabled = retry.max_attempts > 1
         attempt = 0
@@ -138,7 +151,7 @@ class HttpClient:
         while True:
             attempt += 1
             try:
-                last, last_error = self._send_once(req), None
+                last, last_error = self._send_once(req, stream), None
             except NotRetryable as exc:
                 raise RequestError(str(exc)) from None
             except requests.RequestException as exc:
@@ -224,7 +237,7 @@ class HttpClient:
 
     # ------------------------------------------------------------------ one HTTP exchange
 
-    def _send_once(self, req: HttpRequest) -> HttpResponse:
+    def _send_once(self, req: HttpRequest, stream: bool = False) -> HttpResponse:
         self.redactor.add_from_headers(req.header)
         key = self.budget.key_for(req.header, self.cfg.basic_user, urlsplit(req.url).netloc)
         waited = self.budget.acquire(key)
@@ -242,7 +255,7 @@ class HttpClient:
                 if self._verify is False:  # verification_mode: none was asked for explicitly
                     warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
                 raw, body = self._exchange(
-                    req.method, req.url, headers=headers, data=req.body, timeout=self.cfg.timeout,
+                    req.method, req.url, stream, headers=headers, data=req.body, timeout=self.cfg.timeout,
                     verify=self._verify, cert=self._cert, proxies=self._proxies, allow_redirects=True,
                 )
         except requests.TooManyRedirects:
@@ -270,13 +283,32 @@ class HttpClient:
             self._trace(req, None, None, self.redactor.text(str(exc)), started, transaction)
             raise
         header = Header([(k, v) for k, v in raw.headers.items()])
-        resp = HttpResponse(raw.status_code, raw.reason or "", header, body, raw.url, req)
+        chunks = self._chunks(raw) if body is None else None
+        resp = HttpResponse(raw.status_code, raw.reason or "", header, body or b"", raw.url, req, chunks)
         self.budget.record_response(key, resp.status, header)
-        self._trace(req, resp, body, "", started, transaction)
+        self._trace(req, resp, body, "" if body is not None else "(body streamed, not traced)", started,
+                    transaction)
         return resp
 
-    def _exchange(self, method: str, url: str, **kwargs) -> tuple[requests.Response, bytes]:
-        """One request and its whole body within `request.timeout` in all.
+    def _streams(self, response: requests.Response) -> bool:
+        content_type = self.cfg.decode_as or response.headers.get("Content-Type", "").split(";")[0].strip()
+        return response.status_code == 200 and content_type in STREAMED_TYPES
+
+    def _chunks(self, response: requests.Response) -> Iterator[bytes]:
+        """The body as it arrives, content-decoded (gzip); read errors become requests exceptions."""
+        stop = getattr(self.clock, "stop_event", None)
+        try:
+            for chunk in response.iter_content(STREAM_CHUNK):
+                if stop is not None and stop.is_set():
+                    raise Interrupted("stopped while reading a response")
+                yield chunk
+        finally:
+            response.close()
+
+    def _exchange(self, method: str, url: str, stream: bool = False,
+                  **kwargs) -> tuple[requests.Response, bytes | None]:
+        """One request and its whole body within `request.timeout` in all (with `stream`, a streamed
+        type's body is left to read: None, see `_streams`).
 
         requests' timeout bounds each socket read, so a server dripping a byte every few seconds could
         hold the input forever; here the exchange runs in a worker thread and is given up at the deadline
@@ -289,7 +321,7 @@ class HttpClient:
             try:
                 response = self.session.request(method, url, stream=True, **kwargs)
                 box["response"] = response
-                box["body"] = response.content
+                box["body"] = None if stream and self._streams(response) else response.content
             except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
                 box["error"] = exc
 

@@ -24,7 +24,7 @@ import json
 import logging
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,29 +161,25 @@ class HttpJsonInput:
         cfg = self.config
         self._repeats = 0
         request = self._build_request(pagination=False)
-        response = self.client.do(request)
+        response = self.client.do(request, stream=True)
         if cfg.save_first_response:
             self.ctx.first_response = self._first_response(response)
         self.ctx.clear_interval_data()
         page_number = 0
         previous_request = request
         while True:
-            page = self._decode(response, page_number)
+            page, documents = self._page(response, page_number)
             page_number += 1
             result.pages += 1
             self.ctx.last_response = page  # also for an empty page: `update_on_empty` cursors read it
-            if page_number > 1 and page.body is None:
+            if page_number > 1 and page.body is None and response.stream is None:
                 result.stopped_by = "empty_body"
                 return
-            documents = _as_documents(page.body, self.log)
-            if not documents:
+            published = result.events
+            seen = self._publish_page(request, response, page, documents, publish, result)
+            if not seen:
                 result.stopped_by = "no_events"
                 return
-            published = result.events
-            for document in documents:
-                for event in self._process_document(document, page):
-                    self._publish(event, publish)
-                    result.events += 1
             if checkpoint is not None and result.events > published:
                 checkpoint(copy.deepcopy(self.ctx.cursor))
             if not cfg.pagination:
@@ -197,7 +193,33 @@ class HttpJsonInput:
                 result.stopped_by = stop.reason
                 return
             previous_request = request
-            response = self.client.do(request)
+            response = self.client.do(request, stream=True)
+
+    def _publish_page(self, request: HttpRequest, response: HttpResponse, page: ResponseState,
+                      documents: Iterable[dict], publish: Publish, result: IntervalResult) -> int:
+        """Publish the page's events; how many documents it had.
+
+        A streamed body whose connection breaks off is asked for again at once (up to
+        request.retry.max_attempts): the events already published come again and are stored once
+        (their `_id`), the rest is not lost.
+        """
+        attempts = 1
+        while True:
+            seen = 0
+            try:
+                for document in documents:
+                    seen += 1
+                    for event in self._process_document(document, page):
+                        self._publish(event, publish)
+                        result.events += 1
+                return seen
+            except BodyBrokeOff as exc:
+                if attempts >= self.config.retry.max_attempts:
+                    raise
+                attempts += 1
+                self.log.warning("%s; asking for the page again (attempt %d)", exc, attempts)
+                response = self.client.do(request, stream=True)
+                _, documents = self._page(response, page.page)
 
     # ------------------------------------------------------------------ requests
 
@@ -263,6 +285,15 @@ class HttpJsonInput:
 
     # ------------------------------------------------------------------ responses
 
+    def _page(self, response: HttpResponse, page: int) -> tuple[ResponseState, Iterable[dict]]:
+        """The page's state for templates and its documents: decoded whole, or (a streamed NDJSON body)
+        one line at a time while the body arrives, so that memory does not grow with the page."""
+        if response.stream is None:
+            state = self._decode(response, page)
+            return state, _as_documents(state.body, self.log)
+        state = ResponseState(url=GoURL(response.url), header=response.header.Clone(), page=page)
+        return state, _stream_ndjson(response.stream, page, self.log)
+
     def _decode(self, response: HttpResponse, page: int) -> ResponseState:
         raw = response.body
         state = ResponseState(url=GoURL(response.url), header=response.header.Clone(), page=page)
@@ -324,6 +355,51 @@ def _as_documents(body: Any, log: logging.Logger) -> list[dict]:
             log.debug("skipped %d non-object array elements", len(body) - len(documents))
         return documents
     return []
+
+
+class BodyBrokeOff(DecodeError):
+    """The connection of a streamed body broke off (as opposed to a body that is not valid)."""
+
+
+def _stream_ndjson(chunks: Iterator[bytes], page: int, log: logging.Logger) -> Iterator[dict]:
+    """Objects of an NDJSON body read chunk by chunk (a gzip body the transport left packed is unpacked);
+    a line that is not JSON, or a body cut short, raises DecodeError after the lines before it."""
+    unpack: Any = None
+    rest = b""
+    line_number = 0
+    try:
+        for chunk in chunks:
+            if unpack is None:
+                unpack = zlib.decompressobj(31) if (rest + chunk)[:2] == b"\x1f\x8b" else False
+            data = rest + (unpack.decompress(chunk) if unpack else chunk)
+            lines = data.split(b"\n")
+            rest = lines.pop()
+            for line in lines:
+                line_number += 1
+                yield from _ndjson_line(line, line_number, page, log)
+        if unpack and not unpack.eof:
+            raise DecodeError(f"failed to decode page {page}: truncated gzip body")
+    except zlib.error as exc:
+        raise DecodeError(f"failed to decode page {page}: truncated or invalid gzip body: {exc}") from None
+    except requests.RequestException as exc:
+        raise BodyBrokeOff(f"failed to decode page {page}: the body broke off: {exc.__class__.__name__}") \
+            from None
+    if rest.strip():
+        yield from _ndjson_line(rest, line_number + 1, page, log)
+
+
+def _ndjson_line(line: bytes, number: int, page: int, log: logging.Logger) -> Iterator[dict]:
+    if not line.strip():
+        return
+    try:
+        item = json.loads(line.decode("utf-8", errors="replace"))
+    except ValueError as exc:
+        raise DecodeError(f"failed to decode page {page} (application/x-ndjson): invalid JSON value on line "
+                          f"{number}: {getattr(exc, 'msg', exc)}") from None
+    if isinstance(item, dict):
+        yield item
+    else:
+        log.debug("skipped a non-object NDJSON value on line %d", number)
 
 
 def decode_body(content_type: str, raw: bytes) -> Any:

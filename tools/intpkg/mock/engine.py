@@ -181,6 +181,7 @@ class Engine:
         for spec in scripted + pending:
             if spec["kind"] in ("truncate", "disconnect", "error_streaming"):
                 record.note = f"{spec['kind']} fault"
+                reply.materialize()
                 reply, cut = faults.transform_body(spec, reply)
         return reply, cut
 

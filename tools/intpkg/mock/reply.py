@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,13 @@ class Reply:
     body: bytes = b""
     headers: list[tuple[str, str]] = field(default_factory=list)
     chunked: bool = False
+    #: a body produced while it is sent (chunked), for bodies too large to hold; `materialize()` joins it
+    stream: Iterator[bytes] | None = field(default=None, repr=False)
+
+    def materialize(self) -> None:
+        """Turn a streamed body into `body` (faults that cut or rewrite a body need all of it)."""
+        if self.stream is not None:
+            self.body, self.stream = b"".join(self.stream), None
 
     def header(self, name: str) -> str | None:
         for key, value in self.headers:

@@ -92,6 +92,14 @@ class _Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
             return
+        if reply.stream is not None and not head_only:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for chunk in reply.stream:
+                if chunk:
+                    self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+            self.wfile.write(b"0\r\n\r\n")
+            return
         if reply.chunked and reply.body and not head_only:
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()

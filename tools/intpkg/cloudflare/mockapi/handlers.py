@@ -8,7 +8,8 @@ import hashlib
 import json
 import random
 import threading
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from intpkg.mock.timeutil import NS, format_rfc3339, parse_date_or_rfc3339, pars
 MAX_PER_PAGE = 1000
 LOGPULL_MAX_AGE = 168 * 3600 * NS
 LOGPULL_MAX_WINDOW = 3600 * NS
+STREAM_ABOVE_RECORDS = 20_000  # larger Logpull windows are generated while they are sent
 
 
 @dataclass
@@ -363,27 +365,52 @@ def logpull(state: ApiState, call: Call, spec: dict[str, Any]) -> Reply:
     dataset = state.datasets.build(spec.get("dataset"), "logpull")
     i0, i1 = dataset.index_range(start, end, high_inclusive=False)
     rng = random.Random(f"{spec.get('seed', 0)}:{call.req_num}")
-    lines = []
-    for i in range(i0, i1):
-        if fraction is not None and rng.random() >= fraction:
-            continue
-        record = dataset.record(i)
-        out = {name: _format_ts(record.get(name), form) if name in TIMESTAMP_FIELDS else record.get(name)
-               for name in fields}
-        lines.append(json.dumps(out, separators=(",", ":"), ensure_ascii=False))
-        if max_count is not None and len(lines) >= max_count:
-            break
-    body = "".join(line + "\n" for line in lines)
-    if (call.arg("CVE-2021-44228") or "").lower() == "true":
-        body = body.replace("${", "x{")
+    escape = (call.arg("CVE-2021-44228") or "").lower() == "true"
+
+    def lines() -> Iterator[str]:
+        sent = 0
+        for i in range(i0, i1):
+            if fraction is not None and rng.random() >= fraction:
+                continue
+            record = dataset.record(i)
+            out = {name: _format_ts(record.get(name), form) if name in TIMESTAMP_FIELDS else record.get(name)
+                   for name in fields}
+            line = json.dumps(out, separators=(",", ":"), ensure_ascii=False) + "\n"
+            yield line.replace("${", "x{") if escape else line
+            sent += 1
+            if max_count is not None and sent >= max_count:
+                return
+
+    headers = [("Content-Type", "application/x-ndjson")]
+    gzipped = "gzip" in call.headers.get("accept-encoding", "").lower()
+    if gzipped:
+        headers.append(("Content-Encoding", "gzip"))
+    if i1 - i0 > STREAM_ABOVE_RECORDS:  # a busy zone's window: produced while it is sent, as Cloudflare does
+        return Reply(200, headers=headers, stream=_ndjson_chunks(lines(), gzipped))
+    body = "".join(lines())
     if not body:
         return Reply(200, b"", [("Content-Type", "application/x-ndjson")])
-    data = body.encode()
-    headers = [("Content-Type", "application/x-ndjson")]
-    if "gzip" in call.headers.get("accept-encoding", "").lower():
-        data = gzip.compress(data, mtime=0)
-        headers.append(("Content-Encoding", "gzip"))
+    data = gzip.compress(body.encode(), mtime=0) if gzipped else body.encode()
     return Reply(200, data, headers, chunked=True)
+
+
+def _ndjson_chunks(lines: Iterator[str], gzipped: bool, size: int = 1 << 18) -> Iterator[bytes]:
+    """NDJSON lines as body chunks of about `size` bytes, gzip-compressed on the fly when asked."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 31) if gzipped else None
+    buffer: list[str] = []
+    held = 0
+    for line in lines:
+        buffer.append(line)
+        held += len(line)
+        if held >= size:
+            data = "".join(buffer).encode()
+            buffer, held = [], 0
+            yield compressor.compress(data) if compressor else data
+    data = "".join(buffer).encode()
+    if compressor:
+        yield compressor.compress(data) + compressor.flush()
+    elif data:
+        yield data
 
 
 def _go_duration(ns: int) -> str:
