@@ -26,6 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--delay-duration", help="delay of delayed requests, a Go duration (e.g. 500ms, 2s)")
     parser.add_argument("--seed", type=int, help="seed of the random fault/delay choices (repeatable runs)")
     parser.add_argument("--quiet", action="store_true", help="do not log requests to stderr")
+    parser.add_argument("--records", action="append", default=[], metavar="DATASET=COUNT",
+                        help="resize a generated dataset (e.g. logpull_bench=540000 for a ~1 GB Logpull window)")
+    parser.add_argument("--no-rate-limit", action="store_true", help="serve without the API's rate limit")
     parser.set_defaults(func=cmd_mock)
 
 
@@ -39,6 +42,16 @@ def cmd_mock(args: argparse.Namespace) -> int:
             options[name] = value
     if not args.quiet:
         options["log"] = sys.stderr
+    if args.no_rate_limit:
+        options["rate_limit"] = False
+    counts = {}
+    for item in args.records:
+        name, _, count = item.partition("=")
+        if not count.isdigit():
+            raise IntpkgError(f"--records {item!r}: expected DATASET=COUNT")
+        counts[name] = int(count)
+    if counts:
+        options["record_counts"] = counts
     fatal: list[str] = []
     stop = threading.Event()
 

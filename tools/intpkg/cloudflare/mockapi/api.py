@@ -51,15 +51,17 @@ class CloudflareApi(HandlerSet):
         return envelope.error(status, envelope.INJECTED_FAULT, message)
 
 
-def api_factory(*, anchor: Any = None, rate_limit: Any = None) -> ApiFactory:
+def api_factory(*, anchor: Any = None, rate_limit: Any = None,
+                record_counts: dict[str, int] | None = None) -> ApiFactory:
     """An ApiFactory for `MockServer(api=...)`.
 
     `anchor`: the time relative dataset bounds are resolved from (datetime, epoch seconds or RFC 3339;
     default: the server's start). `rate_limit` overrides `x-intpkg.rate_limit`: False disables it, a
-    mapping `{quota, window}` replaces it.
+    mapping `{quota, window}` replaces it. `record_counts` resizes generated datasets by name (a
+    benchmark's window of a chosen size).
     """
     def build(config: MockConfig, clock: Callable[[], float]) -> CloudflareApi:
-        return CloudflareApi(*build_state(config, clock, anchor_ns(anchor, clock), rate_limit))
+        return CloudflareApi(*build_state(config, clock, anchor_ns(anchor, clock), rate_limit, record_counts))
     return build
 
 
@@ -73,10 +75,17 @@ def anchor_ns(anchor: Any, clock: Callable[[], float]) -> int:
     return parse_rfc3339(str(anchor))
 
 
-def build_state(config: MockConfig, clock: Callable[[], float], anchor_ns: int,
-                rate_limit: Any = None) -> tuple[ApiState, RateLimiter | None, Primary]:
+def build_state(config: MockConfig, clock: Callable[[], float], anchor_ns: int, rate_limit: Any = None,
+                record_counts: dict[str, int] | None = None) -> tuple[ApiState, RateLimiter | None, Primary]:
     """Validate `x-intpkg` and build the mock account (credentials, zones, datasets, limits, primary ids)."""
     settings = dict(config.settings)
+    if record_counts:
+        named = dict(settings.get("datasets") or {})
+        for name, count in record_counts.items():
+            if not isinstance(named.get(name), dict) or "generator" not in named[name]:
+                raise ConfigError(f"{config.path}: x-intpkg.datasets has no generated dataset {name!r} to resize")
+            named[name] = {**named[name], "count": int(count)}
+        settings["datasets"] = named
     if rate_limit is False:
         settings.pop("rate_limit", None)
     elif rate_limit is not None:

@@ -14,13 +14,16 @@ class CloudflareMock(MockServer):
     """A running mock Cloudflare API; `base_url` is the package's `api_url`.
 
     Besides `MockServer`'s options: `anchor` (time that relative dataset bounds are resolved from;
-    default: start time) and `rate_limit` (False or `{quota, window}` to override the config).
+    default: start time), `rate_limit` (False or `{quota, window}` to override the config) and
+    `record_counts` (generated datasets resized by name).
     """
 
     api: CloudflareApi
 
-    def __init__(self, config: MockConfig, *, anchor: Any = None, rate_limit: Any = None, **options: Any) -> None:
-        super().__init__(config, api=api_factory(anchor=anchor, rate_limit=rate_limit), **options)
+    def __init__(self, config: MockConfig, *, anchor: Any = None, rate_limit: Any = None,
+                 record_counts: dict[str, int] | None = None, **options: Any) -> None:
+        super().__init__(config, api=api_factory(anchor=anchor, rate_limit=rate_limit, record_counts=record_counts),
+                         **options)
 
     @property
     def account_id(self) -> str | None:
