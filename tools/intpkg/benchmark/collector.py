@@ -1,16 +1,20 @@
-"""End-to-end collector throughput: a large backfill from the mock API into the cluster.
+"""End-to-end collector throughput: a large backfill (audit) or window (Logpull) from the mock API.
 
-Each round makes three timed runs into fresh namespaces of the same data stream (same template,
-same ingest pipeline), in rotating order so that none always runs on a warmer node:
+The mock API runs in its own process (`intpkg mock`), as Cloudflare would be elsewhere. Each round
+makes three timed runs into fresh namespaces of the same data stream (same template, same ingest
+pipeline), in rotating order so that none always runs on a warmer node:
 
-- collector: `intpkg run --once` as a child process reads the mock account's whole history (the
-  mock's 100 000-record backfill account by default) and ships it; its peak RSS is the child's
-  VmHWM, sampled from /proc while it runs;
+- collector: `intpkg run --once` as a child process reads the mock account's whole audit history
+  (100 000 records by default) or one Logpull window of the bench.example zone (100 000 lines by
+  default, about 185 MB of NDJSON) and ships it; its peak RSS is the child's VmHWM, sampled from
+  /proc while it runs;
 - direct: the same records, wrapped exactly as the agent wraps them, bulk-indexed from memory with
   the client's streaming bulk helper (no API at all);
-- fetch+bulk: the simplest client of the same API — page through the mock with `requests`, then
-  bulk-index each page — so the mock's own CPU (it shares the machine's cores) weighs on it as on
-  the collector.
+- fetch+bulk: the simplest client of the same API — page through the mock with `requests` (or read
+  the Logpull window line by line), then bulk-index each page (or every `batch_size` lines) — so the
+  mock's own CPU (it shares the machine's cores) weighs on it as on the collector.
+
+`baselines=False` runs the collector alone (a window too large to hold in memory for `direct`).
 
 Overheads are how much slower the collector is than each baseline (medians over the rounds), once
 for the whole process (start-up included) and once for the collection interval alone (first request
@@ -27,9 +31,10 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import requests
 import yaml
@@ -38,14 +43,13 @@ from intpkg.agent.events import EventBuilder
 from intpkg.assets.install import install_package
 from intpkg.stack.client import SearchClient
 
-if TYPE_CHECKING:
-    from intpkg.cloudflare.mockapi import CloudflareMock
-
-DATASET = "cloudflare.audit"
+STREAMS = {"audit": "cloudflare.audit", "logpull": "cloudflare.logpull"}
+LOGPULL_DATASET = "logpull_bench"  # bench.example: every record in the hour before the mock started
 
 
 @dataclass
 class CollectorBenchmark:
+    data_stream: str
     api_version: str
     events: int
     rounds: int
@@ -54,11 +58,15 @@ class CollectorBenchmark:
     direct_eps: list[float] = field(default_factory=list)
     fetch_bulk_eps: list[float] = field(default_factory=list)
     agent_peak_rss_mb: float = 0.0
+    body_mb: float = 0.0  # the Logpull window's NDJSON size (uncompressed)
 
     def median(self, name: str) -> float:
-        return round(statistics.median(getattr(self, name)), 1)
+        values = getattr(self, name)
+        return round(statistics.median(values), 1) if values else 0.0
 
-    def overhead(self, collector: str, baseline: str) -> float:
+    def overhead(self, collector: str, baseline: str) -> float | None:
+        if not getattr(self, baseline):
+            return None
         return round((1 - self.median(collector) / self.median(baseline)) * 100, 1)
 
     def to_dict(self) -> dict[str, Any]:
@@ -79,45 +87,106 @@ def _count(client: SearchClient, index: str) -> int:
     return client.request("GET", f"/{index}/_count", ignore=(404,)).get("count", 0)
 
 
-def _index(namespace: str) -> str:
-    return f"logs-{DATASET}-{namespace}"
-
-
-def _bulk(client: SearchClient, index: str, docs: list[dict], batch_size: int) -> None:
+def _bulk(client: SearchClient, index: str, docs: Iterator[dict] | list[dict], batch_size: int) -> None:
     actions = ({"_op_type": "create", "_index": index, "_source": d} for d in docs)
     for ok, info in client.streaming_bulk(actions, chunk_size=batch_size, raise_on_error=False):
         if not ok and next(iter(info.values()), {}).get("status") != 409:
             raise RuntimeError(f"bulk indexing failed: {json.dumps(info, default=str)[:500]}")
 
 
+class MockProcess:
+    """`intpkg mock` in a child process (no rate limit, datasets resized); `base_url` once it listens."""
+
+    def __init__(self, package_dir: Path, record_counts: dict[str, int]) -> None:
+        cmd = [sys.executable, "-m", "intpkg.cli", "mock", str(package_dir), "--quiet", "--no-rate-limit"]
+        cmd += [f"--records={name}={count}" for name, count in record_counts.items()]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().strip() if self.proc.stdout else ""
+        if not line.startswith("http"):
+            self.stop()
+            raise RuntimeError(f"the mock API did not start: {self.proc.stderr.read()[-2000:]}")
+        self.base_url = line
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@dataclass
+class _Source:
+    """What the runs read: the stream, the package's mock (resized) and credential, and the records it serves.
+
+    Each run starts its own mock process: relative dataset times (a Logpull window in the last hour)
+    are then always fresh, however long the benchmark has been running.
+    """
+
+    data_stream: str
+    package_dir: Path
+    record_counts: dict[str, int]
+    token: str
+    owner: str  # the account (audit) or zone (Logpull) id
+    records: list[dict]
+    count: int
+    api_version: str
+    page_size: int
+
+    @property
+    def dataset(self) -> str:
+        return STREAMS[self.data_stream]
+
+    def index(self, namespace: str) -> str:
+        return f"logs-{self.dataset}-{namespace}"
+
+    def mock(self) -> MockProcess:
+        return MockProcess(self.package_dir, self.record_counts)
+
+    def stream_vars(self, base_url: str) -> dict[str, Any]:
+        common = {"api_token": self.token, "api_url": base_url}
+        if self.data_stream == "logpull":
+            return {**common, "zone_id": self.owner, "initial_interval": "1h"}
+        return {**common, "account_id": self.owner, "api_version": self.api_version, "page_size": self.page_size,
+                "initial_interval": "13140h"}
+
+
 class _Runs:
     """The three kinds of run, each into its own fresh namespace."""
 
-    def __init__(self, client: SearchClient, package_dir: Path, mock: CloudflareMock, records: list[dict],
-                 tmp: Path, *, account: str, api_version: str, page_size: int, batch_size: int) -> None:
-        self.client, self.package_dir, self.mock, self.records, self.tmp = client, package_dir, mock, records, tmp
-        self.account = account
-        self.api_version, self.page_size, self.batch_size = api_version, page_size, batch_size
+    def __init__(self, client: SearchClient, package_dir: Path, source: _Source, tmp: Path, *,
+                 batch_size: int) -> None:
+        self.client, self.package_dir, self.source, self.tmp = client, package_dir, source, tmp
+        self.batch_size = batch_size
         self.peak_kb = 0
 
     def _namespace(self, kind: str) -> str:
         return f"bench{kind}{uuid.uuid4().hex[:6]}"
 
     def _done(self, namespace: str, seconds: float) -> float:
-        docs = _count(self.client, _index(namespace))
-        self.client.request("DELETE", f"/_data_stream/{_index(namespace)}", ignore=(404,))
-        if docs != len(self.records):
-            raise RuntimeError(f"{namespace}: {docs} documents for {len(self.records)} records")
+        index = self.source.index(namespace)
+        docs = _count(self.client, index)
+        self.client.request("DELETE", f"/_data_stream/{index}", ignore=(404,))
+        if docs != self.source.count:
+            raise RuntimeError(f"{namespace}: {docs} documents for {self.source.count} records")
         return docs / seconds
+
+    def _builder(self, namespace: str) -> EventBuilder:
+        return EventBuilder(dataset=self.source.dataset, ds_type="logs", namespace=namespace, input_type="httpjson")
 
     def collector(self) -> tuple[float, float]:
         namespace = self._namespace("c")
         run_dir = Path(tempfile.mkdtemp(dir=self.tmp))
+        mock = self.source.mock()
+        try:
+            return self._collect(namespace, run_dir, mock.base_url)
+        finally:
+            mock.stop()
+
+    def _collect(self, namespace: str, run_dir: Path, base_url: str) -> tuple[float, float]:
         policy = run_dir / "policy.yml"
         policy.write_text(yaml.safe_dump({"namespace": namespace, "inputs": {"cloudflare-httpjson": {"streams": {
-            DATASET: {"vars": {"account_id": self.account, "api_token": self.mock.token,
-                               "api_url": self.mock.base_url, "api_version": self.api_version,
-                               "page_size": self.page_size, "initial_interval": "13140h"}}}}}}))
+            self.source.dataset: {"vars": self.source.stream_vars(base_url)}}}}}))
         cmd = [sys.executable, "-m", "intpkg.cli", "run", str(self.package_dir), "--policy", str(policy), "--once",
                "--state-dir", str(run_dir / "state"), "--es-url", self.client.target.url, "--log-level", "WARNING"]
         log_path = run_dir / "collector.log"
@@ -135,37 +204,64 @@ class _Runs:
 
     def direct(self) -> float:
         namespace = self._namespace("d")
-        builder = EventBuilder(dataset=DATASET, ds_type="logs", namespace=namespace, input_type="httpjson")
+        builder = self._builder(namespace)
+        docs = [builder.build(r) for r in self.source.records]  # built before the clock starts: from memory
         started = time.monotonic()
-        _bulk(self.client, _index(namespace), [builder.build(r) for r in self.records], self.batch_size)
+        _bulk(self.client, self.source.index(namespace), docs, self.batch_size)
         return self._done(namespace, time.monotonic() - started)
 
     def fetch_bulk(self) -> float:
         namespace = self._namespace("f")
-        builder = EventBuilder(dataset=DATASET, ds_type="logs", namespace=namespace, input_type="httpjson")
+        builder = self._builder(namespace)
         session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {self.mock.token}"
-        started = time.monotonic()
-        for records in self._pages(session):
-            _bulk(self.client, _index(namespace), [builder.build(r) for r in records], self.batch_size)
-        return self._done(namespace, time.monotonic() - started)
+        session.headers["Authorization"] = f"Bearer {self.source.token}"
+        mock = self.source.mock()
+        try:
+            started = time.monotonic()
+            pages = (self._logpull_batches(mock.base_url, session) if self.source.data_stream == "logpull"
+                     else self._audit_pages(mock.base_url, session))
+            for records in pages:
+                _bulk(self.client, self.source.index(namespace), [builder.build(r) for r in records],
+                      self.batch_size)
+            seconds = time.monotonic() - started
+        finally:
+            mock.stop()
+        return self._done(namespace, seconds)
 
-    def _pages(self, session: requests.Session):
-        base = f"{self.mock.base_url}/client/v4/accounts/{self.account}"
-        if self.api_version == "v1":
+    def _logpull_batches(self, base_url: str, session: requests.Session) -> Iterator[list[dict]]:
+        """The window the collector reads (the hour up to a minute ago), `batch_size` lines at a time."""
+        now = int(time.time())
+        params = {"start": _rfc3339((now - 3600) // 60 * 60), "end": _rfc3339(now - 60), "timestamps": "unixnano"}
+        url = f"{base_url}/client/v4/zones/{self.source.owner}/logs/received"
+        with session.get(url, params=params, stream=True, timeout=60) as response:
+            response.raise_for_status()
+            batch: list[dict] = []
+            for line in response.iter_lines(chunk_size=1 << 18):
+                if line:
+                    batch.append(json.loads(line))
+                if len(batch) >= self.batch_size:
+                    yield batch
+                    batch = []
+            if batch:
+                yield batch
+
+    def _audit_pages(self, base_url: str, session: requests.Session) -> Iterator[list[dict]]:
+        base = f"{base_url}/client/v4/accounts/{self.source.owner}"
+        size = self.source.page_size
+        if self.source.api_version == "v1":
             page = 1
             while True:
                 body = session.get(f"{base}/audit_logs", params={
-                    "direction": "asc", "since": "2000-01-01T00:00:00Z", "per_page": self.page_size, "page": page,
+                    "direction": "asc", "since": "2000-01-01T00:00:00Z", "per_page": size, "page": page,
                 }, timeout=60).json()
                 records = body.get("result") or []
                 if records:
                     yield records
-                if len(records) < self.page_size:
+                if len(records) < size:
                     return
                 page += 1
-        params: dict[str, Any] = {"direction": "asc", "since": "2000-01-01T00:00:00Z", "limit": self.page_size,
-                                  "before": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        params: dict[str, Any] = {"direction": "asc", "since": "2000-01-01T00:00:00Z", "limit": size,
+                                  "before": _rfc3339(int(time.time()))}
         while True:
             body = session.get(f"{base}/logs/audit", params=params, timeout=60).json()
             if body.get("result"):
@@ -176,21 +272,39 @@ class _Runs:
             params["cursor"] = cursor
 
 
-def run(client: SearchClient, package_dir: Path, *, api_version: str = "v1", page_size: int = 1000,
-        batch_size: int = 500, rounds: int = 2, dataset: str | None = None) -> CollectorBenchmark:
-    """Benchmark a backfill of the mock dataset `dataset` (default: `audit_<version>_backfill`) from its account."""
+def _rfc3339(epoch: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def run(client: SearchClient, package_dir: Path, *, data_stream: str = "audit", api_version: str = "v1",
+        page_size: int = 1000, batch_size: int = 500, rounds: int = 2, records: int | None = None,
+        dataset: str | None = None, baselines: bool = True) -> CollectorBenchmark:
+    """Benchmark collecting mock dataset `dataset` (default: the audit backfill of `api_version`, or the
+    Logpull bench window), resized to `records` when given, into the cluster."""
     from intpkg.cloudflare.mockapi import CloudflareMock
 
+    name = dataset or (LOGPULL_DATASET if data_stream == "logpull" else f"audit_{api_version}_backfill")
+    counts = {name: records} if records else {}
     install_package(client, package_dir)
-    with CloudflareMock.from_package(package_dir, rate_limit=False) as mock, tempfile.TemporaryDirectory() as tmp:
-        name = dataset or f"audit_{api_version}_backfill"
-        records = list(mock.dataset(name).records())
-        runs = _Runs(client, package_dir, mock, records, Path(tmp), account=mock.dataset_account(name),
-                     api_version=api_version, page_size=page_size, batch_size=batch_size)
-        result = CollectorBenchmark(api_version=api_version, events=len(records), rounds=rounds)
-        order = ["collector", "direct", "fetch_bulk"]
+    # the same seeded dataset, generated here for the baselines (the served one lives in the mock's process)
+    with CloudflareMock.from_package(package_dir, rate_limit=False, record_counts=counts) as local:
+        generated = local.dataset(name)
+        owner = (generated.context["zones"][0]["id"] if data_stream == "logpull" else local.dataset_account(name))
+        token, count = local.token, len(generated)
+        in_memory = list(generated.records()) if baselines else []
+        body_mb = 0.0
+        if data_stream == "logpull":
+            sample = [json.dumps(generated.record(i), separators=(",", ":")) for i in range(min(count, 2000))]
+            body_mb = round(sum(len(s) + 1 for s in sample) / max(len(sample), 1) * count / 2**20, 1)
+    source = _Source(data_stream, Path(package_dir), counts, token or "", owner, in_memory, count, api_version,
+                     page_size)
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = _Runs(client, package_dir, source, Path(tmp), batch_size=batch_size)
+        result = CollectorBenchmark(data_stream=data_stream, api_version=api_version, events=count,
+                                    rounds=rounds, body_mb=body_mb)
+        order = ["collector", "direct", "fetch_bulk"] if baselines else ["collector"]
         for n in range(rounds):
-            for kind in order[n % 3:] + order[:n % 3]:  # rotate who goes first
+            for kind in order[n % len(order):] + order[:n % len(order)]:  # rotate who goes first
                 if kind == "collector":
                     process_eps, interval_eps = runs.collector()
                     result.collector_eps.append(round(process_eps, 1))
