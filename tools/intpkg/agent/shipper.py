@@ -8,9 +8,11 @@ exactly one of two states:
 - rejected: the cluster refused it for good (a 4xx other than 409/429); it is written to the
   rejected-documents file with the reason and counted, never dropped silently.
 
-Connection errors, 429 and 5xx are retried with backoff until the cluster takes the document or the
-shipper is stopped. `Batch.wait()` returns once every document of the interval is settled; only then
-may the caller persist the interval's cursor.
+Up to `concurrency` bulk requests are in flight at once (the cluster indexes one while the next is
+built); when all are busy the queue fills and producers wait. Connection errors, 429 and 5xx are
+retried with backoff until the cluster takes the document or the shipper is stopped. `Batch.wait()`
+returns once every document of the interval is settled; only then may the caller persist the
+interval's cursor.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import logging
 import queue
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,12 +86,16 @@ class BulkShipper:
     """A background thread that bulk-indexes queued documents."""
 
     def __init__(self, client: SearchClient, *, rejected_file: Path, queue_size: int = 2000,
-                 bulk_size: int = 500, flush_seconds: float = 1.0, max_backoff: float = 30.0) -> None:
+                 bulk_size: int = 500, flush_seconds: float = 1.0, max_backoff: float = 30.0,
+                 concurrency: int = 2) -> None:
         self.client = client
         self.rejected_file = rejected_file
         self.bulk_size = bulk_size
         self.flush_seconds = flush_seconds
         self.max_backoff = max_backoff
+        self._slots = threading.BoundedSemaphore(max(1, concurrency))
+        self._workers = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="bulk")
+        self._reject_lock = threading.Lock()
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="bulk-shipper", daemon=True)
@@ -124,10 +131,20 @@ class BulkShipper:
             except queue.Empty:
                 pass
             if pending and (stopping or len(pending) >= self.bulk_size or time.monotonic() >= deadline):
-                self._ship(pending)
+                self._slots.acquire()  # all requests busy: wait here, so the queue fills (backpressure)
+                self._workers.submit(self._ship_and_release, pending)
                 pending = []
             if time.monotonic() >= deadline:
                 deadline = time.monotonic() + self.flush_seconds
+        self._workers.shutdown(wait=True)
+
+    def _ship_and_release(self, items: list[tuple[str, dict, Batch, int]]) -> None:
+        try:
+            self._ship(items)
+        except Exception:  # noqa: BLE001 - a bug must not leave a slot taken; the documents stay unsettled
+            log.exception("bulk shipping failed")
+        finally:
+            self._slots.release()
 
     def _ship(self, items: list[tuple[str, dict, Batch, int]]) -> None:
         backoff = 0.5
@@ -166,6 +183,6 @@ class BulkShipper:
         error = detail.get("error")
         log.error("the cluster rejected a document for %s: %s", index, json.dumps(error)[:500])
         self.rejected_file.parent.mkdir(parents=True, exist_ok=True)
-        with self.rejected_file.open("a") as fh:
+        with self._reject_lock, self.rejected_file.open("a") as fh:
             fh.write(json.dumps({"index": index, "status": detail.get("status"), "error": error,
                                  "document": doc}) + "\n")

@@ -108,6 +108,12 @@ class CursorEntry:
     # of a successful interval, so that pages without events (an empty time window) still advance it
     update_on_empty: bool = False
 
+    @property
+    def reads_events(self) -> bool:
+        """Whether the value depends on the event being published (else it is the same for a whole page)."""
+        sources = [self.value.source] + ([self.default.source] if self.default else [])
+        return any(".last_event" in s or ".first_event" in s for s in sources)
+
 
 @dataclass
 class RetryConfig:

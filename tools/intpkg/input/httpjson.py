@@ -149,7 +149,7 @@ class HttpJsonInput:
             self.log.error("error while processing http request: %s", result.error)
         else:
             result.ok = True
-            self._update_cursor(only_update_on_empty=True)
+            self._update_cursor(mode="empty")
             result.cursor = copy.deepcopy(self.ctx.cursor)
             self.log.info("request finished: %d events published", result.events)
         result.requests = self.client.requests_sent - sent_before
@@ -180,6 +180,8 @@ class HttpJsonInput:
             if not seen:
                 result.stopped_by = "no_events"
                 return
+            if result.events > published:
+                self._update_cursor(mode="page")
             if checkpoint is not None and result.events > published:
                 checkpoint(copy.deepcopy(self.ctx.cursor))
             if not cfg.pagination:
@@ -314,6 +316,8 @@ class HttpJsonInput:
 
     def _process_document(self, document: dict, page: ResponseState) -> list[dict]:
         cfg = self.config
+        if not cfg.response_transforms and cfg.split is None:
+            return [document]  # nothing reshapes it: the decoded document is the event (no copy)
         tr = Transformable(body=clone_json(document), header=page.header.Clone(), url=page.url)
         for transform in cfg.response_transforms:
             apply_transform(transform, self.ctx, tr, self.log)
@@ -328,12 +332,16 @@ class HttpJsonInput:
         if not self.ctx.first_event:
             self.ctx.first_event = event
         self.ctx.last_event = event
-        self._update_cursor()
+        self._update_cursor(mode="event")
         publish(event, dict(self.ctx.cursor))
 
-    def _update_cursor(self, only_update_on_empty: bool = False) -> None:
+    def _update_cursor(self, mode: str) -> None:
+        """Evaluate cursor entries: per published event those that read the event (`event`), once after a
+        page's events the others (`page`: the value they would have after its last event), and after a
+        successful interval the `update_on_empty` ones (`empty`)."""
         for entry in self.config.cursor:
-            if only_update_on_empty and not entry.update_on_empty:
+            if mode == "event" and not entry.reads_events or mode == "page" and entry.reads_events \
+                    or mode == "empty" and not entry.update_on_empty:
                 continue
             try:
                 value = execute_value(entry.value, self.ctx, None, entry.default)
