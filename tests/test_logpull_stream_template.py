@@ -62,6 +62,19 @@ def test_initial_interval_longer_than_the_retention_is_clamped() -> None:
     assert first.query["start"] == [expected]  # now - 167h58m, truncated to the minute
 
 
+def test_window_size_cuts_the_catch_up_into_shorter_consecutive_windows() -> None:
+    clock = ManualClock(1_795_000_000.0, step=0.0)
+    with CloudflareMock.from_package(REPO, clock=clock, anchor=clock.now) as mock:
+        stream = stream_input(mock, clock, initial_interval="1h", window_size="15m")
+        result = stream.run_interval(None, lambda event, cursor_after: None)
+        spans = [(datetime.fromisoformat(r.query["start"][0].replace("Z", "+00:00")).timestamp(),
+                  datetime.fromisoformat(r.query["end"][0].replace("Z", "+00:00")).timestamp(), r.status)
+                 for r in mock.requests if r.path.endswith("/logs/received")]
+    assert result.ok, result.error
+    assert len(spans) >= 4 and all(status == 200 and end - start <= 15 * 60 for start, end, status in spans), spans
+    assert all(later[0] == earlier[1] for earlier, later in zip(spans, spans[1:], strict=False))
+
+
 def test_no_credentials_are_refused_by_the_required_vars_naming_both_options() -> None:
     policy = {"namespace": "default", "inputs": {"cloudflare-httpjson": {"streams": {"cloudflare.logpull": {
         "vars": {"zone_id": ZONE}}}}}}

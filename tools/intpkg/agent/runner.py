@@ -61,7 +61,7 @@ class Agent:
     """Runs streams in worker threads and one bulk shipper."""
 
     def __init__(self, plans: list[StreamPlan], client: SearchClient, state_dir: Path, *,
-                 queue_size: int = 2000, bulk_size: int = 500, flush_timeout: float = 10.0,
+                 queue_size: int = 2000, bulk_size: int = 500, bulk_concurrency: int = 2, flush_timeout: float = 10.0,
                  input_factory=None, budget_policy: BudgetPolicy | None = None) -> None:
         self.client = client
         self.state_dir = state_dir
@@ -70,7 +70,7 @@ class Agent:
         self.stop_event = threading.Event()
         self.flush_timeout = flush_timeout
         self.shipper = BulkShipper(client, rejected_file=state_dir / "rejected.ndjson",
-                                   queue_size=queue_size, bulk_size=bulk_size)
+                                   queue_size=queue_size, bulk_size=bulk_size, concurrency=bulk_concurrency)
         target = getattr(client, "target", None)
         cluster_secrets = [getattr(target, "api_key", None), getattr(target, "password", None)]
         # one redactor for logs and the status file: the policy's secrets and the cluster credentials

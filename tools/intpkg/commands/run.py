@@ -14,6 +14,7 @@ from intpkg.agent.policy import load_policy_file, plan_policies
 from intpkg.agent.report import status_lines
 from intpkg.agent.state import StatusBoard
 from intpkg.cloudflare.ratelimit import BUDGET
+from intpkg.commands._collector import add_collector_args, agent_options
 from intpkg.commands._package import add_package_arg
 from intpkg.commands._target import add_target_args, wait_for_client
 from intpkg.package import Package
@@ -24,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_package_arg(run)
     run.add_argument("--policy", type=Path, action="append", required=True,
                      help="package policy file (YAML/JSON); repeat it for one policy per account or zone")
-    run.add_argument("--state-dir", type=Path, help="cursors, status and traces (default $INTPKG_HOME/agent)")
+    add_collector_args(run)
     run.add_argument("--once", action="store_true", help="run one interval per stream, then exit")
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     add_target_args(run)
@@ -50,7 +51,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     state_dir = (args.state_dir or settings.agent_state_dir()).resolve()
-    agent = Agent(plans, client, state_dir, budget_policy=BUDGET)
+    agent = Agent(plans, client, state_dir, budget_policy=BUDGET, **agent_options(args))
     agent.install_signal_handlers()
     for plan in plans:
         print(f"stream {plan.dataset}: shipping to {plan.index} on {client.target.url}", file=sys.stderr)

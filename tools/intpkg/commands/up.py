@@ -25,6 +25,7 @@ from intpkg.agent.report import progress_lines
 from intpkg.agent.state import StatusBoard
 from intpkg.assets.install import install_package
 from intpkg.cloudflare.ratelimit import BUDGET
+from intpkg.commands._collector import add_collector_args, agent_options
 from intpkg.commands._target import add_target_args, client_from_args, target_from_args
 from intpkg.errors import IntpkgError
 from intpkg.package import Package
@@ -43,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="package policy file, repeatable (default: built from CLOUDFLARE_* variables)")
     up.add_argument("--mock", action="store_true", help="collect from the bundled mock API even with credentials")
     up.add_argument("--once", action="store_true", help="collect one interval per stream, then exit")
-    up.add_argument("--state-dir", type=Path, help="collector state (default $INTPKG_HOME/agent)")
+    add_collector_args(up)
     add_target_args(up)
     up.set_defaults(func=cmd_up)
 
@@ -117,7 +118,7 @@ def cmd_up(args: argparse.Namespace) -> int:
                   else f"collecting with {', '.join(map(str, args.policy))}")
         plans = plan_policies(package, policies)
         state_dir = (args.state_dir or settings.agent_state_dir()).resolve()
-        agent = Agent(plans, client, state_dir, budget_policy=BUDGET)
+        agent = Agent(plans, client, state_dir, budget_policy=BUDGET, **agent_options(args))
         worker = threading.Thread(target=agent.run, kwargs={"once": args.once}, daemon=True)
         worker.start()
         try:
