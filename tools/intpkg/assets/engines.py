@@ -5,15 +5,22 @@ the test runners, which install the same way) adapt:
 
 | asset | Elasticsearch | OpenSearch |
 |---|---|---|
-| `fingerprint` | `method: SHA-1` (default) | `hash_method: SHA-1@2.16.0`; no `salt`, MurmurHash3, SHA-512 |
+| `fingerprint` | `method: SHA-1` (default) or SHA-256 | a Painless `script` hashing the same fields (see below) |
 | `community_id` | `source_ip`, ... (ECS defaults) | `source_ip_field`, ... all named |
 | `flattened` field | `flattened` | `flat_object` |
 | `constant_keyword`, no `value` | first value wins | `keyword` (OpenSearch requires the value up front) |
 | `wildcard` field | `wildcard` | `keyword`, `ignore_above: 8191` (`query_string` misses wildcard fields) |
 
-Outputs differ only where the engine computes them: the fingerprint (`_id`) has OpenSearch's
-`SHA-1@2.16.0:` prefix and another byte layout, so the same record has another `_id` on each engine
-(deduplication works within a cluster either way).
+Outputs differ only where the engine computes them: the fingerprint (`_id`) is hashed from another
+byte layout, so the same record has another `_id` on each engine (deduplication works within a
+cluster either way).
+
+Why a script and not OpenSearch's own `fingerprint` processor: on OpenSearch 3.6 that processor is
+not safe under concurrent ingest. With two bulk requests through the same pipeline at once (two
+zones, or two requests of one collector in flight) it now and then hashes an empty input
+(`SHA-1@2.16.0:2jmj7l5rSw0yVb/vlWAYkK/YBwk=`, the SHA-1 of ""), so different records get the same
+`_id` and all but the first are refused as duplicates: silently lost. Painless' `sha1()`/`sha256()`
+hash each document's own string.
 """
 
 from __future__ import annotations
@@ -26,8 +33,31 @@ from intpkg.errors import IntpkgError
 ELASTICSEARCH = "elasticsearch"
 OPENSEARCH = "opensearch"
 
-# Elasticsearch's fingerprint `method` -> OpenSearch's `hash_method`
-FINGERPRINT_METHODS = {"MD5": "MD5@2.16.0", "SHA-1": "SHA-1@2.16.0", "SHA-256": "SHA-256@2.16.0"}
+# Elasticsearch's fingerprint `method` -> the Painless String method that computes it (hex digest)
+FINGERPRINT_METHODS = {"SHA-1": "sha1", "SHA-256": "sha256"}
+FINGERPRINT_SCRIPT = """
+def found = new ArrayList();
+for (String name : params.fields) {
+  def node = ctx;
+  for (String part : name.splitOnToken('.')) {
+    node = node instanceof Map ? node.get(part) : null;
+  }
+  if (node != null) { found.add('|' + name + '|' + node.toString()); }
+}
+if (found.isEmpty()) {
+  if (params.ignore_missing) { return; }
+  throw new IllegalArgumentException('none of the fields ' + params.fields + ' is present');
+}
+String text = String.join('', found) + '|';
+String hash = params.method == 'sha256' ? text.sha256() : text.sha1();
+def target = ctx;
+String[] parts = params.target_field.splitOnToken('.');
+for (int i = 0; i < parts.length - 1; i++) {
+  if (!(target.get(parts[i]) instanceof Map)) { target.put(parts[i], new HashMap()); }
+  target = target.get(parts[i]);
+}
+target.put(parts[parts.length - 1], hash);
+"""
 # Elasticsearch's community_id option -> (OpenSearch's option, Elasticsearch's default field)
 COMMUNITY_ID_FIELDS = {
     "source_ip": ("source_ip_field", "source.ip"),
@@ -70,21 +100,26 @@ def _processor(processor: Any, where: str) -> Any:
         options["processor"] = _processor(options["processor"], where)
     label = f"{where}: {kind} processor" + (f" `{options['tag']}`" if options.get("tag") else "")
     if kind == "fingerprint":
-        options = _fingerprint(options, label)
-    elif kind == "community_id":
+        return {"script": _fingerprint(options, label)}
+    if kind == "community_id":
         options = _community_id(options)
     return {kind: options}
 
 
 def _fingerprint(options: dict[str, Any], label: str) -> dict[str, Any]:
+    """Elasticsearch's fingerprint processor as a Painless script processor (see the module docstring)."""
     if "salt" in options:
-        raise IntpkgError(f"{label}: OpenSearch's fingerprint processor has no `salt`.")
-    method = options.pop("method", "SHA-1")
+        raise IntpkgError(f"{label}: the OpenSearch form of the fingerprint processor has no `salt`.")
+    method = options.get("method", "SHA-1")
     if method not in FINGERPRINT_METHODS:
-        raise IntpkgError(f"{label}: OpenSearch's fingerprint processor has no method {method!r} "
+        raise IntpkgError(f"{label}: the OpenSearch form of the fingerprint processor has no method {method!r} "
                           f"(it has {', '.join(FINGERPRINT_METHODS)}).")
-    options["hash_method"] = FINGERPRINT_METHODS[method]
-    return options
+    script = {k: v for k, v in options.items() if k in COMMON_OPTIONS}
+    script.update(lang="painless", source=FINGERPRINT_SCRIPT, params={
+        "fields": list(options.get("fields") or []), "target_field": options.get("target_field", "fingerprint"),
+        "method": FINGERPRINT_METHODS[method], "ignore_missing": bool(options.get("ignore_missing", False)),
+    })
+    return script
 
 
 def _community_id(options: dict[str, Any]) -> dict[str, Any]:
