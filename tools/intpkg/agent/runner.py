@@ -24,7 +24,13 @@ from intpkg.agent.events import EventBuilder, build_processors
 from intpkg.agent.policy import StreamPlan
 from intpkg.agent.redact import install_redaction
 from intpkg.agent.render import render_template
-from intpkg.agent.shipper import Batch, BulkShipper
+from intpkg.agent.shipper import (
+    DEFAULT_BULK_CONCURRENCY,
+    DEFAULT_BULK_SIZE,
+    DEFAULT_QUEUE_SIZE,
+    Batch,
+    BulkShipper,
+)
 from intpkg.agent.state import CursorStore, StatusBoard
 from intpkg.errors import IntpkgError
 from intpkg.golang.gotime import parse_duration
@@ -61,7 +67,8 @@ class Agent:
     """Runs streams in worker threads and one bulk shipper."""
 
     def __init__(self, plans: list[StreamPlan], client: SearchClient, state_dir: Path, *,
-                 queue_size: int = 2000, bulk_size: int = 500, bulk_concurrency: int = 2, flush_timeout: float = 10.0,
+                 queue_size: int = DEFAULT_QUEUE_SIZE, bulk_size: int = DEFAULT_BULK_SIZE,
+                 bulk_concurrency: int = DEFAULT_BULK_CONCURRENCY, flush_timeout: float = 10.0,
                  input_factory=None, budget_policy: BudgetPolicy | None = None) -> None:
         self.client = client
         self.state_dir = state_dir

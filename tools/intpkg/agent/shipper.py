@@ -30,6 +30,9 @@ from typing import Any
 from intpkg.stack.client import SearchClient
 
 log = logging.getLogger("intpkg.agent.shipper")
+DEFAULT_BULK_SIZE = 500  # documents per bulk request
+DEFAULT_BULK_CONCURRENCY = 2  # bulk requests in flight
+DEFAULT_QUEUE_SIZE = 2000  # documents waiting for a request: the bound on the collector's memory
 _STOP = object()
 
 
@@ -85,9 +88,9 @@ class Batch:
 class BulkShipper:
     """A background thread that bulk-indexes queued documents."""
 
-    def __init__(self, client: SearchClient, *, rejected_file: Path, queue_size: int = 2000,
-                 bulk_size: int = 500, flush_seconds: float = 1.0, max_backoff: float = 30.0,
-                 concurrency: int = 2) -> None:
+    def __init__(self, client: SearchClient, *, rejected_file: Path, queue_size: int = DEFAULT_QUEUE_SIZE,
+                 bulk_size: int = DEFAULT_BULK_SIZE, flush_seconds: float = 1.0, max_backoff: float = 30.0,
+                 concurrency: int = DEFAULT_BULK_CONCURRENCY) -> None:
         self.client = client
         self.rejected_file = rejected_file
         self.bulk_size = bulk_size

@@ -9,7 +9,7 @@ pipeline), in rotating order so that none always runs on a warmer node:
   default, about 185 MB of NDJSON) and ships it; its peak RSS is the child's VmHWM, sampled from
   /proc while it runs;
 - direct: the same records, wrapped exactly as the agent wraps them, bulk-indexed from memory with
-  the client's streaming bulk helper (no API at all);
+  the client's streaming bulk helper, as many requests in flight as the collector (no API at all);
 - fetch+bulk: the simplest client of the same API — page through the mock with `requests` (or read
   the Logpull window line by line), then bulk-index each page (or every `batch_size` lines) — so the
   mock's own CPU (it shares the machine's cores) weighs on it as on the collector.
@@ -33,6 +33,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ import requests
 import yaml
 
 from intpkg.agent.events import EventBuilder
+from intpkg.agent.shipper import DEFAULT_BULK_CONCURRENCY
 from intpkg.assets.install import install_package
 from intpkg.stack.client import SearchClient
 
@@ -208,9 +210,13 @@ class _Runs:
         builder = self._builder(namespace)
         docs = [builder.build(r) for r in self.source.records]  # built before the clock starts: from memory
         gc.freeze()  # the collector's cyclic GC never walks 100 000 held documents; nor may the baseline's
+        index = self.source.index(namespace)
+        chunks = [docs[i:i + self.batch_size] for i in range(0, len(docs), self.batch_size)]
         try:
             started = time.monotonic()
-            _bulk(self.client, self.source.index(namespace), docs, self.batch_size)
+            # as many bulk requests in flight as the collector keeps by default
+            with ThreadPoolExecutor(max_workers=DEFAULT_BULK_CONCURRENCY) as pool:
+                list(pool.map(lambda chunk: _bulk(self.client, index, chunk, self.batch_size), chunks))
             seconds = time.monotonic() - started
         finally:
             gc.unfreeze()

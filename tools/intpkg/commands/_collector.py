@@ -6,9 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-DEFAULT_BULK_SIZE = 500
-DEFAULT_BULK_CONCURRENCY = 2
-DEFAULT_QUEUE_SIZE = 2000
+from intpkg.agent.shipper import DEFAULT_BULK_CONCURRENCY, DEFAULT_BULK_SIZE, DEFAULT_QUEUE_SIZE
 
 
 def add_collector_args(parser: argparse.ArgumentParser) -> None:
