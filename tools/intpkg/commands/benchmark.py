@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     pipeline.set_defaults(func=cmd_pipeline)
 
     collector = kinds.add_parser(
-        "collector", help="end-to-end events/s of a 100k-record backfill from the mock API vs. direct bulk indexing",
+        "collector", help="events/s of an audit backfill or a Logpull window from the mock API vs. baselines",
         description=collector_bench.__doc__)
     add_package_arg(collector, repository_fallback=True)
     collector.add_argument("--data-stream", choices=("audit", "logpull"), default="audit",
