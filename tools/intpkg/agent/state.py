@@ -19,20 +19,27 @@ from typing import Any
 log = logging.getLogger("intpkg.agent")
 
 
-def write_atomic(path: Path, data: Any) -> None:
+def write_atomic(path: Path, data: Any, *, durable: bool = True) -> None:
+    """Replace `path` with `data` as JSON in one step (readers see the old or the new file, never a mix).
+
+    `durable` also forces it to disk before returning (a cursor must survive a power cut); the status
+    file is informational and skips the two fsyncs, which cost more than a page of events.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as fh:
             json.dump(data, fh, indent=2, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        if durable:
+            dir_fd = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -99,7 +106,7 @@ class StatusBoard:
                 else:
                     entry[key] = value
             snapshot = {"updated_at": time.time(), "pid": os.getpid(), "streams": self._streams}
-            write_atomic(self.path, snapshot)
+            write_atomic(self.path, snapshot, durable=False)
 
     @staticmethod
     def read(path: Path) -> dict[str, Any]:
