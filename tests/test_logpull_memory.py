@@ -55,7 +55,8 @@ def collect_window(megabytes: int) -> dict:
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["ok"], report["error"]
-    assert report["events"] == records and report["requests"] == 1
+    # every record came in the one window (a slow run may then ask for the next, still empty, window)
+    assert report["events"] == records and report["requests"] <= 2
     return report
 
 
