@@ -20,6 +20,8 @@ import requests
 from intpkg import settings
 from intpkg.errors import IntpkgError
 
+POOL_SIZE = 8  # connections per cluster node the client keeps (Elasticsearch's client keeps 10)
+
 # The clients log every non-2xx answer as a warning, expected ones too (a 404 when probing for a
 # template); intpkg raises or reports the errors that matter itself.
 for _name in ("opensearch", "elastic_transport.transport"):
@@ -124,7 +126,8 @@ class SearchClient:
         if self.flavor == "opensearch":
             from opensearchpy import OpenSearch
 
-            kwargs: dict[str, Any] = {"hosts": [t.url], "timeout": self.request_timeout}
+            # room for the collector's concurrent bulk requests (urllib3 would discard extra connections)
+            kwargs: dict[str, Any] = {"hosts": [t.url], "timeout": self.request_timeout, "pool_maxsize": POOL_SIZE}
             if t.url.startswith("https"):
                 kwargs.update(use_ssl=True, verify_certs=t.verify_certs, ca_certs=t.ca_cert)
             if t.username:
