@@ -38,7 +38,7 @@ import yaml
 from intpkg.agent.policy_schema import is_secret, policy_schema
 from intpkg.errors import IntpkgError
 from intpkg.package import Package
-from intpkg.validation import dotted, findings, validator_for
+from intpkg.validation import Finding, dotted, findings, validator_for
 from intpkg.yamlpos import Loaded, load_file
 
 _ENV_REF = re.compile(r"^\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)\}$")
@@ -85,12 +85,15 @@ class _Problems:
     def __init__(self, loaded: Loaded, positioned: bool) -> None:
         self.loaded, self.positioned, self.lines = loaded, positioned, []
 
-    def add(self, path: tuple[Any, ...], message: str, position: tuple[int, int] | None = None) -> None:
+    def add(self, path: tuple[Any, ...], message: str) -> None:
         text = f"{dotted(path)}: {message}" if path else message
         if self.positioned:
-            line, column = position or self.loaded.pos(path)
+            line, column = self.loaded.pos(path)
             text = f"{self.loaded.path}:{line}:{column}: {text}"
         self.lines.append(text)
+
+    def add_finding(self, finding: Finding) -> None:
+        self.lines.append(finding.located(self.loaded.path) if self.positioned else finding.message)
 
     def raise_any(self) -> None:
         if self.lines:
@@ -109,7 +112,7 @@ def plan_streams(package: Package, policy: dict[str, Any] | Loaded, *,
         _expand_env(data, (), env, problems)
     checked = Loaded(path=source.path, data=data, positions=source.positions, key_positions=source.key_positions)
     for finding in findings(validator_for(policy_schema(package)), checked):
-        problems.lines.append(finding.located(source.path) if positioned else finding.message)
+        problems.add_finding(finding)
     problems.raise_any()
 
     namespace = str(data.get("namespace", "default"))
@@ -176,7 +179,11 @@ def plan_policies(package: Package, policies: list[dict[str, Any] | Loaded], *,
 
 
 def _enabled(section: dict[str, Any]) -> bool:
-    value = section.get("enabled", True)
+    return _true(section.get("enabled", True))
+
+
+def _true(value: Any) -> bool:
+    """A schema-checked boolean: true/false, or the strings "true"/"false" (as an environment gives them)."""
     return value if isinstance(value, bool) else str(value).lower() == "true"
 
 
@@ -227,7 +234,7 @@ def _convert(value: Any, definition: dict[str, Any]) -> Any:
     """A schema-checked value in the form templates expect."""
     kind = definition.get("type", "text")
     if kind == "bool":
-        return value if isinstance(value, bool) else str(value).lower() == "true"
+        return _true(value)
     if kind == "integer":
         return value if isinstance(value, int) else int(str(value).strip(), 10)
     if kind == "yaml":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,7 +109,7 @@ class CursorEntry:
     # of a successful interval, so that pages without events (an empty time window) still advance it
     update_on_empty: bool = False
 
-    @property
+    @functools.cached_property
     def reads_events(self) -> bool:
         """Whether the value depends on the event being published (else it is the same for a whole page)."""
         sources = [self.value.source] + ([self.default.source] if self.default else [])
