@@ -44,8 +44,20 @@ from intpkg.yamlpos import Loaded, load_file
 _ENV_REF = re.compile(r"^\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)\}$")
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a policy: the key path of the value at fault (() for the whole policy), and why."""
+
+    path: tuple[Any, ...]
+    message: str
+
+
 class PolicyError(IntpkgError):
-    """The policy does not fit the package; the message lists every problem."""
+    """The policy does not fit the package; the message lists every problem, `problems` has them by path."""
+
+    def __init__(self, message: str, problems: list[Problem] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems if problems is not None else [Problem((), message)]
 
 
 @dataclass
@@ -83,9 +95,12 @@ class _Problems:
     """Problems by key path, reported with the policy file's line and column when there is one."""
 
     def __init__(self, loaded: Loaded, positioned: bool) -> None:
-        self.loaded, self.positioned, self.lines = loaded, positioned, []
+        self.loaded, self.positioned = loaded, positioned
+        self.lines: list[str] = []
+        self.items: list[Problem] = []
 
     def add(self, path: tuple[Any, ...], message: str) -> None:
+        self.items.append(Problem(path, message))
         text = f"{dotted(path)}: {message}" if path else message
         if self.positioned:
             line, column = self.loaded.pos(path)
@@ -93,11 +108,13 @@ class _Problems:
         self.lines.append(text)
 
     def add_finding(self, finding: Finding) -> None:
+        prefix = f"{dotted(finding.path)}: " if finding.path else ""
+        self.items.append(Problem(finding.path, finding.message.removeprefix(prefix)))
         self.lines.append(finding.located(self.loaded.path) if self.positioned else finding.message)
 
     def raise_any(self) -> None:
         if self.lines:
-            raise PolicyError("the policy does not fit the package:\n  " + "\n  ".join(self.lines))
+            raise PolicyError("the policy does not fit the package:\n  " + "\n  ".join(self.lines), self.items)
 
 
 def plan_streams(package: Package, policy: dict[str, Any] | Loaded, *,

@@ -151,6 +151,12 @@ def policy_schema(package: Package) -> dict[str, Any]:
         "properties": {
             "name": {"type": "string", "minLength": 1, "x-message": "expected a non-empty name"},
             "description": {"type": "string"},
+            "package": {  # Fleet's simplified policy names the package it is for
+                "type": "object",
+                "properties": {"name": {"const": package.name, "x-message": f"this policy is for {package.name}"},
+                               "version": {"type": "string"}},
+                "additionalProperties": {"not": {}, "x-message": "unknown key (expected name, version)"},
+            },
             "namespace": {"type": "string", "pattern": NAMESPACE_PATTERN,
                           "x-message": "{value} must be lower-case letters, digits and _"},
             "vars": vars_schema(package.manifest.get("vars") or []),
@@ -163,5 +169,5 @@ def policy_schema(package: Package) -> dict[str, Any]:
             },
         },
         "additionalProperties": {"not": {}, "x-message": "unknown key (expected name, description, namespace, "
-                                 "vars, inputs)"},
+                                 "package, vars, inputs)"},
     }

@@ -164,6 +164,8 @@ class Agent:
 
     def _worker(self, stream: RunningStream, once: bool) -> None:
         stream_id = stream.plan.stream_id
+        self.status.update(stream_id, dataset=stream.plan.dataset, policy=stream.plan.instance,
+                           interval_seconds=stream.interval_seconds)
         while not self.stop_event.is_set():
             started = time.time()
             self.status.update(stream_id, last_run_started=started, state="running")
@@ -204,10 +206,12 @@ class Agent:
         with self._rejected_lock:
             self.rejected_this_run += batch.rejected
         published = batch.acked + batch.rejected + batch.pending
+        finished = time.time()
         self.status.update(stream_id, add_events_published=published, add_events_acked=batch.acked,
                            add_events_rejected=batch.rejected, add_intervals=1,
-                           last_run_finished=time.time(), last_error=self._masked(error or self.shipper.last_error),
-                           state="error" if error else "ok")
+                           last_run_finished=finished, last_error=self._masked(error or self.shipper.last_error),
+                           state="error" if error else "ok", last_rejected=batch.rejected,
+                           **({} if error else {"last_ok": finished}))
         if error or not settled:
             # the pages before the failure cost nothing: their cursor is kept once all their events are in
             saved = self._save_acknowledged_checkpoint(stream_id, batch, checkpoints)
@@ -245,6 +249,23 @@ def state_lock(state_dir: Path):
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def lock_holder(state_dir: Path) -> int | None:
+    """The pid of the collector holding `state_lock(state_dir)`, or None when no process holds it."""
+    path = state_dir / "agent.lock"
+    try:
+        handle = open(path)
+    except OSError:
+        return None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            words = handle.read().split()
+            return int(words[1]) if len(words) == 2 and words[0] == "pid" and words[1].isdigit() else -1
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return None
 
 
 def _run_input(engine: Any, cursor: dict[str, Any], publish, checkpoint) -> Any:

@@ -13,13 +13,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
 from intpkg.cloudflare import envelope, ratelimit
 from intpkg.input.session import CredentialSafeSession
 from intpkg.redact import Redactor
+
+if TYPE_CHECKING:
+    from intpkg.agent.policy import StreamPlan
+
+DEFAULT_API_URL = "https://api.cloudflare.com"
 
 PERMISSION = {
     "audit_v2": "Account › Account Settings: Read",
@@ -70,6 +75,37 @@ class Report:
 
     def add(self, ok: bool, check: str, message: str) -> None:
         self.findings.append(Finding(ok, check, message))
+
+
+@dataclass
+class Check:
+    """What to verify for one stream of a policy: with which credential, where, for which ids."""
+
+    credentials: Credentials
+    api_url: str
+    account_id: str | None
+    zone_ids: list[str]
+    streams: set[str]
+
+    @classmethod
+    def for_plan(cls, plan: StreamPlan, api_url: str | None = None) -> Check:
+        """The check of one planned stream (audit logs v1/v2 on its account, or Logpull on its zone)."""
+        v = plan.variables
+        creds = Credentials(token=v.get("api_token") or None, email=v.get("auth_email") or None,
+                            key=v.get("auth_key") or None)
+        zones = v.get("zone_id") or []
+        zones = zones if isinstance(zones, list) else [zones]
+        stream = "logpull" if plan.data_stream == "logpull" else f"audit_{v.get('api_version', 'v2')}"
+        return cls(creds, api_url or v.get("api_url") or DEFAULT_API_URL, v.get("account_id") or None,
+                   [str(z) for z in zones], {stream})
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.credentials.token or (self.credentials.email and self.credentials.key))
+
+    def run(self, *, timeout: float = 30.0) -> Report:
+        return Verifier(self.api_url, self.credentials, timeout=timeout).verify(
+            account_id=self.account_id, zone_ids=self.zone_ids, streams=self.streams)
 
 
 class Verifier:

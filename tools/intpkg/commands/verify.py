@@ -8,12 +8,10 @@ import sys
 from pathlib import Path
 
 from intpkg.agent.policy import load_policy_file, plan_policies
-from intpkg.cloudflare.verify import Credentials, Verifier
+from intpkg.cloudflare.verify import DEFAULT_API_URL, Check, Credentials
 from intpkg.commands._package import add_package_arg
 from intpkg.errors import IntpkgError
 from intpkg.package import Package
-
-DEFAULT_API_URL = "https://api.cloudflare.com"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,18 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    checks: list[tuple[Credentials, str, str | None, list[str], set[str]]] = []
+    checks: list[Check] = []
     if args.policy:
         plans = plan_policies(Package.load(args.package_dir), [load_policy_file(path) for path in args.policy])
-        for plan in plans:
-            v = plan.variables
-            creds = Credentials(token=v.get("api_token") or None, email=v.get("auth_email") or None,
-                                key=v.get("auth_key") or None)
-            zones = v.get("zone_id") or []
-            zones = zones if isinstance(zones, list) else [zones]
-            stream = "logpull" if plan.data_stream == "logpull" else f"audit_{v.get('api_version', 'v2')}"
-            checks.append((creds, args.api_url or v.get("api_url") or DEFAULT_API_URL,
-                           v.get("account_id") or None, [str(z) for z in zones], {stream}))
+        checks = [Check.for_plan(plan, args.api_url) for plan in plans]
     else:
         creds = Credentials.from_env(dict(os.environ))
         if creds is None:
@@ -54,19 +44,19 @@ def cmd_verify(args: argparse.Namespace) -> int:
         streams = {f"audit_{args.api_version}"} if args.account_id else set()
         if args.zone_id:
             streams.add("logpull")
-        checks.append((creds, args.api_url or DEFAULT_API_URL, args.account_id, args.zone_id, streams))
+        checks.append(Check(creds, args.api_url or DEFAULT_API_URL, args.account_id, args.zone_id, streams))
 
     ok = True
-    for creds, api_url, account, zones, streams in checks:
-        if not (creds.token or (creds.email and creds.key)):
+    for check in checks:
+        if not check.has_credentials:
             raise IntpkgError("The policy's stream has neither api_token nor auth_email + auth_key.")
-        print(f"{api_url} with {creds.kind}:")
-        report = Verifier(api_url, creds).verify(account_id=account, zone_ids=zones, streams=streams)
+        print(f"{check.api_url} with {check.credentials.kind}:")
+        report = check.run()
         for finding in report.findings:
             print(f"  {'ok  ' if finding.ok else 'FAIL'} {finding.message}")
         for warning in report.warnings:
             print(f"  warning: {warning}", file=sys.stderr)
-        if not streams:
+        if not check.streams:
             print("  (no account or zone given: only the credential was checked)")
         ok = ok and report.ok
     print("All checks passed." if ok else "Some checks failed.")
