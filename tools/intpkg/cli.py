@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "install",
     "run",
     "up",
+    "ui",
     "verify",
     "mock",
 ]

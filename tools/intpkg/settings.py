@@ -47,8 +47,10 @@ GEOIP_DIR_ENV = "INTPKG_GEOIP_DIR"
 ECS_DIR_ENV = "INTPKG_ECS_DIR"
 ECS_REPOSITORY_ENV = "INTPKG_ECS_REPOSITORY_URL"
 HANDLEBARS_JS_ENV = "INTPKG_HANDLEBARS_JS"
+UI_TOKEN_ENV = "INTPKG_UI_TOKEN"
 
 DEFAULT_ES_PORT = 9200
+DEFAULT_UI_PORT = 5601  # Kibana's
 DEFAULT_HEAP = "1g"
 DEFAULT_JVM_ROOTS = "/usr/lib/jvm:/opt/java:/usr/local/java"
 
@@ -81,6 +83,16 @@ def node_state_dir() -> Path:
 def agent_state_dir() -> Path:
     """The collector's cursors, status and traces (`intpkg run`, `intpkg up`, `intpkg status`)."""
     return intpkg_home() / "agent"
+
+
+def ui_home() -> Path:
+    """The integrations UI's saved policies, secrets and collector state (`intpkg ui`, `intpkg up`)."""
+    return intpkg_home() / "ui"
+
+
+def ui_token() -> str | None:
+    """The access token that lets `intpkg ui` serve on a non-loopback address."""
+    return _get(UI_TOKEN_ENV)
 
 
 def node_state_dir_is_set() -> bool:

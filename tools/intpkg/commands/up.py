@@ -27,6 +27,7 @@ from intpkg.assets.install import install_package
 from intpkg.cloudflare.ratelimit import BUDGET
 from intpkg.commands._collector import add_collector_args, agent_options
 from intpkg.commands._target import add_target_args, client_from_args, target_from_args
+from intpkg.commands.ui import add_ui_args, ui_token
 from intpkg.errors import IntpkgError
 from intpkg.package import Package
 from intpkg.stack.node import LocalNode
@@ -44,6 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="package policy file, repeatable (default: built from CLOUDFLARE_* variables)")
     up.add_argument("--mock", action="store_true", help="collect from the bundled mock API even with credentials")
     up.add_argument("--once", action="store_true", help="collect one interval per stream, then exit")
+    up.add_argument("--no-ui", action="store_true", help="do not serve the integrations UI")
+    add_ui_args(up, prefix="ui-")
     add_collector_args(up)
     add_target_args(up)
     up.set_defaults(func=cmd_up)
@@ -105,6 +108,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         policies = [load_policy_file(path) for path in args.policy] if args.policy else None
         if policies is None and not args.mock:
             policies = credentials_policies(dict(os.environ))
+        mock = None
         if policies is None:
             from intpkg.cloudflare.mockapi import CloudflareMock
 
@@ -121,6 +125,9 @@ def cmd_up(args: argparse.Namespace) -> int:
         agent = Agent(plans, client, state_dir, budget_policy=BUDGET, **agent_options(args))
         worker = threading.Thread(target=agent.run, kwargs={"once": args.once}, daemon=True)
         worker.start()
+        if not args.no_ui and not args.once:
+            ui = stack.enter_context(_serving_ui(args, package, target, mock))
+            print(f"integrations UI: {ui.url}", flush=True)
         try:
             while worker.is_alive():
                 worker.join(timeout=10)
@@ -136,6 +143,25 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"error: {problem}", file=sys.stderr)
     print(f"collector status: intpkg status --state-dir {state_dir}")
     return code
+
+
+@contextlib.contextmanager
+def _serving_ui(args: argparse.Namespace, package: Package, target, mock: CloudflareMock | None):
+    """The integrations UI beside the collector; on the way out it stops, and so does the collector it started
+    (which `intpkg up` or `intpkg ui` starts again next time)."""
+    from intpkg.ui.server import start_ui
+
+    offered = {"api_url": mock.base_url, "account_id": mock.account_id, "zone_id": mock.zone_id,
+               "token": mock.token} if mock else None
+    server = start_ui([package.path, *args.registry], settings.ui_home(), target, host=args.ui_host,
+                      port=args.ui_port, token=ui_token(args), mock=offered)
+    try:
+        yield server
+    finally:
+        server.close()
+        for entry in server.integrations.catalog.entries():
+            if (settings.ui_home() / "collectors" / entry.name).is_dir():
+                server.integrations.collector(entry.name).stop(remember=False)
 
 
 def _report(client, plans, status_path: Path) -> None:

@@ -1,0 +1,162 @@
+"""What the integrations UI does, apart from HTTP: the one core behind its pages and its Fleet-like API.
+
+`Integrations` knows the catalog, the cluster, and per package its saved policies and collector.
+Pages and API handlers call it and only turn its results and errors into HTML or JSON.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from intpkg.agent.policy import PolicyError, plan_streams
+from intpkg.assets.install import install_package, uninstall_package
+from intpkg.cloudflare.verify import Check
+from intpkg.package import Package
+from intpkg.stack.client import SearchClient, Target
+from intpkg.ui.catalog import Catalog, PackageEntry, install_state, installed_version
+from intpkg.ui.collector import Collector
+from intpkg.ui.forms import get_path, set_path, var_slots
+from intpkg.ui.store import PolicyNotFound, PolicyStore
+
+
+class NotFound(LookupError):
+    """No such package, version or policy."""
+
+
+@dataclass
+class StreamCheck:
+    """The credential check of one stream of a policy, as the add-integration page shows it."""
+
+    dataset: str
+    ok: bool
+    findings: list[dict[str, Any]]
+    warnings: list[str]
+
+
+class Integrations:
+    def __init__(self, catalog: Catalog, home: Path, target: Target) -> None:
+        self.catalog = catalog
+        self.home = home
+        self.target = target
+        self._client: SearchClient | None = None
+        self._lock = threading.RLock()
+        self._stores: dict[str, PolicyStore] = {}
+        self._collectors: dict[str, Collector] = {}
+
+    # ---- cluster ---------------------------------------------------------------------------------
+    def client(self) -> SearchClient:
+        """The cluster's client (ClusterUnreachable while it does not answer; asked again next time)."""
+        with self._lock:
+            if self._client is None:
+                self._client = SearchClient(self.target)
+            return self._client
+
+    # ---- packages --------------------------------------------------------------------------------
+    def entry(self, name: str, version: str | None = None) -> PackageEntry:
+        entry = self.catalog.get(name, version)
+        if entry is None:
+            raise NotFound(f"no package {name}" + (f" {version}" if version else ""))
+        return entry
+
+    def package(self, name: str, version: str | None = None) -> Package:
+        return Package.load(self.entry(name, version).materialize(self.home / "packages"))
+
+    def installed(self, entry: PackageEntry) -> str | None:
+        """The installed version of `entry`'s package, None when not installed or the cluster is away."""
+        try:
+            return installed_version(self.client(), entry)
+        except Exception:  # noqa: BLE001 - the catalog must show even without a cluster
+            return None
+
+    def state(self, entry: PackageEntry) -> str:
+        return install_state(entry, self.installed(entry))
+
+    def install(self, name: str, version: str | None = None) -> list[str]:
+        """Install (or reinstall) the package's assets; the names of what was installed."""
+        report = install_package(self.client(), self.package(name, version).path)
+        return report.installed
+
+    def uninstall(self, name: str) -> list[str]:
+        return uninstall_package(self.client(), self.package(name).path)
+
+    # ---- policies --------------------------------------------------------------------------------
+    def store(self, name: str) -> PolicyStore:
+        with self._lock:
+            if name not in self._stores:
+                self._stores[name] = PolicyStore(self.home / "policies" / name, self.package(name))
+            return self._stores[name]
+
+    def collector(self, name: str) -> Collector:
+        with self._lock:
+            if name not in self._collectors:
+                self._collectors[name] = Collector(self.home / "collectors" / name, self.store(name), self.target)
+            return self._collectors[name]
+
+    def all_policies(self) -> list[tuple[str, dict[str, Any]]]:
+        out = []
+        for entry in self.catalog.entries():
+            if (self.home / "policies" / entry.name).is_dir():
+                out += [(entry.name, policy) for policy in self.store(entry.name).list()]
+        return out
+
+    def find_policy(self, policy_id: str) -> tuple[str, dict[str, Any]]:
+        for name, policy in self.all_policies():
+            if policy.get("id") == policy_id:
+                return name, policy
+        raise NotFound(f"no integration policy {policy_id}")
+
+    def save_policy(self, name: str, body: dict[str, Any], policy_id: str | None = None) -> dict[str, Any]:
+        """Validate and save a policy (PolicyError with every problem), then run it if the collector runs."""
+        store = self.store(name)
+        if policy_id is not None:
+            try:
+                previous = store.get(policy_id)
+            except PolicyNotFound:
+                raise NotFound(f"no integration policy {policy_id}") from None
+            body = keep_unsent_secrets(body, previous, store)
+        problems = store.problems(body, policy_id=policy_id)
+        if problems:
+            raise PolicyError("the policy has problems", problems)
+        saved = store.update(policy_id, body) if policy_id else store.create(body)
+        self.collector(name).policies_changed()
+        return saved
+
+    def delete_policy(self, policy_id: str) -> None:
+        name, _ = self.find_policy(policy_id)
+        self.store(name).delete(policy_id)
+        self.collector(name).policies_changed()
+
+    def verify(self, name: str, body: dict[str, Any], policy_id: str | None = None) -> list[StreamCheck]:
+        """Check the credentials of each enabled stream of `body` against the Cloudflare API it names.
+
+        Secrets not given in `body` are those saved with `policy_id`. PolicyError when `body` is invalid.
+        """
+        store = self.store(name)
+        if policy_id is not None:
+            body = keep_unsent_secrets(body, store.get(policy_id), store)
+        checked = store.resolved(body)
+        for key in ("id", "created_at", "updated_at", "revision"):
+            checked.pop(key, None)
+        if not checked.get("name"):
+            checked["name"] = "unsaved"
+        results = []
+        for plan in plan_streams(store.package, checked, env={}):
+            check = Check.for_plan(plan)
+            report = check.run(timeout=15)
+            results.append(StreamCheck(plan.dataset, report.ok,
+                                       [{"ok": f.ok, "check": f.check, "message": f.message} for f in report.findings],
+                                       report.warnings))
+        return results
+
+
+def keep_unsent_secrets(body: dict[str, Any], previous: dict[str, Any], store: PolicyStore) -> dict[str, Any]:
+    """`body` with the saved secret reference wherever it sends no value for a secret (Fleet's "Replace")."""
+    out = copy.deepcopy(body)
+    for slot in var_slots(store.package):
+        if slot.secret and get_path(out, slot.path) is None and get_path(previous, slot.path) is not None:
+            set_path(out, slot.path, get_path(previous, slot.path))
+    return out
