@@ -129,7 +129,8 @@ def test_a_bad_query_or_date_is_a_query_error(search_client, audit) -> None:
 
 @pytest.mark.parametrize("index", ["logs-*", ".kibana", "logs-cloudflare.audit-default,secrets", "secrets",
                                    "logs-cloudflare.audit-Prod", "logs-cloudflare.audit-a-b", "logs-cloudflare.audit*",
-                                   "logs-cloudflare.audit-", "<logs-cloudflare.audit-{now/d}>"])
+                                   "logs-cloudflare.audit-", "<logs-cloudflare.audit-{now/d}>",
+                                   "logs-cloudflare.audit-default\n", "logs-cloudflare.audit-*,secrets"])
 def test_indices_outside_the_package_are_refused(search_client, index) -> None:
     with pytest.raises(IndexRefused, match="logs-cloudflare.audit-\\*"):
         search_events(search_client, index, start=None, end=None)

@@ -103,7 +103,7 @@ def check_index(package: Package, index: str) -> DataStream:
         prefix = pattern_of(stream)[:-1]
         if index.startswith(prefix):
             namespace = index[len(prefix):]
-            if namespace == "*" or re.match(NAMESPACE_PATTERN, namespace):
+            if namespace == "*" or re.fullmatch(NAMESPACE_PATTERN, namespace):
                 return stream
     allowed = ", ".join(pattern_of(s) for s in package.data_streams())
     raise IndexRefused(f"{index!r} is not a data stream of the {package.name} package (allowed: {allowed}, "
@@ -143,7 +143,7 @@ def _backing_indices(client: SearchClient, stream: DataStream) -> dict[str, str]
     found = client.request("GET", f"/_data_stream/{pattern}", ignore=(404,)) or {}
     backing: dict[str, str] = {}
     for ds in found.get("data_streams") or []:
-        if re.match(NAMESPACE_PATTERN, ds["name"][len(pattern) - 1:]):
+        if re.fullmatch(NAMESPACE_PATTERN, ds["name"][len(pattern) - 1:]):
             backing.update({i["index_name"]: ds["name"] for i in ds.get("indices") or []})
     return backing
 
