@@ -9,6 +9,9 @@ pytest-elasticsearch's `elasticsearch_noproc` fixture carries its address.
 The local test node looks up GeoIP in MaxMind's test databases (INTPKG_GEOIP_DIR overrides), so
 expected outputs do not change with the engine's own databases. The ECS reference is the package's
 ECS version, provisioned by intpkg (INTPKG_ECS_DIR overrides).
+
+Browser tests take `page` (a fresh context per test) from one session `browser`: the system's Chromium
+driven by Playwright (see fixtures/browser.py; skipped, naming scripts/setup.sh, when none is found).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from urllib.parse import urlparse
 import pytest
 from pytest_elasticsearch import factories
 
+from fixtures import browser as browsers
 from intpkg import settings
 from intpkg.fields import EcsReference, load_ecs
 from intpkg.stack.client import SearchClient, Target
@@ -104,3 +108,24 @@ def ecs_dir(ecs: EcsReference) -> Path:
 def unique_name() -> str:
     """A name no other test (or concurrent run) uses, for pipelines, templates and indices."""
     return f"intpkg-test-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    """One headless Chromium (Playwright `Browser`) for the session; the test is skipped without one."""
+    executable, origin = browsers.find_chromium()
+    if executable is None:
+        pytest.skip(origin)
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is missing: run scripts/setup.sh")
+    with sync_api.sync_playwright() as playwright:
+        launched = browsers.launch(playwright, executable)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser) -> Iterator:
+    """A Playwright `Page` in a fresh browser context, closed after the test."""
+    page = browsers.new_page(browser)
+    yield page
+    page.context.close()

@@ -24,6 +24,7 @@ INTPKG_TEST_KEEP_NODE) are read by `tests/conftest.py`.
 |                           |                                                         | ECS version                    |
 | INTPKG_ECS_REPOSITORY_URL | raw-file base of the ECS repository (tests: local)      | the ECS repository             |
 | INTPKG_HANDLEBARS_JS      | handlebars.js 4.7.8 (`dist/handlebars.js`) to run       | provisioned from npm           |
+| INTPKG_CHROMIUM           | the Chromium executable the browser tests drive         | /usr/bin/chromium, PATH        |
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ ECS_DIR_ENV = "INTPKG_ECS_DIR"
 ECS_REPOSITORY_ENV = "INTPKG_ECS_REPOSITORY_URL"
 HANDLEBARS_JS_ENV = "INTPKG_HANDLEBARS_JS"
 UI_TOKEN_ENV = "INTPKG_UI_TOKEN"
+CHROMIUM_ENV = "INTPKG_CHROMIUM"
 
 DEFAULT_ES_PORT = 9200
 DEFAULT_UI_PORT = 5601  # Kibana's
@@ -159,3 +161,9 @@ def ecs_dir() -> Path | None:
 def handlebars_js() -> Path | None:
     """The handlebars.js file to run (INTPKG_HANDLEBARS_JS), if configured."""
     return _folder(HANDLEBARS_JS_ENV)
+
+
+def chromium() -> Path | None:
+    """The Chromium executable named by INTPKG_CHROMIUM, if set (the browser tests look for one otherwise)."""
+    value = _get(CHROMIUM_ENV)
+    return Path(value).expanduser() if value else None
