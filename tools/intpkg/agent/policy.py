@@ -41,6 +41,7 @@ from intpkg.package import Package
 from intpkg.validation import Finding, dotted, findings, validator_for
 from intpkg.yamlpos import Loaded, load_file
 
+_SCALARS = {("name",), ("description",), ("namespace",)}
 _ENV_REF = re.compile(r"^\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)\}$")
 
 
@@ -130,7 +131,8 @@ def plan_streams(package: Package, policy: dict[str, Any] | Loaded, *,
     checked = Loaded(path=source.path, data=data, positions=source.positions, key_positions=source.key_positions)
     for finding in findings(validator_for(policy_schema(package)), checked):
         problems.add_finding(finding)
-    problems.raise_any()
+    if any("vars" not in p.path[:-1] and p.path not in _SCALARS for p in problems.items):
+        problems.raise_any()  # the policy's shape is wrong; bad values are reported with what follows
 
     namespace = str(data.get("namespace", "default"))
     instance = re.sub(r"[^A-Za-z0-9_.-]", "_", str(data.get("name") or ""))
@@ -253,7 +255,9 @@ def _convert(value: Any, definition: dict[str, Any]) -> Any:
     if kind == "bool":
         return _true(value)
     if kind == "integer":
-        return value if isinstance(value, int) else int(str(value).strip(), 10)
+        text = str(value).strip()
+        # a value that is not an integer was reported by the schema; it stays as given until then
+        return value if isinstance(value, int) or not text.lstrip("+-").isdigit() else int(text, 10)
     if kind == "yaml":
         return value if isinstance(value, str) else yaml.safe_dump(value)
     text = str(value)

@@ -313,8 +313,8 @@ def attach_problems(form: PolicyForm, problems: list[Problem]) -> None:
 def policy_from_form(package: Package, data: Any) -> dict[str, Any]:
     """The policy body a submitted form stands for (`data`: a MultiDict, `getlist` and `get`).
 
-    Switches send "true" when on (absent when off). A secret's field that is absent (not replaced on
-    edit) is left out, so that saving keeps the saved secret; a submitted value replaces it, an empty
+    Switches send "true" when on (absent when off). A field that is absent (a secret not replaced on
+    edit) is left out, so that saving keeps the saved secret; a submitted secret replaces it, an empty
     one removes it. Empty optional values are left out; an emptied required value stays "" so that
     validation says so.
     """
@@ -329,12 +329,12 @@ def policy_from_form(package: Package, data: Any) -> dict[str, Any]:
             set_path(body, (*stream.path, "vars"), {})
     for slot in var_slots(package):
         name, definition = field_name(slot.path), slot.definition
-        if definition.get("multi"):
-            value: Any = [v.strip() for v in data.getlist(name) if v.strip()]
-        elif definition.get("type") == "bool":
-            value = data.get(name) == "true"
-        elif slot.secret and name not in data:
-            continue
+        if definition.get("type") == "bool":
+            value: Any = data.get(name) == "true"
+        elif name not in data:
+            continue  # not on the form (a secret not replaced): the saved value or the default stays
+        elif definition.get("multi"):
+            value = [v.strip() for v in data.getlist(name) if v.strip()]
         else:
             value = data.get(name, "")
             value = value.strip() if definition.get("type") != "yaml" and definition.get("type") != "textarea" \

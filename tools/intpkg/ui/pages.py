@@ -258,7 +258,7 @@ def events(index: str):
                                          size=50, package=package)
     except datastreams.QueryError as exc:
         error = str(exc)
-    available = datastreams.field_names(core().client(), index)
+    available = datastreams.field_names(core().client(), index, package=package)
     return render_template("events.html", index=index, page=page, error=error, fields=fields, start=start, end=end,
                            q=query, available=available)
 
@@ -267,6 +267,9 @@ def _package_of_index(index: str):
     for entry in core().catalog.entries():
         if _runnable(entry.name):
             package = core().package(entry.name)
-            if any(index.startswith(f"{ds.type}-{ds.dataset}-") for ds in package.data_streams()):
+            try:
+                datastreams.check_index(package, index)
                 return package
+            except datastreams.IndexRefused:
+                continue
     abort(404, "not a data stream of an integration")
