@@ -72,13 +72,13 @@ def test_gfm_output_survives_sanitizing() -> None:
     html = render(
         "| a | b |\n|:-:|--:|\n| 1 | 2 |\n\n~~old~~\n\n```json\n{}\n```\n\n"
         '<details open><summary>More</summary>x</details>\n\n<pre><code class="evil language-js">y</code></pre>\n\n'
-        '<div style="position:fixed;text-align:left">z</div>\n'
+        '<table><tr><td style="position:fixed;text-align:left">z</td></tr></table>\n'
     )
     assert '<th style="text-align:center">a</th>' in html and '<td style="text-align:right">2</td>' in html
     assert "<s>old</s>" in html
     assert '<code class="language-json">' in html
     assert "<details open" in html and "<summary>More</summary>" in html
-    assert "evil" not in html and "position" not in html
+    assert "evil" not in html and "position" not in html and '<td style="text-align:left">z</td>' in html
 
 
 def test_only_a_bare_exported_fields_paragraph_folds_the_table_after_it() -> None:
