@@ -11,6 +11,7 @@ import yaml
 
 from fixtures.lint.pkgcopy import copy_real_package, set_manifest
 from intpkg.assets.install import install_package, uninstall_package
+from intpkg.builder import build_package
 from intpkg.package import Package
 from intpkg.stack.client import SearchClient
 from intpkg.testing.pipeline import installer
@@ -153,3 +154,15 @@ def test_uninstall_leaves_pipeline_test_runs_alone(search_client, own_package) -
         assert pipelines(search_client, base) == set(test_run.names.values())
     finally:
         test_run.delete()
+
+
+def test_a_built_package_installs_like_its_source(search_client, own_package, ecs, tmp_path) -> None:
+    """A build has its ECS fields resolved and no `_dev/build/build.yml`: it installs without an ECS reference."""
+    base = f"logs-{Package.load(own_package).name}.audit"
+    built = build_package(own_package, tmp_path / "build", ecs=ecs, make_zip=False, update_source_docs=False)
+    assert not (built.folder / "_dev").exists()
+    install_package(search_client, own_package)
+    from_source = component_template(search_client, f"{base}@package")
+    uninstall_package(search_client, own_package)
+    install_package(search_client, built.folder)
+    assert component_template(search_client, f"{base}@package") == from_source

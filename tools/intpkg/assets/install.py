@@ -25,9 +25,10 @@ from intpkg import yamlpos
 from intpkg.assets.engines import mappings_for
 from intpkg.assets.names import stream_assets
 from intpkg.assets.pipelines import definitions
-from intpkg.fields import load_ecs, load_fields
+from intpkg.fields import load_ecs, load_fields, uses_external_fields
 from intpkg.package import Package
 from intpkg.stack.client import SearchClient
+from intpkg.validation import semver_key
 
 MANAGED_BY = "intpkg"
 
@@ -48,9 +49,12 @@ def _lifecycle(ds_dir: Path) -> dict[str, Any]:
 
 
 def install_package(client: SearchClient, package_dir: Path, *, ecs_dir: Path | None = None) -> InstallReport:
+    """Install the assets of the package folder `package_dir` (a source package or a built one)."""
     package = Package.load(package_dir)
     version = package.version
-    ecs = load_ecs(ecs_dir, package_dir=package.path)
+    # a built package has its ECS fields resolved (and no _dev/build/build.yml naming an ECS version)
+    needs_ecs = ecs_dir is not None or uses_external_fields(package.path)
+    ecs = load_ecs(ecs_dir, package_dir=package.path) if needs_ecs else None
     report = InstallReport()
     for stream in package.data_streams():
         manifest, ds_dir = stream.manifest, stream.path
@@ -111,6 +115,31 @@ def _recorded_version(client: SearchClient, index_template: str) -> str | None:
     version = ((templates[0]["index_template"].get("_meta") or {}).get("package") or {}).get("version") \
         if templates else None
     return str(version) if version is not None else None
+
+
+def installed_package_version(client: SearchClient, package_name: str) -> str | None:
+    """The version of `package_name` that install_package recorded in the cluster, or None.
+
+    Read from the `_meta.package` of the index templates intpkg installed. When the package's data
+    streams record different versions (an interrupted upgrade), the lowest one is returned.
+    """
+    found = client.request("GET", "/_index_template", ignore=(404,), params={
+        "filter_path": "index_templates.name,index_templates.index_template._meta"}) or {}
+    versions = set()
+    for item in found.get("index_templates") or []:
+        meta = (item.get("index_template") or {}).get("_meta") or {}
+        package = meta.get("package") or {}
+        if meta.get("managed_by") == MANAGED_BY and package.get("name") == package_name and package.get("version"):
+            versions.add(str(package["version"]))
+    return min(versions, key=_version_order) if versions else None
+
+
+def _version_order(version: str) -> tuple:
+    """Semver precedence; a version that is not semver sorts first, by its text."""
+    try:
+        return (1, semver_key(version))
+    except ValueError:
+        return (0, version)
 
 
 def _delete_pipelines(client: SearchClient, prefix: str, keep: set[str] = frozenset()) -> list[str]:
