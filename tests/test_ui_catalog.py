@@ -14,7 +14,7 @@ from intpkg.assets.install import install_package, uninstall_package
 from intpkg.builder import build_package
 from intpkg.package import Package
 from intpkg.ui.catalog import Catalog, PackageEntry, install_state, installed_version
-from intpkg.ui.package_files import FolderFiles, PackageFileError
+from intpkg.ui.package_files import FolderFiles, PackageFileError, ZipFiles
 
 NAME = "cf_catalog"  # the real package under a name of its own: no other test's assets are touched
 NEW_CHANGE = '- version: "0.2.0"\n  changes:\n    - description: A newer version.\n      type: enhancement\n' \
@@ -188,3 +188,12 @@ def test_installed_version_is_what_install_package_recorded(search_client, catal
     finally:
         uninstall_package(search_client, latest.materialize(tmp_path / "cache"), delete_data=True)
     assert installed_version(search_client, latest) is None
+
+
+def test_extraction_never_writes_outside_its_folder(registry, tmp_path) -> None:
+    """The last guard, should an unsafe name ever get past open_zip."""
+    crafted = ZipFiles(path=registry / "zips" / f"{NAME}-0.1.0.zip", top=f"{NAME}-0.1.0",
+                       names=frozenset({"manifest.yml", "../outside.txt"}))
+    with pytest.raises(PackageFileError):
+        crafted.extract(tmp_path / "target")
+    assert not (tmp_path / "outside.txt").exists()
