@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from intpkg.ui.readme import package_path, render_markdown
+from intpkg.ui.readme import package_path, render_inline, render_markdown
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -120,3 +120,13 @@ def test_duplicate_headings_get_distinct_anchors() -> None:
     html = render("# Setup\n\n## Setup\n\n### `code` & more!\n")
     assert '<h1 id="setup">' in html and '<h2 id="setup-1">' in html
     assert '<h3 id="code--more">' in html
+
+
+def test_inline_markdown_renders_code_emphasis_and_links_and_shows_html_as_text() -> None:
+    html = render_inline("Needs **Account › Read**; sent as `Authorization: Bearer`, see "
+                         "[docs](https://docs.example/) or [x](javascript:alert(1)) <b onclick=y>z</b>")
+    assert html.startswith("Needs <strong>Account › Read</strong>") and "<p>" not in html
+    assert "<code>Authorization: Bearer</code>" in html
+    assert '<a href="https://docs.example/" rel="noopener noreferrer">docs</a>' in html
+    assert "<b" not in html and "&lt;b onclick=y&gt;z&lt;/b&gt;" in html
+    assert 'href="javascript' not in html

@@ -1,5 +1,7 @@
 """A package's README as safe HTML, rendered the way Kibana Fleet shows it.
 
+`render_inline(text)` renders one line of Markdown (a setting's description) the same safe way.
+
 `render_markdown(text, asset_url=...)` renders GitHub-flavoured Markdown (CommonMark, tables,
 strikethrough; raw HTML allowed in the source) and then sanitizes the result with nh3, so that what
 comes out is safe to put in a page whatever the README holds: no scripts, no event handlers, no
@@ -49,6 +51,7 @@ ATTRIBUTES: dict[str, set[str]] = {
     **{tag: {"id"} for tag in HEADINGS},
 }
 URL_SCHEMES = {"http", "https", "mailto"}
+INLINE_TAGS = {"a", "code", "em", "strong", "s", "br"}
 
 
 def render_markdown(text: str, *, asset_url: Callable[[str], str]) -> str:
@@ -64,6 +67,13 @@ def render_markdown(text: str, *, asset_url: Callable[[str], str]) -> str:
 
     return nh3.clean(html, tags=TAGS, attributes=ATTRIBUTES, attribute_filter=keep, url_schemes=URL_SCHEMES,
                      filter_style_properties={"text-align"})
+
+
+def render_inline(text: str) -> str:
+    """Safe HTML of a line of Markdown (a setting's description): code, emphasis, strikethrough and
+    http(s)/mailto links, no paragraph around it; raw HTML in `text` is shown as text."""
+    html = _inline_markdown().renderInline(text)
+    return nh3.clean(html, tags=INLINE_TAGS, attributes={"a": {"href", "title"}}, url_schemes=URL_SCHEMES)
 
 
 def package_path(src: str) -> str | None:
@@ -100,6 +110,11 @@ def _markdown() -> MarkdownIt:
     md.core.ruler.push("fleet_folds", _fold)
     md.core.ruler.push("heading_ids", _heading_ids)
     return md
+
+
+@functools.cache
+def _inline_markdown() -> MarkdownIt:
+    return MarkdownIt("commonmark", {"html": False}).enable(["strikethrough"])
 
 
 def _html(content: str) -> Token:
