@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
 import yaml
 
-from fixtures.lint.pkgcopy import copy_real_package
+from fixtures.lint.pkgcopy import copy_real_package, set_manifest
 from intpkg.assets.install import install_package, uninstall_package
+from intpkg.builder import build_package
+from intpkg.package import Package
 from intpkg.stack.client import SearchClient
+from intpkg.testing.pipeline import installer
 from intpkg.yamlpos import read_yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,8 +33,22 @@ def set_version(package_dir: Path, version: str) -> None:
     (package_dir / "manifest.yml").write_text(yaml.safe_dump(manifest, sort_keys=False))
 
 
-def pipelines(client: SearchClient) -> set[str]:
-    return set(client.request("GET", f"/_ingest/pipeline/{BASE}-*", ignore=(404,)) or {}) - {"error", "status"}
+def pipelines(client: SearchClient, base: str = BASE) -> set[str]:
+    return set(client.request("GET", f"/_ingest/pipeline/{base}-*", ignore=(404,)) or {}) - {"error", "status"}
+
+
+def component_template(client: SearchClient, name: str) -> dict | None:
+    found = client.request("GET", f"/_component_template/{name}", ignore=(404,)).get("component_templates")
+    return found[0]["component_template"] if found else None
+
+
+@pytest.fixture
+def own_package(tmp_path: Path, search_client: SearchClient):
+    """A copy of the package under a name of its own, so that no other test's assets are touched."""
+    root = copy_real_package(tmp_path / "own")
+    set_manifest(root, name=f"inst_{uuid.uuid4().hex[:8]}")
+    yield root
+    uninstall_package(search_client, root, delete_data=True)
 
 
 @pytest.fixture
@@ -91,3 +109,60 @@ def test_uninstall_removes_everything_it_installed(search_client, clean) -> None
     assert pipelines(search_client) == set()
     assert search_client.request("GET", f"/_index_template/{BASE}", ignore=(404,)).get("status") == 404
     assert uninstall_package(search_client, REPO) == []
+
+
+def test_uninstall_keeps_the_users_custom_template_until_the_data_goes(search_client, own_package) -> None:
+    base = f"logs-{Package.load(own_package).name}.audit"
+    install_package(search_client, own_package)
+    custom = {"template": {"settings": {"index": {"refresh_interval": "7s"}}}}
+    search_client.request("PUT", f"/_component_template/{base}@custom", body=custom)
+
+    removed = uninstall_package(search_client, own_package)
+    assert f"component template {base}@package" in removed and f"component template {base}@custom" not in removed
+    assert component_template(search_client, f"{base}@package") is None
+    kept = component_template(search_client, f"{base}@custom")
+    assert kept is not None and kept["template"]["settings"]["index"]["refresh_interval"] == "7s"
+
+    install_package(search_client, own_package)  # a reinstall applies the kept settings again
+    kept = component_template(search_client, f"{base}@custom")
+    assert kept is not None and kept["template"]["settings"]["index"]["refresh_interval"] == "7s"
+
+    removed = uninstall_package(search_client, own_package, delete_data=True)
+    assert f"component template {base}@custom" in removed
+    assert component_template(search_client, f"{base}@custom") is None
+
+
+def test_uninstall_removes_the_pipelines_of_the_installed_version(search_client, own_package) -> None:
+    base = f"logs-{Package.load(own_package).name}.audit"
+    set_manifest(own_package, version="0.0.9")
+    install_package(search_client, own_package)
+    installed = pipelines(search_client, base)
+    assert f"{base}-0.0.9" in installed
+    set_manifest(own_package, version="0.1.0")  # the package at hand is newer than the installed one
+    removed = uninstall_package(search_client, own_package)
+    assert {f"ingest pipeline {name}" for name in installed} <= set(removed)
+    assert pipelines(search_client, base) == set()
+
+
+def test_uninstall_leaves_pipeline_test_runs_alone(search_client, own_package) -> None:
+    package = Package.load(own_package)
+    base = f"logs-{package.name}.audit"
+    install_package(search_client, own_package)
+    test_run = installer.install(search_client, package.data_stream("audit"))  # `<base>-<version>-<nonce>`
+    try:
+        uninstall_package(search_client, own_package)
+        assert pipelines(search_client, base) == set(test_run.names.values())
+    finally:
+        test_run.delete()
+
+
+def test_a_built_package_installs_like_its_source(search_client, own_package, ecs, tmp_path) -> None:
+    """A build has its ECS fields resolved and no `_dev/build/build.yml`: it installs without an ECS reference."""
+    base = f"logs-{Package.load(own_package).name}.audit"
+    built = build_package(own_package, tmp_path / "build", ecs=ecs, make_zip=False, update_source_docs=False)
+    assert not (built.folder / "_dev").exists()
+    install_package(search_client, own_package)
+    from_source = component_template(search_client, f"{base}@package")
+    uninstall_package(search_client, own_package)
+    install_package(search_client, built.folder)
+    assert component_template(search_client, f"{base}@package") == from_source

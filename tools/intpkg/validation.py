@@ -27,6 +27,20 @@ SEMVER = re.compile(
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)"
     r"(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
 )
+
+
+def semver_key(version: str) -> tuple:
+    """Sort key of a semver string by SemVer 2.0 precedence: pre-releases before their release, build
+    metadata ignored. Raises ValueError when `version` is not semver."""
+    m = SEMVER.match(version)
+    if m is None:
+        raise ValueError(f"{version!r} is not a semantic version")
+    major, minor, patch, pre = int(m[1]), int(m[2]), int(m[3]), m[4]
+    pre_key: tuple = (1,) if pre is None else (0, *[(0, int(p), "") if p.isdigit() else (1, 0, p)
+                                                    for p in pre.split(".")])
+    return (major, minor, patch, pre_key)
+
+
 _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 
 FORMAT_CHECKER = jsonschema.FormatChecker()

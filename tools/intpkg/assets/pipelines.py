@@ -32,6 +32,15 @@ def entry_pipeline(manifest: dict[str, Any]) -> str:
     return configured or "default"
 
 
+def pipeline_names(files: dict[str, Path], base: str, entry: str = "default", suffix: str = "") -> dict[str, str]:
+    """Installed name of each pipeline file (by stem): `base` for the entry, `<base>-<stem>` for the others.
+
+    `base` is `<type>-<dataset>-<version>`; names get `-<suffix>` appended when one is given.
+    """
+    tail = f"-{suffix}" if suffix else ""
+    return {stem: (base if stem == entry else f"{base}-{stem}") + tail for stem in files}
+
+
 def definitions(data_stream_dir: Path, base: str, entry: str = "default", suffix: str = "",
                 flavor: str = ELASTICSEARCH) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
     """Installed names and bodies of every pipeline of a data stream, references rewritten.
@@ -44,8 +53,7 @@ def definitions(data_stream_dir: Path, base: str, entry: str = "default", suffix
         return {}, {}
     if entry not in files:
         raise IntpkgError(f"{data_stream_dir}: no entry ingest pipeline `{entry}.yml`.")
-    tail = f"-{suffix}" if suffix else ""
-    names = {stem: (base if stem == entry else f"{base}-{stem}") + tail for stem in files}
+    names = pipeline_names(files, base, entry, suffix)
     bodies = {}
     for stem, path in files.items():
         text = path.read_text(encoding="utf-8")

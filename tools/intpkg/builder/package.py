@@ -12,7 +12,7 @@ import yaml
 
 from intpkg.builder.docs import DocsError, render_package_docs
 from intpkg.errors import IntpkgError
-from intpkg.fields import EcsReference, FieldSet, load_ecs, load_fields
+from intpkg.fields import EcsReference, FieldSet, load_ecs, load_fields, uses_external_fields
 from intpkg.packagespec.package import OUTSIDE
 from intpkg.packagespec.structure import PACKAGE, unsafe_entries
 from intpkg.yamlpos import ParseError, load_file
@@ -42,13 +42,6 @@ def _manifest(package_dir: Path) -> dict:
     if not isinstance(data, dict) or not data.get("name") or not data.get("version"):
         raise IntpkgError(f"{package_dir / 'manifest.yml'}: needs `name` and `version`")
     return data
-
-
-def _uses_external(package_dir: Path) -> bool:
-    for path in package_dir.glob("data_stream/*/fields/*.yml"):
-        if "external:" in path.read_text(encoding="utf-8"):
-            return True
-    return False
 
 
 def _top_level_allowed(name: str) -> bool:
@@ -161,7 +154,7 @@ def build_package(package_dir: Path, build_dir: Path | None = None, *, ecs: EcsR
     manifest = _manifest(package_dir)
     name, version = str(manifest["name"]), str(manifest["version"])
     build_dir = Path(build_dir).resolve() if build_dir else package_dir / "build"
-    if ecs is None and _uses_external(package_dir):
+    if ecs is None and uses_external_fields(package_dir):
         ecs = load_ecs(ecs_dir, package_dir=package_dir)
     folder = build_dir / "packages" / name / version
     if folder.exists():

@@ -18,7 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     uninstall = sub.add_parser("uninstall", help="remove the package's templates and pipelines")
     add_package_arg(uninstall)
-    uninstall.add_argument("--delete-data", action="store_true", help="also delete the package's data streams")
+    uninstall.add_argument("--delete-data", action="store_true",
+                           help="also delete the package's data streams and the users' @custom component templates")
     add_target_args(uninstall)
     uninstall.set_defaults(func=cmd_uninstall)
 

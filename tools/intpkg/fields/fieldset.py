@@ -344,6 +344,15 @@ def _mapping(definition: dict) -> dict:
     return out
 
 
+def uses_external_fields(package_dir: Path) -> bool:
+    """Whether a fields file of the package refers to an external reference (`external: ecs`).
+
+    A source package usually does; a built one does not (the build resolves them).
+    """
+    return any("external:" in path.read_text(encoding="utf-8")
+               for path in Path(package_dir).glob("data_stream/*/fields/*.yml"))
+
+
 def load_fields(package_dir: Path, data_stream: str, ecs: EcsReference | None = None) -> FieldSet:
     """All `fields/*.yml` of a data stream (`external: ecs` resolved when `ecs` is given)."""
     folder = Path(package_dir) / "data_stream" / data_stream / "fields"

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 
 from intpkg.packagespec.problems import Problem
 from intpkg.packagespec.rules.context import LintContext, items, template_data_streams
-from intpkg.validation import SEMVER
+from intpkg.validation import SEMVER, semver_key
 
 SECRET_WORDS = ("access_key", "api_key", "passphrase", "password", "secret", "token")
 DURATION = re.compile(r"^(\d+[smh]|\d+ms)+$")
@@ -29,16 +29,6 @@ def check(ctx: LintContext) -> list[Problem]:
 
 
 # -- changelog ------------------------------------------------------------------------------------------
-
-
-def semver_key(version: str) -> tuple:
-    """Sort key of a semver string (pre-releases before their release)."""
-    m = SEMVER.match(version)
-    assert m is not None
-    major, minor, patch, pre = int(m[1]), int(m[2]), int(m[3]), m[4]
-    pre_key: tuple = (1,) if pre is None else (0, *[(0, int(p), "") if p.isdigit() else (1, 0, p)
-                                                    for p in pre.split(".")])
-    return (major, minor, patch, pre_key)
 
 
 def _changelog(ctx: LintContext) -> list[Problem]:
