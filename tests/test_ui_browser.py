@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from fixtures.browser import screenshot
 
+from fixtures.browser import screenshot
 from intpkg.cloudflare.mockapi import CloudflareMock
 from intpkg.ui.server import UiServer, start_ui
 
@@ -136,7 +136,7 @@ def test_validation_messages_sit_next_to_their_fields(page, ui: UiServer) -> Non
     assert "problem" in page.locator("#error-summary").inner_text()
     assert "required" in page.locator(f'[data-errors-for="{AUDIT}|vars|page_size"]').inner_text()
     assert "not valid YAML" in page.locator(f'[data-errors-for="{AUDIT}|vars|ssl"]').inner_text()
-    groups = page.locator(f'.stream[data-stream="cloudflare.audit"] .required-groups')
+    groups = page.locator('.stream[data-stream="cloudflare.audit"] .required-groups')
     assert "One of these settings groups is required" in groups.inner_text()
     assert "api_token (api_token) or global_api_key (auth_email + auth_key)" in groups.inner_text()
     advanced = page.locator('.stream[data-stream="cloudflare.audit"] details.advanced summary .badge-danger')

@@ -87,3 +87,19 @@ def delete(doc: dict, path: str, *, dotted_keys: bool = False, prune: bool = Fal
         delete(child, rest, dotted_keys=dotted_keys, prune=prune)
         if prune and not child:
             del doc[head]
+
+
+def at(doc: Any, keys: tuple[Any, ...], default: Any = None) -> Any:
+    """The value at a path given as its keys (which may hold dots: `("streams", "cloudflare.audit")`)."""
+    for key in keys:
+        if not isinstance(doc, dict) or key not in doc:
+            return default
+        doc = doc[key]
+    return doc
+
+
+def put_at(doc: dict, keys: tuple[Any, ...], value: Any) -> None:
+    """Set the value at a path given as its keys, making the objects on the way."""
+    for key in keys[:-1]:
+        doc = doc.setdefault(key, {})
+    doc[keys[-1]] = value

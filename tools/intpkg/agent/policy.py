@@ -36,6 +36,7 @@ from typing import Any
 import yaml
 
 from intpkg.agent.policy_schema import is_secret, policy_schema
+from intpkg.dotted import at
 from intpkg.errors import IntpkgError
 from intpkg.package import Package
 from intpkg.validation import Finding, dotted, findings, validator_for
@@ -130,6 +131,8 @@ def plan_streams(package: Package, policy: dict[str, Any] | Loaded, *,
         _expand_env(data, (), env, problems)
     checked = Loaded(path=source.path, data=data, positions=source.positions, key_positions=source.key_positions)
     for finding in findings(validator_for(policy_schema(package)), checked):
+        if finding.path[-2:-1] == ("vars",) and at(data, finding.path) == "":
+            continue  # an empty value is unset: `required` is reported below when it must be set
         problems.add_finding(finding)
     if any("vars" not in p.path[:-1] and p.path not in _SCALARS for p in problems.items):
         problems.raise_any()  # the policy's shape is wrong; bad values are reported with what follows

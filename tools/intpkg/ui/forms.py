@@ -19,6 +19,7 @@ from typing import Any
 
 from intpkg.agent.policy import Problem
 from intpkg.agent.policy_schema import is_secret
+from intpkg.dotted import at, put_at
 from intpkg.package import Package
 
 SEP = "|"
@@ -108,35 +109,19 @@ def var_slots(package: Package) -> Iterator[VarSlot]:
                 yield VarSlot(definition, (*stream.path, "vars", definition["name"]))
 
 
-def get_path(body: Mapping[str, Any], path: tuple[str, ...]) -> Any:
-    node: Any = body
-    for key in path:
-        if not isinstance(node, Mapping) or key not in node:
-            return None
-        node = node[key]
-    return node
-
-
-def set_path(body: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
-    node = body
-    for key in path[:-1]:
-        node = node.setdefault(key, {})
-    node[path[-1]] = value
-
-
 def default_policy(package: Package, name: str = "") -> dict[str, Any]:
     """A new policy as Fleet starts it: every input and stream enabled, variables at their defaults."""
     body: dict[str, Any] = {"name": name, "description": "", "namespace": "default",
                             "package": {"name": package.name, "version": package.version}, "inputs": {}}
     for slot in input_slots(package):
-        set_path(body, (*slot.path, "enabled"), True)
+        put_at(body, (*slot.path, "enabled"), True)
         for stream in slot.streams:
-            set_path(body, (*stream.path, "enabled"), True)
-            set_path(body, (*stream.path, "vars"), {})
+            put_at(body, (*stream.path, "enabled"), True)
+            put_at(body, (*stream.path, "vars"), {})
     for slot in var_slots(package):
         default = slot.definition.get("default")
         if default is not None:
-            set_path(body, slot.path, list(default) if isinstance(default, list) else default)
+            put_at(body, slot.path, list(default) if isinstance(default, list) else default)
     return body
 
 
@@ -243,6 +228,9 @@ class PolicyForm:
                 + sum(len(s.errors) for s in self.sections()))
 
 
+_UNSET = object()
+
+
 def _display(slot: VarSlot, value: Any) -> tuple[Any, bool]:
     if slot.secret:
         return "", is_secret_ref(value) or (isinstance(value, str) and bool(value))
@@ -255,12 +243,14 @@ def _display(slot: VarSlot, value: Any) -> tuple[Any, bool]:
 
 
 def _field(slot: VarSlot, body: Mapping[str, Any]) -> VarField:
-    value, saved = _display(slot, get_path(body, slot.path))
+    """The widget of one variable: its value in `body`, or its default when `body` does not set it."""
+    value = at(body, slot.path, _UNSET)
+    value, saved = _display(slot, slot.definition.get("default") if value is _UNSET else value)
     return VarField(slot, value, secret_saved=saved)
 
 
 def _enabled(body: Mapping[str, Any], path: tuple[str, ...]) -> bool:
-    value = get_path(body, (*path, "enabled"))
+    value = at(body, (*path, "enabled"))
     return value is not False and str(value).lower() != "false"
 
 
@@ -313,20 +303,19 @@ def attach_problems(form: PolicyForm, problems: list[Problem]) -> None:
 def policy_from_form(package: Package, data: Any) -> dict[str, Any]:
     """The policy body a submitted form stands for (`data`: a MultiDict, `getlist` and `get`).
 
-    Switches send "true" when on (absent when off). A field that is absent (a secret not replaced on
-    edit) is left out, so that saving keeps the saved secret; a submitted secret replaces it, an empty
-    one removes it. Empty optional values are left out; an emptied required value stays "" so that
-    validation says so.
+    Switches send "true" when on (absent when off). A field that is absent or empty is left out, but
+    for an emptied required value, which stays "" so that validation says so; so a secret not
+    replaced on edit keeps the saved one, and a submitted secret replaces it.
     """
     body: dict[str, Any] = {"name": (data.get("name") or "").strip(),
                             "description": (data.get("description") or "").strip(),
                             "namespace": (data.get("namespace") or "").strip(),
                             "package": {"name": package.name, "version": package.version}, "inputs": {}}
     for slot in input_slots(package):
-        set_path(body, (*slot.path, "enabled"), data.get(field_name((*slot.path, "enabled"))) == "true")
+        put_at(body, (*slot.path, "enabled"), data.get(field_name((*slot.path, "enabled"))) == "true")
         for stream in slot.streams:
-            set_path(body, (*stream.path, "enabled"), data.get(field_name((*stream.path, "enabled"))) == "true")
-            set_path(body, (*stream.path, "vars"), {})
+            put_at(body, (*stream.path, "enabled"), data.get(field_name((*stream.path, "enabled"))) == "true")
+            put_at(body, (*stream.path, "vars"), {})
     for slot in var_slots(package):
         name, definition = field_name(slot.path), slot.definition
         if definition.get("type") == "bool":
@@ -341,7 +330,7 @@ def policy_from_form(package: Package, data: Any) -> dict[str, Any]:
                 else value.replace("\r\n", "\n")
             if definition.get("type") == "integer" and value.lstrip("-").isdigit():
                 value = int(value)
-        if value in ("", []) and not definition.get("required") and not slot.secret:
-            continue
-        set_path(body, slot.path, value)
+        if value in ("", []) and (slot.secret or not definition.get("required")):
+            continue  # an empty secret field is "no new value": a saved secret stays
+        put_at(body, slot.path, value)
     return body

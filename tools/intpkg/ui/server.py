@@ -39,7 +39,8 @@ class UiServer:
 
 
 def start_ui(package_dirs: list[Path], home: Path, target: Target, *, host: str = "127.0.0.1",
-             port: int = settings.DEFAULT_UI_PORT, token: str | None = None, mock: dict[str, Any] | None = None) -> UiServer:
+             port: int = settings.DEFAULT_UI_PORT, token: str | None = None,
+             mock: dict[str, Any] | None = None) -> UiServer:
     """Start serving; IntpkgError when the address is taken, or not loopback and no access token is set.
 
     `package_dirs`: package folders and folders of built package zips (the registry). A collector that

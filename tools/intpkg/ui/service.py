@@ -15,11 +15,12 @@ from typing import Any
 from intpkg.agent.policy import PolicyError, plan_streams
 from intpkg.assets.install import install_package, uninstall_package
 from intpkg.cloudflare.verify import Check
+from intpkg.dotted import at, put_at
 from intpkg.package import Package
 from intpkg.stack.client import SearchClient, Target
 from intpkg.ui.catalog import Catalog, PackageEntry, install_state, installed_version
 from intpkg.ui.collector import Collector
-from intpkg.ui.forms import get_path, set_path, var_slots
+from intpkg.ui.forms import var_slots
 from intpkg.ui.store import PolicyNotFound, PolicyStore
 
 
@@ -157,6 +158,6 @@ def keep_unsent_secrets(body: dict[str, Any], previous: dict[str, Any], store: P
     """`body` with the saved secret reference wherever it sends no value for a secret (Fleet's "Replace")."""
     out = copy.deepcopy(body)
     for slot in var_slots(store.package):
-        if slot.secret and get_path(out, slot.path) is None and get_path(previous, slot.path) is not None:
-            set_path(out, slot.path, get_path(previous, slot.path))
+        if slot.secret and at(out, slot.path) is None and at(previous, slot.path) is not None:
+            put_at(out, slot.path, at(previous, slot.path))
     return out

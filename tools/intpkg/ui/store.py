@@ -22,8 +22,9 @@ from typing import Any
 
 from intpkg.agent.policy import PolicyError, Problem, plan_streams
 from intpkg.agent.state import write_atomic
+from intpkg.dotted import at, put_at
 from intpkg.package import Package
-from intpkg.ui.forms import get_path, is_secret_ref, set_path, var_slots
+from intpkg.ui.forms import is_secret_ref, var_slots
 
 SECRET_ENV_PREFIX = "UI_SECRET_"
 _PLACEHOLDER = "secret-value-placeholder"  # stands for a stored secret while a policy is validated
@@ -111,21 +112,21 @@ class PolicyStore:
         for slot in var_slots(self.package):
             if not slot.secret:
                 continue
-            value = get_path(saved, slot.path)
+            value = at(saved, slot.path)
             if is_secret_ref(value):
-                if get_path(previous or {}, slot.path) != value:
+                if at(previous or {}, slot.path) != value:
                     raise PolicyError("a secret reference must be the one saved with this policy",
                                       [Problem(slot.path, "unknown secret reference; give the value instead")])
             elif isinstance(value, str) and value.strip():
                 secret_id = token_source.token_hex(16)
                 store[secret_id] = value.strip()
-                set_path(saved, slot.path, {"isSecretRef": True, "id": secret_id})
+                put_at(saved, slot.path, {"isSecretRef": True, "id": secret_id})
         write_atomic(self._secrets_file, store)  # mkstemp's file mode (0600) is kept by the rename
         return saved
 
     def _forget_unreferenced(self) -> None:
-        referenced = {get_path(p, s.path)["id"] for p in self.list() for s in var_slots(self.package)
-                      if s.secret and is_secret_ref(get_path(p, s.path))}
+        referenced = {at(p, s.path)["id"] for p in self.list() for s in var_slots(self.package)
+                      if s.secret and is_secret_ref(at(p, s.path))}
         store = self._read_secrets()
         kept = {k: v for k, v in store.items() if k in referenced}
         if kept != store:
@@ -134,9 +135,9 @@ class PolicyStore:
     def _with_secrets(self, body: dict[str, Any], replace) -> dict[str, Any]:
         out = copy.deepcopy(body)
         for slot in var_slots(self.package):
-            value = get_path(out, slot.path)
+            value = at(out, slot.path)
             if slot.secret and is_secret_ref(value):
-                set_path(out, slot.path, replace(value["id"]))
+                put_at(out, slot.path, replace(value["id"]))
         return out
 
     def resolved(self, body: dict[str, Any]) -> dict[str, Any]:

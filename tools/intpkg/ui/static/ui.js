@@ -92,13 +92,14 @@ function showProblems(form, result) {
   if (summary && !result.count) summary.remove();
 }
 
+async function validate(form) {
+  const {ok, body} = await postForm(form.dataset.validateUrl, form);
+  if (ok) showProblems(form, body);
+}
+
 function setupValidation(form) {
   let timer = null;
-  const validate = async () => {
-    const {ok, body} = await postForm(form.dataset.validateUrl, form);
-    if (ok) showProblems(form, body);
-  };
-  const later = () => { clearTimeout(timer); timer = setTimeout(validate, 350); };
+  const later = () => { clearTimeout(timer); timer = setTimeout(() => validate(form), 350); };
   form.addEventListener("input", later);
   form.addEventListener("change", later);
 }
@@ -114,7 +115,9 @@ function setupVerify(form) {
     button.disabled = false;
     out.replaceChildren();
     if (!ok) {
-      out.append(el("div", {class: "callout callout-danger"}, body.message || "The check could not run."));
+      const text = body.attributes ? "Fix the settings marked below first." : (body.message || "The check could not run.");
+      out.append(el("div", {class: "callout callout-danger"}, text));
+      validate(form);  // put each problem next to its setting
       return;
     }
     for (const item of body.items) {
