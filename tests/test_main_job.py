@@ -69,3 +69,36 @@ def test_credentials_without_an_account_are_a_clear_error(search_client, tmp_pat
     assert result.returncode == 1
     assert "CLOUDFLARE_ACCOUNT_ID is not" in result.stderr
     assert "some-token-value" not in result.stdout + result.stderr
+
+
+def test_up_serves_the_integrations_ui_with_the_mock_offered(search_client, tmp_path) -> None:
+    import re
+    import signal
+
+    import requests
+
+    from intpkg import settings
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "cache").symlink_to(settings.intpkg_home() / "cache")  # the ECS reference, not fetched again
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUDFLARE_", "INTPKG_HOME"))}
+    process = subprocess.Popen([sys.executable, "-m", "intpkg", "up", str(REPO), "--ui-port", "0", "--state-dir",
+                                str(tmp_path / "agent"), "--es-url", search_client.target.url],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**clean, "INTPKG_HOME": str(home)})
+    try:
+        seen = []
+        for line in process.stdout:
+            seen.append(line)
+            if line.startswith("integrations UI: "):
+                break
+        url = re.match(r"integrations UI: (http://127\.0\.0\.1:\d+)", seen[-1])
+        assert url, "".join(seen)
+        page = requests.get(f"{url.group(1)}/app/integrations/cloudflare/add", timeout=30)
+        assert page.status_code == 200 and 'id="mock-hint"' in page.text
+    finally:
+        process.send_signal(signal.SIGINT)
+        rest = process.communicate(timeout=120)[0]
+    assert process.returncode == 0, "".join(seen) + rest
+    assert "stopping: flushing queued events and saving cursors" in rest

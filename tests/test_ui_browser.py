@@ -116,8 +116,11 @@ def test_from_catalog_to_events_in_the_browser(page, ui: UiServer, mock: Cloudfl
     page.click("text=Refresh")
     total = int(page.locator("#hits-total").inner_text().split()[0].replace(",", ""))
     assert 0 < total < docs
-    page.locator("details summary:text('JSON')").first.click()
-    assert '"event"' in page.locator("pre.json").first.inner_text()
+    page.locator("[data-show-doc]").first.click()
+    assert '"outcome": "failure"' in page.locator("tr.doc pre.json").first.inner_text()
+    page.select_option("#quick-range", "now-15m")  # a range with no failure in it
+    page.wait_for_url(re.compile(r"start=now-15m"))
+    assert int(page.locator("#hits-total").inner_text().split()[0].replace(",", "")) < total
     screenshot(page, "08-events")
 
 

@@ -197,6 +197,25 @@ function setupCollector() {
   setInterval(refresh, 2000);
 }
 
+function setupEvents() {
+  const range = document.getElementById("quick-range");
+  if (range) {
+    range.addEventListener("change", () => {
+      if (!range.value) return;
+      range.form.elements.start.value = range.value;
+      range.form.elements.end.value = "now";
+      range.form.submit();
+    });
+  }
+  for (const button of document.querySelectorAll("[data-show-doc]")) {
+    button.addEventListener("click", () => {
+      const doc = button.closest("tr").nextElementSibling;
+      doc.hidden = !doc.hidden;
+      button.setAttribute("aria-expanded", String(!doc.hidden));
+    });
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("policy-form");
   if (form) {
@@ -209,4 +228,5 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   setupConfirmations();
   setupCollector();
+  setupEvents();
 });

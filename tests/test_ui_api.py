@@ -1,0 +1,123 @@
+"""The UI's Fleet-like JSON API and its guards (kbn-xsrf, CSRF, access token, Host), on the real engine."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from fixtures.lint.pkgcopy import copy_real_package, set_manifest
+from intpkg.errors import IntpkgError
+from intpkg.stack.client import Target
+from intpkg.ui.app import create_app
+from intpkg.ui.catalog import Catalog
+from intpkg.ui.server import start_ui
+from intpkg.ui.service import Integrations
+
+ACCOUNT = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+TOKEN = "tok-0123456789abcdef0123456789abcdef"
+XSRF = {"kbn-xsrf": "test"}
+
+
+@pytest.fixture(scope="module")
+def package_dir(tmp_path_factory) -> Path:
+    """A copy of the package under its own name, so installing and removing it leaves other tests' assets."""
+    folder = copy_real_package(tmp_path_factory.mktemp("pkg") / "cf_ui_api")
+    set_manifest(folder, name="cf_ui_api")
+    return folder
+
+
+@pytest.fixture
+def client(package_dir: Path, search_target: Target, tmp_path: Path):
+    app = create_app(Integrations(Catalog([package_dir]), tmp_path / "ui", search_target))
+    return app.test_client()
+
+
+def policy(**audit_vars) -> dict:
+    return {"name": "acme", "namespace": "default", "package": {"name": "cf_ui_api", "version": "0.1.0"},
+            "inputs": {"cloudflare-httpjson": {"enabled": True, "streams": {
+                "cf_ui_api.audit": {"enabled": True, "vars": {"account_id": ACCOUNT, "api_token": TOKEN,
+                                                              **audit_vars}},
+                "cf_ui_api.logpull": {"enabled": False}}}}}
+
+
+def test_install_and_uninstall_through_the_epm_api(client) -> None:
+    (item,) = client.get("/api/fleet/epm/packages").get_json()["items"]
+    assert (item["name"], item["version"]) == ("cf_ui_api", "0.1.0")
+    assert client.post("/api/fleet/epm/packages/cf_ui_api/0.1.0").status_code == 400  # no kbn-xsrf header
+    installed = client.post("/api/fleet/epm/packages/cf_ui_api/0.1.0", headers=XSRF)
+    assert installed.status_code == 200
+    assert {"type": "index template", "id": "logs-cf_ui_api.audit"} in installed.get_json()["items"]
+    detail = client.get("/api/fleet/epm/packages/cf_ui_api").get_json()["item"]
+    assert detail["status"] == "installed" and detail["installationInfo"] == {"version": "0.1.0"}
+    assert "Cloudflare" in detail["readme"] and detail["policy_templates"][0]["name"] == "cloudflare"
+    assets = client.get("/api/ui/packages/cf_ui_api/assets").get_json()["items"]
+    assert assets and all(a["installed"] for a in assets if a["service"] == "elasticsearch")
+    assert client.delete("/api/fleet/epm/packages/cf_ui_api/0.1.0", headers=XSRF).status_code == 200
+    assert client.get("/api/fleet/epm/packages/cf_ui_api").get_json()["item"]["status"] == "not_installed"
+    assert client.get("/api/fleet/epm/packages/nope").status_code == 404
+
+
+def test_package_policies_round_trip_without_showing_the_secret(client) -> None:
+    bad = client.post("/api/fleet/package_policies", json=policy(page_size="lots", api_version="v9"), headers=XSRF)
+    assert bad.status_code == 400
+    problems = {p["path"]: p["message"] for p in bad.get_json()["attributes"]["problems"]}
+    where = "inputs.cloudflare-httpjson.streams.cf_ui_api.audit.vars"
+    assert problems == {f"{where}.page_size": "'lots' is not an integer",
+                        f"{where}.api_version": "'v9' is not one of v2, v1"}
+
+    created = client.post("/api/fleet/package_policies", json=policy(), headers=XSRF)
+    assert created.status_code == 200, created.get_json()
+    item = created.get_json()["item"]
+    token_ref = item["inputs"]["cloudflare-httpjson"]["streams"]["cf_ui_api.audit"]["vars"]["api_token"]
+    assert token_ref["isSecretRef"] is True
+    listed = client.get("/api/fleet/package_policies")
+    assert listed.get_json()["total"] == 1 and TOKEN not in listed.get_data(as_text=True)
+
+    again = client.post("/api/fleet/package_policies", json=policy(), headers=XSRF)
+    assert again.status_code == 400 and "another integration policy is named 'acme'" in again.get_json()["message"]
+
+    # PUT without the secret keeps it (the saved reference), as Fleet's secrets do
+    update = policy(interval="10m")
+    del update["inputs"]["cloudflare-httpjson"]["streams"]["cf_ui_api.audit"]["vars"]["api_token"]
+    updated = client.put(f"/api/fleet/package_policies/{item['id']}", json=update, headers=XSRF).get_json()["item"]
+    assert updated["inputs"]["cloudflare-httpjson"]["streams"]["cf_ui_api.audit"]["vars"]["api_token"] == token_ref
+    assert updated["revision"] == 2
+    page = client.get(f"/app/integrations/cf_ui_api/policies/{item['id']}").get_data(as_text=True)
+    assert TOKEN not in page and "You can only replace the API Token" in page
+    assert client.delete(f"/api/fleet/package_policies/{item['id']}", headers=XSRF).get_json() == {"id": item["id"]}
+    assert client.get(f"/api/fleet/package_policies/{item['id']}").status_code == 404
+
+
+def test_forms_need_the_sessions_csrf_token(client) -> None:
+    assert client.post("/app/integrations/cf_ui_api/add", data={"name": "x"}).status_code == 400
+    page = client.get("/app/integrations/cf_ui_api/add").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    answered = client.post("/app/integrations/cf_ui_api/add", data={"name": "x", "csrf_token": token})
+    assert answered.status_code == 400 and "One of these settings groups is required" in answered.get_data(as_text=True)
+
+
+def test_an_access_token_guards_pages_and_api(package_dir: Path, search_target: Target, tmp_path: Path) -> None:
+    app = create_app(Integrations(Catalog([package_dir]), tmp_path / "ui", search_target), token="s3cret-token",
+                     allowed_hosts={"127.0.0.1:5601"})
+    client = app.test_client()
+    base = "http://127.0.0.1:5601"
+    assert client.get("/api/fleet/epm/packages", base_url=base).status_code == 401
+    assert client.get("/app/integrations", base_url=base).headers["Location"].startswith("/login")
+    bearer = {"Authorization": "Bearer s3cret-token"}
+    assert client.get("/api/fleet/epm/packages", base_url=base, headers=bearer).status_code == 200
+    assert client.post("/login", data={"token": "wrong"}, base_url=base).status_code == 200
+    assert client.get("/app/integrations", base_url=base).status_code == 302
+    client.post("/login", data={"token": "s3cret-token"}, base_url=base)
+    assert client.get("/app/integrations", base_url=base).status_code == 200
+    # a page reached under another host name (DNS rebinding) is refused
+    assert client.get("/app/integrations", base_url="http://attacker.example:5601").status_code == 421
+
+
+def test_the_ui_serves_on_loopback_unless_a_token_is_set(package_dir: Path, tmp_path: Path) -> None:
+    target = Target(url="http://127.0.0.1:9")
+    with pytest.raises(IntpkgError, match="not a loopback address, without an access token"):
+        start_ui([package_dir], tmp_path, target, host="0.0.0.0", port=0)
+    server = start_ui([package_dir], tmp_path, target, host="0.0.0.0", port=0, token="s3cret-token")
+    server.close()
