@@ -1,9 +1,10 @@
-"""The machine's `npm`, for references published as npm packages (the ECS reference, handlebars.js).
+"""The machine's `npm`, for what is published as npm packages (the ECS reference, handlebars.js, ECharts).
 
 - `run` runs a command and turns a failure into an IntpkgError naming npm's own reason;
 - `pack` fetches a package tarball with `npm pack` (npm's cache and registry settings apply);
 - `check_integrity` verifies a tarball against a Subresource-Integrity string (`sha512-<base64>`),
-  the form npm records as a package version's `dist.integrity`.
+  the form npm records as a package version's `dist.integrity`;
+- `provision_file` puts one file of a pinned, verified package into a cache folder, once.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import hashlib
 import json
 import shutil
 import subprocess
+import tarfile
+import tempfile
 from pathlib import Path
 
 from intpkg.errors import IntpkgError
@@ -79,3 +82,44 @@ def _reason(stdout: str, stderr: str) -> str:
         pass
     lines = [line for line in stderr.strip().splitlines() if "complete log of this run" not in line]
     return (lines or ["(no output)"])[-1]
+
+
+SOURCE_FILE = "SOURCE"
+
+
+def provision_file(spec: str, integrity: str, member: str, folder: Path, file_name: str) -> Path:
+    """`folder/file_name`: `member` (e.g. `package/dist/x.js`) of the npm package `spec` (`name@version`).
+
+    Fetched once with `npm pack`; the tarball must have the pinned `integrity`. `folder/SOURCE` records
+    where the file came from; a folder without it is provisioned again. IntpkgError names what failed.
+    """
+    target = folder / file_name
+    if target.is_file() and (folder / SOURCE_FILE).is_file():
+        return target
+    tool = executable("npm")
+    if tool is None:
+        raise IntpkgError(f"npm is not on PATH ({INSTALL_HINT})")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        tarball, _ = pack(tool, spec, staging)
+        check_integrity(tarball, integrity, spec)
+        with tarfile.open(tarball) as tf:
+            try:
+                entry = tf.getmember(member)
+            except KeyError:
+                raise IntpkgError(f"{spec} has no {member}") from None
+            tf.extractall(staging / "npm", members=[entry], filter="data")
+        (staging / "npm" / member).replace(staging / file_name)
+        (staging / SOURCE_FILE).write_text(f"{member} of npm's {spec}, {integrity}\n")
+        tarball.unlink()
+        shutil.rmtree(staging / "npm")
+        shutil.rmtree(folder, ignore_errors=True)
+        try:
+            staging.rename(folder)
+        except OSError:  # another process provisioned it first
+            if not (folder / SOURCE_FILE).is_file():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target

