@@ -48,7 +48,7 @@ def test_install_and_uninstall_through_the_epm_api(client) -> None:
     assert client.post("/api/fleet/epm/packages/cf_ui_api/0.1.0").status_code == 400  # no kbn-xsrf header
     installed = client.post("/api/fleet/epm/packages/cf_ui_api/0.1.0", headers=XSRF)
     assert installed.status_code == 200
-    assert {"type": "index template", "id": "logs-cf_ui_api.audit"} in installed.get_json()["items"]
+    assert {"type": "index_template", "id": "logs-cf_ui_api.audit"} in installed.get_json()["items"]
     detail = client.get("/api/fleet/epm/packages/cf_ui_api").get_json()["item"]
     assert detail["status"] == "installed" and detail["installationInfo"] == {"version": "0.1.0"}
     assert "Cloudflare" in detail["readme"] and detail["policy_templates"][0]["name"] == "cloudflare"
@@ -76,7 +76,27 @@ def test_package_policies_round_trip_without_showing_the_secret(client) -> None:
     assert listed.get_json()["total"] == 1 and TOKEN not in listed.get_data(as_text=True)
 
     again = client.post("/api/fleet/package_policies", json=policy(), headers=XSRF)
-    assert again.status_code == 400 and "another integration policy is named 'acme'" in again.get_json()["message"]
+    assert again.status_code == 409 and "another integration policy is named 'acme'" in again.get_json()["message"]
+    # the package's assets stay while a policy uses them
+    refused = client.delete("/api/fleet/epm/packages/cf_ui_api/0.1.0", headers=XSRF)
+    assert refused.status_code == 400 and "acme" in refused.get_json()["message"]
+    # validating and verifying answer without the secret too
+    validated = client.post("/api/ui/packages/cf_ui_api/validate", data={"policy_id": item["id"], "name": "acme"},
+                            headers=XSRF)
+    assert validated.status_code == 200 and TOKEN not in validated.get_data(as_text=True)
+
+    # a saved secret is not sent to a new address: the API URL changes only with the token given again
+    moved = policy(api_url="https://collector.attacker.example")
+    del moved["inputs"]["cloudflare-httpjson"]["streams"]["cf_ui_api.audit"]["vars"]["api_token"]
+    for answer in (client.put(f"/api/fleet/package_policies/{item['id']}", json=moved, headers=XSRF),
+                   client.post("/api/ui/packages/cf_ui_api/verify", headers=XSRF, data={
+                       "policy_id": item["id"], "name": "acme",
+                       "inputs|cloudflare-httpjson|enabled": "true",
+                       "inputs|cloudflare-httpjson|streams|cf_ui_api.audit|enabled": "true",
+                       "inputs|cloudflare-httpjson|streams|cf_ui_api.audit|vars|account_id": ACCOUNT,
+                       "inputs|cloudflare-httpjson|streams|cf_ui_api.audit|vars|api_url": "https://attacker.example"})):
+        assert answer.status_code == 400, answer.get_json()
+        assert "enter the API Token again" in answer.get_json()["message"]
 
     # PUT without the secret keeps it (the saved reference), as Fleet's secrets do
     update = policy(interval="10m")
@@ -98,18 +118,34 @@ def test_forms_need_the_sessions_csrf_token(client) -> None:
     assert answered.status_code == 400 and "One of these settings groups is required" in answered.get_data(as_text=True)
 
 
+def test_changing_requests_need_kbn_xsrf(client) -> None:
+    for method, url in (("put", "/api/fleet/package_policies/x"), ("delete", "/api/fleet/package_policies/x"),
+                        ("post", "/api/fleet/package_policies"), ("delete", "/api/fleet/epm/packages/cf_ui_api/0.1.0"),
+                        ("post", "/api/ui/collector/cf_ui_api/start"), ("post", "/api/ui/packages/cf_ui_api/verify")):
+        answer = getattr(client, method)(url, json={})
+        assert answer.status_code == 400 and "kbn-xsrf" in answer.get_json()["message"], (method, url)
+    for url in ("/app/collector/cf_ui_api/start", "/app/integrations/cf_ui_api/assets/install",
+                "/app/policies/x/delete"):
+        assert client.post(url).status_code == 400, url  # no CSRF token
+
+
 def test_an_access_token_guards_pages_and_api(package_dir: Path, search_target: Target, tmp_path: Path) -> None:
-    app = create_app(Integrations(Catalog([package_dir]), tmp_path / "ui", search_target), token="s3cret-token",
+    token = "s3cret-token-0123456789"
+    app = create_app(Integrations(Catalog([package_dir]), tmp_path / "ui", search_target), token=token,
                      allowed_hosts={"127.0.0.1:5601"})
     client = app.test_client()
     base = "http://127.0.0.1:5601"
     assert client.get("/api/fleet/epm/packages", base_url=base).status_code == 401
     assert client.get("/app/integrations", base_url=base).headers["Location"].startswith("/login")
-    bearer = {"Authorization": "Bearer s3cret-token"}
+    bearer = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/fleet/epm/packages", base_url=base, headers=bearer).status_code == 200
     assert client.post("/login", data={"token": "wrong"}, base_url=base).status_code == 200
     assert client.get("/app/integrations", base_url=base).status_code == 302
-    client.post("/login", data={"token": "s3cret-token"}, base_url=base)
+    for evil in ("//evil.example/", "/\\evil.example/", "/\t/evil.example", "https://evil.example/"):
+        answer = client.post("/login", query_string={"next": evil}, data={"token": token}, base_url=base)
+        assert answer.headers["Location"] == "/app/integrations", evil  # never off this server
+    answer = client.post("/login", query_string={"next": "/app/collector?x=1"}, data={"token": token}, base_url=base)
+    assert answer.headers["Location"] == "/app/collector?x=1"
     assert client.get("/app/integrations", base_url=base).status_code == 200
     # a page reached under another host name (DNS rebinding) is refused
     assert client.get("/app/integrations", base_url="http://attacker.example:5601").status_code == 421
@@ -119,5 +155,7 @@ def test_the_ui_serves_on_loopback_unless_a_token_is_set(package_dir: Path, tmp_
     target = Target(url="http://127.0.0.1:9")
     with pytest.raises(IntpkgError, match="not a loopback address, without an access token"):
         start_ui([package_dir], tmp_path, target, host="0.0.0.0", port=0)
-    server = start_ui([package_dir], tmp_path, target, host="0.0.0.0", port=0, token="s3cret-token")
+    with pytest.raises(IntpkgError, match="shorter than 16 characters"):
+        start_ui([package_dir], tmp_path, target, host="0.0.0.0", port=0, token="s3cret")
+    server = start_ui([package_dir], tmp_path, target, host="0.0.0.0", port=0, token="s3cret-token-0123456789")
     server.close()

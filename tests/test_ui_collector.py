@@ -74,3 +74,23 @@ def test_the_collector_outlives_the_ui_and_is_resumed(mock: CloudflareMock, sear
         third.integrations.collector("cloudflare").stop()
         assert not third.integrations.collector("cloudflare").wanted()
         third.close()
+
+
+def test_a_collector_waiting_for_its_cluster_can_be_seen_and_stopped(mock: CloudflareMock, tmp_path: Path) -> None:
+    from intpkg.stack.ports import free_port_pair
+
+    nobody = Target(url=f"http://127.0.0.1:{free_port_pair()}")  # no cluster answers there
+    server = start_ui([REPO], tmp_path, nobody, port=0)
+    try:
+        server.integrations.save_policy("cloudflare", {"name": "acme", "inputs": {"cloudflare-httpjson": {"streams": {
+            "cloudflare.audit": {"vars": {"account_id": mock.account_id, "api_token": mock.token,
+                                          "api_url": mock.base_url}},
+            "cloudflare.logpull": {"enabled": False}}}}})
+        collector = server.integrations.collector("cloudflare")
+        collector.start()
+        wait_for(lambda: "waiting for the cluster" in collector.log_tail(), timeout=30)
+        assert collector.running() and collector.pid() > 0  # it holds its state folder while it waits
+        collector.stop(timeout=15)
+        assert not collector.running()
+    finally:
+        server.close()

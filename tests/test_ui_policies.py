@@ -10,7 +10,7 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from intpkg.agent.health import next_run, stream_health
-from intpkg.agent.policy import plan_streams
+from intpkg.agent.policy import PolicyError, plan_streams
 from intpkg.package import Package
 from intpkg.ui.forms import build_form, default_policy, field_name, policy_from_form
 from intpkg.ui.store import PolicyStore
@@ -151,7 +151,7 @@ def test_a_policy_cannot_borrow_another_policys_secret(store: PolicyStore, packa
     stolen = policy_from_form(package, form_data(name="second"))
     stolen["inputs"]["cloudflare-httpjson"]["streams"]["cloudflare.audit"]["vars"]["api_token"] = \
         first["inputs"]["cloudflare-httpjson"]["streams"]["cloudflare.audit"]["vars"]["api_token"]
-    with pytest.raises(Exception, match="secret reference"):
+    with pytest.raises(PolicyError, match="secret reference"):
         store.create(stolen)
 
 
@@ -177,3 +177,13 @@ def test_stream_health(entry, running: bool, state: str) -> None:
 def test_next_run() -> None:
     assert next_run({"last_run_started": 100.0, "interval_seconds": 60.0}) == 160.0
     assert next_run({}) is None
+
+
+def test_a_secret_typed_into_a_form_sent_back_must_be_entered_again(package: Package, store: PolicyStore) -> None:
+    body = policy_from_form(package, form_data(**{var(AUDIT, "page_size"): "lots"}))
+    form = build_form(package, body, store.problems(body))
+    token = next(f for f in form.inputs[0].streams[0].fields if f.slot.name == "api_token")
+    assert token.value == "" and not token.secret_saved and token.secret_retype  # not "saved": nothing was stored
+    saved = store.create(policy_from_form(package, form_data()))
+    token = next(f for f in build_form(package, saved).inputs[0].streams[0].fields if f.slot.name == "api_token")
+    assert token.value == "" and token.secret_saved and not token.secret_retype

@@ -105,12 +105,13 @@ class Agent:
         return RunningStream(plan, config, interval, builder, factory(plan, config))
 
     # ---- running ----------------------------------------------------------------------------------
-    def run(self, *, once: bool = False) -> dict[str, Any]:
+    def run(self, *, once: bool = False, lock: bool = True) -> dict[str, Any]:
         """Run until stopped (SIGINT/SIGTERM or `stop()`), or one interval per stream with `once`.
 
         The state folder is locked for the run: a second collector on it is refused (IntpkgError).
+        `lock=False`: the caller holds `state_lock` already.
         """
-        with state_lock(self.state_dir):
+        with state_lock(self.state_dir) if lock else contextlib.nullcontext():
             return self._run(once)
 
     def _run(self, once: bool) -> dict[str, Any]:
@@ -231,16 +232,24 @@ class Agent:
 
 @contextlib.contextmanager
 def state_lock(state_dir: Path):
-    """Hold an exclusive lock on `<state_dir>/agent.lock` (released when the process ends, even by kill -9)."""
+    """Hold an exclusive lock on `<state_dir>/agent.lock` (released when the process ends, even by kill -9).
+
+    A lock held for a moment (`lock_holder` looking) is waited for, up to a second.
+    """
     state_dir.mkdir(parents=True, exist_ok=True)
     with open(state_dir / "agent.lock", "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise IntpkgError(f"another collector ({holder}) is using the state folder {state_dir}; stop it, or "
-                              "give this one its own --state-dir") from None
+        for attempt in range(20):
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if attempt < 19:
+                    time.sleep(0.05)
+                    continue
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise IntpkgError(f"another collector ({holder}) is using the state folder {state_dir}; stop it, "
+                                  "or give this one its own --state-dir") from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()}\n")

@@ -37,25 +37,26 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from intpkg.agent.runner import Agent
+    from intpkg.agent.runner import Agent, state_lock
 
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     package = Package.load(args.package_dir)
     plans = plan_policies(package, [load_policy_file(path) for path in args.policy])
-    stopping = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        client = wait_for_client(args, stopping)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     state_dir = (args.state_dir or settings.agent_state_dir()).resolve()
-    agent = Agent(plans, client, state_dir, budget_policy=BUDGET, **agent_options(args))
-    agent.install_signal_handlers()
-    for plan in plans:
-        print(f"stream {plan.dataset}: shipping to {plan.index} on {client.target.url}", file=sys.stderr)
-    code, problems = agent.outcome(agent.run(once=args.once))
+    with state_lock(state_dir):  # held while waiting for the cluster too: a waiting collector is a running one
+        stopping = threading.Event()
+        previous = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            client = wait_for_client(args, stopping)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        agent = Agent(plans, client, state_dir, budget_policy=BUDGET, **agent_options(args))
+        agent.install_signal_handlers()
+        for plan in plans:
+            print(f"stream {plan.dataset}: shipping to {plan.index} on {client.target.url}", file=sys.stderr)
+        code, problems = agent.outcome(agent.run(once=args.once, lock=False))
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     return code

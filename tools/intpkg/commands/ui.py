@@ -22,24 +22,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 def add_ui_args(parser: argparse.ArgumentParser, *, prefix: str = "") -> None:
     """The UI's address options (`prefix` "ui-" for `intpkg up`, whose other options they sit beside)."""
     parser.add_argument(f"--{prefix}host", dest="ui_host", default="127.0.0.1",
-                        help="address to serve on (default 127.0.0.1; another needs an access token)")
+                        help=f"address to serve on (default 127.0.0.1; another needs an access token in "
+                             f"{settings.UI_TOKEN_ENV}, at least 16 characters)")
     parser.add_argument(f"--{prefix}port", dest="ui_port", type=int, default=settings.DEFAULT_UI_PORT,
                         help=f"port (default {settings.DEFAULT_UI_PORT}; 0 picks a free one)")
-    parser.add_argument(f"--{prefix}token", dest="ui_token", default=None,
-                        help=f"access token the UI asks for (default {settings.UI_TOKEN_ENV})")
     parser.add_argument("--registry", type=Path, action="append", default=[],
                         help="folder of built package zips (intpkg build) to list in the catalog; repeatable")
-
-
-def ui_token(args: argparse.Namespace) -> str | None:
-    return args.ui_token or settings.ui_token()
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
     from intpkg.ui.server import start_ui
 
     server = start_ui([args.package_dir.resolve(), *args.registry], settings.ui_home(), target_from_args(args),
-                      host=args.ui_host, port=args.ui_port, token=ui_token(args))
+                      host=args.ui_host, port=args.ui_port, token=settings.ui_token())
     print(f"integrations UI: {server.url} (Ctrl-C stops it; a running collector keeps running)", flush=True)
     try:
         threading.Event().wait()

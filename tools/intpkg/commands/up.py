@@ -27,7 +27,7 @@ from intpkg.assets.install import install_package
 from intpkg.cloudflare.ratelimit import BUDGET
 from intpkg.commands._collector import add_collector_args, agent_options
 from intpkg.commands._target import add_target_args, client_from_args, target_from_args
-from intpkg.commands.ui import add_ui_args, ui_token
+from intpkg.commands.ui import add_ui_args
 from intpkg.errors import IntpkgError
 from intpkg.package import Package
 from intpkg.stack.node import LocalNode
@@ -154,7 +154,7 @@ def _serving_ui(args: argparse.Namespace, package: Package, target, mock: Cloudf
     offered = {"api_url": mock.base_url, "account_id": mock.account_id, "zone_id": mock.zone_id,
                "token": mock.token} if mock else None
     server = start_ui([package.path, *args.registry], settings.ui_home(), target, host=args.ui_host,
-                      port=args.ui_port, token=ui_token(args), mock=offered)
+                      port=args.ui_port, token=settings.ui_token(), mock=offered)
     try:
         yield server
     finally:

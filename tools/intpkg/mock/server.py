@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import sys
 import threading
@@ -20,18 +19,14 @@ from intpkg.mock.faults import FaultPlan, RuntimeFault
 from intpkg.mock.handlerset import ApiFactory, HandlerSet, rules_only
 from intpkg.mock.templates import TemplateEnv
 from intpkg.mock.timeutil import NS, parse_duration
+from intpkg.stack.ports import is_loopback
 
 NOT_LOOPBACK = "the mock binds loopback addresses only (127.0.0.0/8, ::1, localhost)"
 
 
 def check_loopback(host: str) -> str:
-    if host == "localhost":
-        return "127.0.0.1"
-    try:
-        if ipaddress.ip_address(host).is_loopback:
-            return host
-    except ValueError:
-        pass
+    if is_loopback(host):
+        return "127.0.0.1" if host == "localhost" else host
     raise IntpkgError(f"--host {host}: {NOT_LOOPBACK}")
 
 

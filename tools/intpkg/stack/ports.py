@@ -1,10 +1,22 @@
-"""Ports on 127.0.0.1 for local nodes: is one free, and a free HTTP/transport pair (transport = HTTP + 100)."""
+"""Local addresses: is a host loopback; ports on 127.0.0.1 for local nodes: is one free, and a free
+HTTP/transport pair (transport = HTTP + 100)."""
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 
 from intpkg.errors import IntpkgError
+
+
+def is_loopback(host: str) -> bool:
+    """`localhost` or a loopback address (servers bind there unless the user decides otherwise)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def port_is_free(port: int) -> bool:

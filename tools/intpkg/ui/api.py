@@ -7,6 +7,7 @@ policies in Fleet's simplified format, secrets as `{"isSecretRef": true, "id": .
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
@@ -16,7 +17,10 @@ from intpkg.assets.inventory import asset_inventory
 from intpkg.errors import IntpkgError
 from intpkg.ui.catalog import PackageEntry
 from intpkg.ui.forms import build_form, field_name, policy_from_form
+from intpkg.ui.readme import render_markdown
 from intpkg.ui.service import Integrations, NotFound, keep_unsent_secrets
+from intpkg.ui.store import NAME_TAKEN
+from intpkg.validation import dotted
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 
@@ -40,9 +44,10 @@ def _not_found(exc: NotFound):
 
 @blueprint.errorhandler(PolicyError)
 def _invalid(exc: PolicyError):
-    problems = [{"path": ".".join(map(str, p.path)), "message": p.message} for p in exc.problems]
-    return _error(400, "; ".join(f"{p['path']}: {p['message']}" if p["path"] else p["message"] for p in problems),
-                  problems=problems)
+    problems = [{"path": dotted(p.path), "keys": list(p.path), "message": p.message} for p in exc.problems]
+    message = "; ".join(f"{p['path']}: {p['message']}" if p["path"] else p["message"] for p in problems)
+    taken = all(p.path == ("name",) and p.message.startswith(NAME_TAKEN) for p in exc.problems)
+    return _error(409 if taken else 400, message, problems=problems)  # Fleet answers a taken name with 409
 
 
 @blueprint.errorhandler(IntpkgError)
@@ -77,17 +82,23 @@ def package(name: str, version: str | None = None):
     return jsonify(item=_package_item(core().entry(name, version), full=True))
 
 
+def _asset_items(lines: list[str]) -> list[dict[str, str]]:
+    """Install reports ("index template logs-x") as Fleet's asset references ({"id", "type": "index_template"})."""
+    return [{"id": line.rsplit(" ", 1)[-1], "type": line.rsplit(" ", 1)[0].replace(" ", "_")} for line in lines]
+
+
 @blueprint.post("/fleet/epm/packages/<name>/<version>")
 def install(name: str, version: str):
-    installed = core().install(name, version)
-    return jsonify(items=[{"id": line.split(" ")[-1], "type": " ".join(line.split(" ")[:-1])} for line in installed])
+    return jsonify(items=_asset_items(core().install(name, version)))
 
 
 @blueprint.delete("/fleet/epm/packages/<name>/<version>")
 def uninstall(name: str, version: str):
     core().entry(name, version)
-    removed = core().uninstall(name)
-    return jsonify(items=[{"id": line.split(" ")[-1], "type": " ".join(line.split(" ")[:-1])} for line in removed])
+    in_use = [policy["name"] for package, policy in core().all_policies() if package == name]
+    if in_use:
+        return _error(400, f"Unable to remove package with existing package policy(s) in use: {', '.join(in_use)}")
+    return jsonify(items=_asset_items(core().uninstall(name)))
 
 
 @blueprint.get("/ui/packages/<name>/assets")
@@ -123,7 +134,10 @@ def _fleet_body(body: dict[str, Any]) -> dict[str, Any]:
 @blueprint.get("/fleet/package_policies")
 def list_policies():
     items = [policy for _, policy in core().all_policies()]
-    return jsonify(items=items, total=len(items), page=1, perPage=max(len(items), 20))
+    page, per_page = request.args.get("page", 1, type=int), request.args.get("perPage", 20, type=int)
+    page, per_page = max(page, 1), min(max(per_page, 1), 10_000)
+    return jsonify(items=items[(page - 1) * per_page: page * per_page], total=len(items), page=page,
+                   perPage=per_page)
 
 
 @blueprint.post("/fleet/package_policies")
@@ -164,7 +178,11 @@ def validate(name: str):
     policy_id = request.form.get("policy_id") or None
     store = core().store(name)
     if policy_id:
-        body = keep_unsent_secrets(body, store.get(policy_id), store)
+        try:
+            body = keep_unsent_secrets(body, core().find_policy(policy_id)[1], store)
+        except PolicyError as exc:
+            return jsonify(fields={field_name(p.path): [p.message] for p in exc.problems}, sections={}, policy={},
+                           count=len(exc.problems))
     form = build_form(package, body, store.problems(body, policy_id=policy_id))
     fields = {f.name: f.errors for f in form.all_fields() if f.errors}
     sections = {field_name(s.path): s.errors for s in form.sections() if s.errors}
@@ -179,6 +197,45 @@ def verify(name: str):
     results = core().verify(name, body, request.form.get("policy_id") or None)
     return jsonify(items=[{"dataset": r.dataset, "ok": r.ok, "findings": r.findings, "warnings": r.warnings}
                           for r in results])
+
+
+def _view() -> dict[str, Any]:
+    """The dashboard view a panel request names: time range, KQL query and filters (Kibana filter objects)."""
+    try:
+        filters = json.loads(request.args.get("filters") or "[]")
+    except ValueError:
+        filters = None
+    if not isinstance(filters, list) or not all(isinstance(f, dict) for f in filters):
+        raise BadView("filters must be a JSON list of filter objects")
+    return {"start": request.args.get("start") or "now-30d", "end": request.args.get("end") or "now",
+            "query": request.args.get("q", ""), "filters": filters}
+
+
+class BadView(ValueError):
+    pass
+
+
+@blueprint.errorhandler(BadView)
+def _bad_view(exc: BadView):
+    return _error(400, str(exc))
+
+
+@blueprint.get("/ui/dashboards/<dashboard_id>/panels/<index>")
+def dashboard_panel(dashboard_id: str, index: str):
+    from intpkg.dashboards.kql import KqlError
+
+    try:
+        data = core().render_panel(dashboard_id, index, **_view())
+    except KqlError as exc:
+        return _error(400, f"query: {exc}")
+    if data.get("kind") == "markdown":
+        data["html"] = render_markdown(data.get("markdown") or "", asset_url=lambda path: path)
+    return jsonify(data)
+
+
+@blueprint.get("/ui/dashboards/<dashboard_id>/controls/<int:number>")
+def dashboard_control(dashboard_id: str, number: int):
+    return jsonify(options=core().control_options(dashboard_id, number, **_view()))
 
 
 @blueprint.get("/ui/collector")

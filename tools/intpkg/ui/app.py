@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import secrets
 import time
 from pathlib import Path
@@ -25,15 +24,6 @@ from intpkg.ui.readme import render_inline
 from intpkg.ui.service import Integrations
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def create_app(integrations: Integrations, *, token: str | None = None, mock: dict[str, Any] | None = None,
@@ -110,6 +100,6 @@ def csrf_token() -> str:
 
 def _authorized(token: str) -> bool:
     given = request.headers.get("Authorization", "")
-    if given.startswith("Bearer ") and hmac.compare_digest(given[7:].strip(), token):
+    if given.startswith("Bearer ") and hmac.compare_digest(given[7:].strip().encode(), token.encode()):
         return True
     return session.get("authorized") is True

@@ -35,6 +35,11 @@ class CollectorError(IntpkgError):
     pass
 
 
+# The UI's own credentials and other clusters' or accounts' are not the collector's business: it gets
+# its cluster (INTPKG_ES_*) and its policies' secrets (UI_SECRET_*) from the UI, and nothing else of the kind.
+_NOT_INHERITED = ("INTPKG_ES_", "ELASTIC_PACKAGE_", "INTPKG_UI_", "CLOUDFLARE_", "UI_SECRET_")
+
+
 class Collector:
     def __init__(self, folder: Path, store: PolicyStore, target: Target) -> None:
         self.folder = folder
@@ -82,19 +87,23 @@ class Collector:
             if remember:
                 self._want(False)
             pid = self.pid()
+            deadline = time.monotonic() + 2
+            while pid == -1 and time.monotonic() < deadline:  # the lock is held, its pid not yet written
+                time.sleep(0.05)
+                pid = self.pid()
             if pid is None or pid <= 0:
                 return
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                return
-            deadline = time.monotonic() + timeout
-            while self.running() and time.monotonic() < deadline:
-                time.sleep(0.1)
-            if self.running():
-                os.kill(pid, signal.SIGKILL)
-                while self.running():
+            for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10.0)):
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    return
+                deadline = time.monotonic() + wait
+                while self.running() and time.monotonic() < deadline:
                     time.sleep(0.1)
+                if not self.running():
+                    return
+            raise CollectorError(f"the collector (pid {pid}) did not stop")
 
     def policies_changed(self) -> None:
         """Run the new set of policies: restart a running collector (stop it when none is left)."""
@@ -119,7 +128,7 @@ class Collector:
         run_dir = self.folder / "run"
         for old in run_dir.glob("*.json"):
             old.unlink()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("INTPKG_ES_", "ELASTIC_PACKAGE_"))}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(_NOT_INHERITED)}
         env.update(self._target_env())
         command = [sys.executable, "-m", "intpkg", "run", str(self.store.package.path),
                    "--state-dir", str(self.state_dir), "--log-level", "INFO"]
@@ -187,8 +196,11 @@ class Collector:
                 })
             policies.append({"id": policy["id"], "name": policy.get("name"), "state": _worst(streams),
                              "streams": streams})
-        return {"running": running, "wanted": self.wanted(), "pid": self.pid(), "updated_at": status.get("updated_at"),
-                "policies": policies}
+        wanted = self.wanted()
+        problem = (f"the collector stopped unexpectedly; the end of {self.state_dir / 'collector.log'}:\n"
+                   f"{self.log_tail(8)}") if wanted and not running else None
+        return {"running": running, "wanted": wanted, "pid": self.pid(), "updated_at": status.get("updated_at"),
+                "problem": problem, "policies": policies}
 
 
 _ORDER = ["failed", "degraded", "starting", "stopped", "healthy"]

@@ -132,6 +132,7 @@ class VarField:
     slot: VarSlot
     value: Any  # what the widget shows; never a secret's value
     secret_saved: bool = False
+    secret_retype: bool = False
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -233,7 +234,7 @@ _UNSET = object()
 
 def _display(slot: VarSlot, value: Any) -> tuple[Any, bool]:
     if slot.secret:
-        return "", is_secret_ref(value) or (isinstance(value, str) and bool(value))
+        return "", is_secret_ref(value)
     if slot.definition.get("multi"):
         items = value if isinstance(value, list) else ([] if value in (None, "") else [value])
         return [str(v) for v in items], False
@@ -245,8 +246,10 @@ def _display(slot: VarSlot, value: Any) -> tuple[Any, bool]:
 def _field(slot: VarSlot, body: Mapping[str, Any]) -> VarField:
     """The widget of one variable: its value in `body`, or its default when `body` does not set it."""
     value = at(body, slot.path, _UNSET)
-    value, saved = _display(slot, slot.definition.get("default") if value is _UNSET else value)
-    return VarField(slot, value, secret_saved=saved)
+    shown, saved = _display(slot, slot.definition.get("default") if value is _UNSET else value)
+    # a secret typed into a form that was sent back with problems is not saved: it must be entered again
+    retype = slot.secret and isinstance(value, str) and bool(value.strip())
+    return VarField(slot, shown, secret_saved=saved, secret_retype=retype)
 
 
 def _enabled(body: Mapping[str, Any], path: tuple[str, ...]) -> bool:

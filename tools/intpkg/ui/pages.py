@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hmac
 import mimetypes
+import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -16,6 +18,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     session,
     url_for,
 )
@@ -27,6 +30,7 @@ from intpkg.ui import datastreams
 from intpkg.ui.forms import build_form, default_policy, policy_from_form
 from intpkg.ui.readme import render_markdown
 from intpkg.ui.service import Integrations, NotFound, keep_unsent_secrets
+from intpkg.ui.vendor import ASSETS
 
 blueprint = Blueprint("pages", __name__)
 
@@ -57,14 +61,22 @@ def login():
     token = current_app.extensions["token"]
     error = None
     if request.method == "POST":
-        if token and hmac.compare_digest(request.form.get("token", ""), token):
+        if token and hmac.compare_digest(request.form.get("token", "").encode(), token.encode()):
             session.clear()
             session["authorized"] = True
-            target = request.args.get("next", "")
-            return redirect(target if target.startswith("/") and not target.startswith("//")
-                            else url_for("pages.catalog"))
+            return redirect(_local_path(request.args.get("next", "")) or url_for("pages.catalog"))
+        time.sleep(1.0)  # guessing the token costs a second per try
         error = "That is not the access token."
     return render_template("login.html", error=error)
+
+
+def _local_path(target: str) -> str | None:
+    """`target` when it is a path on this server (no scheme, host, backslash or control character), else None."""
+    parts = urlsplit(target)
+    if (not target.startswith("/") or target.startswith("//") or parts.scheme or parts.netloc
+            or any(c == "\\" or ord(c) < 32 or ord(c) == 127 for c in target)):
+        return None
+    return target
 
 
 # ---- catalog and integration -------------------------------------------------------------------
@@ -184,8 +196,7 @@ def edit_policy(name: str, policy_id: str):
     try:
         saved = core().save_policy(name, body, policy_id)
     except PolicyError as exc:
-        shown = {**body, "inputs": body["inputs"]}
-        form = build_form(package, _with_saved_secrets(shown, policy), exc.problems)
+        form = build_form(package, _with_saved_secrets(body, policy), exc.problems)
         return render_template("policy_form.html", entry=entry, form=form, policy=policy,
                                mock=current_app.extensions["mock"]), 400
     flash(f"Integration policy {saved['name']!r} saved.", "success")
@@ -194,7 +205,10 @@ def edit_policy(name: str, policy_id: str):
 
 def _with_saved_secrets(body: dict[str, Any], policy: dict[str, Any]) -> dict[str, Any]:
     """The form shows "Replace" for secrets the submitted form left alone."""
-    return keep_unsent_secrets(body, policy, core().store(policy["package"]["name"]))
+    try:
+        return keep_unsent_secrets(body, policy, core().store(policy["package"]["name"]))
+    except PolicyError:
+        return body  # a secret that must be entered again (a new address) shows as not saved
 
 
 @blueprint.route("/app/policies/<policy_id>/delete", methods=["POST"])
@@ -232,6 +246,32 @@ def collector_action(name: str, action: str):
         collector.stop()
         flash("Collector stopped; its cursors are saved.", "success")
     return redirect(url_for("pages.collector"))
+
+
+# ---- dashboards ----------------------------------------------------------------------------------
+
+@blueprint.route("/app/dashboards")
+def dashboards():
+    return render_template("dashboards.html", dashboards=core().dashboards())
+
+
+@blueprint.route("/app/dashboards/<dashboard_id>")
+def dashboard(dashboard_id: str):
+    try:
+        _, found = core().dashboard(dashboard_id)
+    except NotFound:
+        abort(404, "no such dashboard")
+    return render_template("dashboard.html", dashboard=found)
+
+
+@blueprint.route("/vendor/<name>")
+def vendor(name: str):
+    asset = ASSETS.get(name)
+    if asset is None:
+        abort(404)
+    response = send_file(asset.path(), mimetype="text/javascript", max_age=86400)
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 # ---- data streams ------------------------------------------------------------------------------

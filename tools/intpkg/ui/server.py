@@ -12,9 +12,12 @@ from waitress.server import create_server
 from intpkg import settings
 from intpkg.errors import IntpkgError
 from intpkg.stack.client import Target
-from intpkg.ui.app import create_app, is_loopback
+from intpkg.stack.ports import is_loopback
+from intpkg.ui.app import create_app
 from intpkg.ui.catalog import Catalog
 from intpkg.ui.service import Integrations
+
+MIN_TOKEN_LENGTH = 16
 
 
 @dataclass
@@ -48,7 +51,9 @@ def start_ui(package_dirs: list[Path], home: Path, target: Target, *, host: str 
     """
     if not is_loopback(host) and not token:
         raise IntpkgError(f"refusing to serve the UI on {host}, which is not a loopback address, without an access "
-                          "token: set INTPKG_UI_TOKEN (or --token), or serve on 127.0.0.1")
+                          f"token: set {settings.UI_TOKEN_ENV}, or serve on 127.0.0.1")
+    if token is not None and len(token) < MIN_TOKEN_LENGTH:
+        raise IntpkgError(f"{settings.UI_TOKEN_ENV} is shorter than {MIN_TOKEN_LENGTH} characters: too easy to guess")
     integrations = Integrations(Catalog(package_dirs), home, target)
     allowed: set[str] | None = set() if is_loopback(host) else None  # Host headers naming this server
     app = create_app(integrations, token=token, mock=mock, allowed_hosts=allowed)
@@ -56,6 +61,7 @@ def start_ui(package_dirs: list[Path], home: Path, target: Target, *, host: str 
         server = create_server(app, host=host, port=port, threads=8, ident="intpkg-ui")
     except OSError as exc:
         raise IntpkgError(f"cannot serve the UI on {host}:{port}: {exc.strerror}; choose another --ui-port") from None
+    app.config["SESSION_COOKIE_NAME"] = f"intpkg_ui_{server.effective_port}"  # cookies ignore ports
     if allowed is not None:
         allowed.update(f"{name}:{server.effective_port}" for name in (host, "localhost", "127.0.0.1", "[::1]"))
     thread = threading.Thread(target=server.run, name="ui", daemon=True)

@@ -7,21 +7,25 @@ Pages and API handlers call it and only turn its results and errors into HTML or
 from __future__ import annotations
 
 import copy
+import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from intpkg.agent.policy import PolicyError, plan_streams
+from intpkg.agent.policy import PolicyError, Problem, plan_streams
 from intpkg.assets.install import install_package, uninstall_package
 from intpkg.cloudflare.verify import Check
 from intpkg.dotted import at, put_at
+from intpkg.errors import IntpkgError
 from intpkg.package import Package
 from intpkg.stack.client import SearchClient, Target
 from intpkg.ui.catalog import Catalog, PackageEntry, install_state, installed_version
 from intpkg.ui.collector import Collector
 from intpkg.ui.forms import var_slots
-from intpkg.ui.store import PolicyNotFound, PolicyStore
+from intpkg.ui.store import PolicyNotFound, PolicyStore, policy_body
+
+log = logging.getLogger("intpkg.ui")
 
 
 class NotFound(LookupError):
@@ -84,6 +88,41 @@ class Integrations:
     def uninstall(self, name: str) -> list[str]:
         return uninstall_package(self.client(), self.package(name).path)
 
+    # ---- dashboards ------------------------------------------------------------------------------
+    def dashboards(self) -> list[tuple[str, Any]]:
+        """(package name, Dashboard) for every dashboard the catalog's packages ship."""
+        from intpkg.dashboards.saved_objects import load_dashboards
+
+        found = []
+        for entry in self.catalog.entries():
+            found += [(entry.name, d) for d in load_dashboards(entry.materialize(self.home / "packages"))]
+        return found
+
+    def dashboard(self, dashboard_id: str) -> tuple[Path, Any]:
+        """The package folder and the dashboard with `dashboard_id` (NotFound)."""
+        for name, dashboard in self.dashboards():
+            if dashboard.id == dashboard_id:
+                return self.package(name).path, dashboard
+        raise NotFound(f"no dashboard {dashboard_id}")
+
+    def render_panel(self, dashboard_id: str, index: str, **view: Any) -> dict[str, Any]:
+        """One panel's data for the time range, query and filters of `view` (the renderer's JSON shape)."""
+        from intpkg.dashboards.render import render_panel
+
+        _, dashboard = self.dashboard(dashboard_id)
+        panel = next((p for p in dashboard.panels if str(p.index) == index), None)
+        if panel is None:
+            raise NotFound(f"no panel {index} on dashboard {dashboard_id}")
+        return render_panel(self.client(), dashboard, panel, **view)
+
+    def control_options(self, dashboard_id: str, number: int, **view: Any) -> list[str]:
+        from intpkg.dashboards.render import control_options
+
+        _, dashboard = self.dashboard(dashboard_id)
+        if not 0 <= number < len(dashboard.controls):
+            raise NotFound(f"no control {number} on dashboard {dashboard_id}")
+        return control_options(self.client(), dashboard, dashboard.controls[number], **view)
+
     # ---- policies --------------------------------------------------------------------------------
     def store(self, name: str) -> PolicyStore:
         with self._lock:
@@ -114,22 +153,32 @@ class Integrations:
         """Validate and save a policy (PolicyError with every problem), then run it if the collector runs."""
         store = self.store(name)
         if policy_id is not None:
-            try:
-                previous = store.get(policy_id)
-            except PolicyNotFound:
-                raise NotFound(f"no integration policy {policy_id}") from None
-            body = keep_unsent_secrets(body, previous, store)
+            body = keep_unsent_secrets(body, self._saved(store, policy_id), store)
         problems = store.problems(body, policy_id=policy_id)
         if problems:
             raise PolicyError("the policy has problems", problems)
         saved = store.update(policy_id, body) if policy_id else store.create(body)
-        self.collector(name).policies_changed()
+        self._restart_collector(name)
         return saved
+
+    @staticmethod
+    def _saved(store: PolicyStore, policy_id: str) -> dict[str, Any]:
+        try:
+            return store.get(policy_id)
+        except PolicyNotFound:
+            raise NotFound(f"no integration policy {policy_id}") from None
 
     def delete_policy(self, policy_id: str) -> None:
         name, _ = self.find_policy(policy_id)
         self.store(name).delete(policy_id)
-        self.collector(name).policies_changed()
+        self._restart_collector(name)
+
+    def _restart_collector(self, name: str) -> None:
+        """Run the saved set of policies; a collector that fails to restart shows on the collector page."""
+        try:
+            self.collector(name).policies_changed()
+        except IntpkgError as exc:
+            log.warning("the %s collector did not restart on the new policies: %s", name, exc)
 
     def verify(self, name: str, body: dict[str, Any], policy_id: str | None = None) -> list[StreamCheck]:
         """Check the credentials of each enabled stream of `body` against the Cloudflare API it names.
@@ -138,10 +187,8 @@ class Integrations:
         """
         store = self.store(name)
         if policy_id is not None:
-            body = keep_unsent_secrets(body, store.get(policy_id), store)
-        checked = store.resolved(body)
-        for key in ("id", "created_at", "updated_at", "revision"):
-            checked.pop(key, None)
+            body = keep_unsent_secrets(body, self._saved(store, policy_id), store)
+        checked = store.resolved(policy_body(body))
         if not checked.get("name"):
             checked["name"] = "unsaved"
         results = []
@@ -155,9 +202,25 @@ class Integrations:
 
 
 def keep_unsent_secrets(body: dict[str, Any], previous: dict[str, Any], store: PolicyStore) -> dict[str, Any]:
-    """`body` with the saved secret reference wherever it sends no value for a secret (Fleet's "Replace")."""
+    """`body` with the saved secret reference wherever it sends no value for a secret (Fleet's "Replace").
+
+    A saved secret goes only where it went before: when `body` changes an address beside it (a `*_url`
+    variable: the API or the proxy), PolicyError asks for the secret again instead of sending it there.
+    """
     out = copy.deepcopy(body)
+    moved: list[Problem] = []
     for slot in var_slots(store.package):
-        if slot.secret and at(out, slot.path) is None and at(previous, slot.path) is not None:
-            put_at(out, slot.path, at(previous, slot.path))
+        if not slot.secret or at(out, slot.path) is not None or at(previous, slot.path) is None:
+            continue
+        put_at(out, slot.path, at(previous, slot.path))
+        for other in var_slots(store.package):
+            if other.path[:-1] == slot.path[:-1] and other.name.endswith("_url"):
+                default = other.definition.get("default")
+                if (at(body, other.path) or default) != (at(previous, other.path) or default):
+                    secret, address = (s.definition.get("title", s.name) for s in (slot, other))
+                    moved.append(Problem(slot.path, f"enter the {secret} again: the saved one is not sent to a "
+                                                    f"new {address}"))
+                    break
+    if moved:
+        raise PolicyError("a saved secret would go to a new address", moved)
     return out

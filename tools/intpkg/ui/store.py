@@ -34,6 +34,15 @@ class PolicyNotFound(LookupError):
     pass
 
 
+NAME_TAKEN = "another integration policy is named"
+META_KEYS = ("id", "created_at", "updated_at", "revision")  # the store's own, not the policy's
+
+
+def policy_body(policy: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `policy` without the store's bookkeeping keys (what validation and the agent read)."""
+    return {k: copy.deepcopy(v) for k, v in policy.items() if k not in META_KEYS}
+
+
 class PolicyStore:
     """Policies of one package, saved as JSON files; thread-safe."""
 
@@ -106,8 +115,7 @@ class PolicyStore:
 
         A reference must be one the previous version of this policy held (a policy cannot borrow another's).
         """
-        saved = {k: copy.deepcopy(v) for k, v in body.items() if k not in ("id", "created_at", "updated_at",
-                                                                          "revision")}
+        saved = policy_body(body)
         store = self._read_secrets()
         for slot in var_slots(self.package):
             if not slot.secret:
@@ -156,9 +164,8 @@ class PolicyStore:
             env[SECRET_ENV_PREFIX + secret_id] = store[secret_id]
             return "${env:" + SECRET_ENV_PREFIX + secret_id + "}"
 
-        runnable = self._with_secrets(body, reference)
-        for key in ("id", "created_at", "updated_at", "revision", "package"):
-            runnable.pop(key, None)
+        runnable = self._with_secrets(policy_body(body), reference)
+        runnable.pop("package", None)
         return runnable, env
 
     # ---- validation ------------------------------------------------------------------------------
@@ -169,10 +176,8 @@ class PolicyStore:
         if not name:
             problems.append(Problem(("name",), "a name is required"))
         elif any(p.get("name") == name and p.get("id") != policy_id for p in self.list()):
-            problems.append(Problem(("name",), f"another integration policy is named {name!r}"))
-        checked = self._with_secrets(body, lambda _id: _PLACEHOLDER)
-        for key in ("id", "created_at", "updated_at", "revision"):
-            checked.pop(key, None)
+            problems.append(Problem(("name",), f"{NAME_TAKEN} {name!r}"))
+        checked = self._with_secrets(policy_body(body), lambda _id: _PLACEHOLDER)
         if not checked.get("name"):
             checked.pop("name", None)
         try:
