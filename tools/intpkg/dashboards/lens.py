@@ -60,7 +60,7 @@ REFERENCE_OPERATIONS = {"differences", "cumulative_sum", "moving_average", "coun
                         "overall_min", "overall_max", "overall_average", "normalize_by_unit"}
 SIMPLE_METRICS = {"unique_count": "cardinality", "cardinality": "cardinality", "average": "avg", "avg": "avg",
                   "min": "min", "max": "max"}
-LENS_CHARTS = ("lnsXY", "lnsPie", "lnsDatatable", "lnsMetric")
+LENS_CHARTS = ("lnsXY", "lnsPie", "lnsDatatable", "lnsMetric", "lnsLegacyMetric")
 
 
 class UnsupportedPanel(DashboardError):
@@ -354,7 +354,7 @@ def _order_path(target: Column, sub: dict[str, Any]) -> str | None:
             return path  # a single-bucket aggregation orders by its doc count
         path += ">v"
     if target.operation in ("median", "percentile"):
-        return f"{path}[{float(_percent(target)):.1f}]"
+        return f"{path}[{float(_percent(target))}]"  # the engines' keys: 95.0, 99.9
     if target.operation == "percentile_rank":
         return f"{path}[{float(target.params.get('value', 0))}]"
     if target.operation == "standard_deviation":

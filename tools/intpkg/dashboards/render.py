@@ -1,7 +1,9 @@
 """A dashboard panel as chart-agnostic JSON, from the cluster: what a chart library draws.
 
 Every shape has `kind`, `title`, `panel` (the panel's index), `empty` (no bucket and no value: the
-panel would draw nothing) and `took_ms` (the engine's time over the panel's searches).
+panel would draw nothing) and `took_ms` (the engine's time over the panel's searches). `xy` and
+`table` also have `empty_columns`: the labels of metric columns (series) without a single value, as a
+misspelled field gives, while other columns of the panel have data.
 
 - `metric`: `value` (a number; the last value of a text field for `last_value`; None when there is
   nothing), `label`, and `breakdown` (`[{key, label, value, field, filters}]`) when the metric is
@@ -106,7 +108,8 @@ def render_panel(client: SearchClient, dashboard: Dashboard, panel: Panel, *, st
             took += int(other.get("took") or 0)
         results.append((request, tabify(request, response, other), total_hits(response)))
     vis = (panel.attributes.get("state") or {}).get("visualization") or {}
-    shape = {"lnsMetric": _metric, "lnsXY": _xy, "lnsPie": _pie, "lnsDatatable": _table}[str(panel.visualization)]
+    shape = {"lnsMetric": _metric, "lnsLegacyMetric": _metric, "lnsXY": _xy, "lnsPie": _pie,
+             "lnsDatatable": _table}[str(panel.visualization)]
     return {**base, **shape(vis, results), "took_ms": took}
 
 
@@ -284,6 +287,7 @@ def _xy(vis: dict[str, Any], results: list) -> dict[str, Any]:
     points: list[tuple[tuple, Any, Any]] = []  # (series id, raw x key, value)
     split_field = None
     any_data = False
+    empty_columns: list[str] = []
     for layer in data_layers:
         if layer.get("layerId") not in by_id:
             continue
@@ -295,6 +299,10 @@ def _xy(vis: dict[str, Any], results: list) -> dict[str, Any]:
         if split_id and split_field is None:
             split_field = _field(request, split_id)
         any_data = any_data or _has_data(rows, accessors)
+        for accessor in accessors:
+            label = _label(request, accessor)
+            if not _has_data(rows, [accessor]) and label not in empty_columns:
+                empty_columns.append(label)
         for row in rows:
             x_bucket = row.buckets.get(x_id) if x_id else None
             raw_x = x_bucket.key if x_bucket else None
@@ -335,6 +343,7 @@ def _xy(vis: dict[str, Any], results: list) -> dict[str, Any]:
         "x_title": vis.get("xTitle"),
         "y_title": vis.get("yTitle"),
         "empty": not any_data,
+        "empty_columns": empty_columns,
     }
 
 
@@ -410,6 +419,7 @@ def _table(vis: dict[str, Any], results: list) -> dict[str, Any]:
         "rows": table_rows,
         "page_size": paging.get("size") if paging.get("enabled") else None,
         "empty": not rows or not _has_data(rows, metric_ids or None),
+        "empty_columns": [c["label"] for c in columns if not c["bucket"] and not _has_data(rows, [c["id"]])],
     }
 
 
@@ -473,6 +483,7 @@ def _search_panel(client: SearchClient, dashboard: Dashboard, panel: Panel, base
         "total": total_hits(response),
         "page_size": None,
         "empty": not hits,
+        "empty_columns": [c["label"] for i, c in enumerate(columns) if hits and all(r[i] is None for r in rows)],
         "took_ms": int(response.get("took") or 0),
     }
 
