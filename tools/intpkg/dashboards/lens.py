@@ -7,7 +7,7 @@ columns nest outer → inner, metric columns are the leaves.
 
 - `terms` → `terms`: size; order by a metric column, `_count` or `_key`; include/exclude; `missing`
   for `missingBucket`; `otherBucket` from `sum_other_doc_count` (see below);
-- `date_histogram` → `date_histogram` with `fixed_interval` (`interval: auto` as Kibana computes it),
+- `date_histogram` → `date_histogram` in UTC with `fixed_interval` (`interval: auto` as Kibana computes it),
   `min_doc_count: 0` + `extended_bounds` for `includeEmptyRows`; partial buckets dropped for
   `dropPartials`;
 - `filters` → `filters`, one bucket per KQL/Lucene input; `range` (explicit ranges) → `range`;

@@ -26,6 +26,9 @@ misspelled field gives, while other columns of the panel have data.
 A clickable bucket carries `field`, its raw `key` and `filters`: the Kibana filter objects a click
 adds (a phrase filter for a term, a negated phrases filter for `Other`, a negated exists filter for a
 missing value, a range for a date bucket). `phrase_filter(field, value)` builds the first kind.
+
+`render_dashboard` renders every panel (a panel that cannot render becomes `{"kind": "error",
+"error": message}`); `control_options` lists a control's choices.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from typing import Any
 from intpkg import dotted
 from intpkg.dashboards import DashboardError
 from intpkg.dashboards.filters import filters_to_dsl, phrase_filter
-from intpkg.dashboards.kql import MATCH_ALL, query_to_dsl
+from intpkg.dashboards.kql import MATCH_ALL, KqlError, query_to_dsl
 from intpkg.dashboards.lens import (
     TIME_FIELD,
     Bucket,
@@ -51,7 +54,7 @@ from intpkg.dashboards.lens import (
     total_hits,
 )
 from intpkg.dashboards.saved_objects import Control, Dashboard, Panel, SavedSearch, load_searches
-from intpkg.dashboards.timerange import time_range
+from intpkg.dashboards.timerange import TimeRangeError, time_range
 from intpkg.stack.client import ApiCallError, SearchClient
 
 __all__ = ["RenderError", "control_options", "phrase_filter", "render_dashboard", "render_panel"]
@@ -121,9 +124,6 @@ def render_dashboard(client: SearchClient, dashboard: Dashboard, *, start: str, 
 
     A bad `query` or time range still raises (it concerns every panel alike).
     """
-    from intpkg.dashboards.kql import KqlError
-    from intpkg.dashboards.timerange import TimeRangeError
-
     query_to_dsl(query)
     time_range(start, end, now=now)
     if searches is None:
