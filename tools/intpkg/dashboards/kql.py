@@ -37,7 +37,6 @@ Nested-field queries (`f:{ … }`) are refused. `query_to_dsl` takes a saved obj
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -349,14 +348,6 @@ def query_to_dsl(query: Any) -> dict[str, Any]:
     if language != "kuery":
         raise DashboardError(f"Unsupported query language {language!r} (KQL and Lucene are).")
     return kql_to_dsl(str(text))
-
-
-def combine(clauses: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """All `clauses` in one `bool` filter, leaving out `match_all`."""
-    kept = [c for c in clauses if c and c != MATCH_ALL]
-    if not kept:
-        return MATCH_ALL
-    return kept[0] if len(kept) == 1 else {"bool": {"filter": kept}}
 
 
 # -- translation
