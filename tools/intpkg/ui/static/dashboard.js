@@ -29,13 +29,25 @@ function phraseFilter(field, value, negate = false) {
           query: {match_phrase: {[field]: value}}};
 }
 
-function addFilter(field, value) {
-  if (!field || value === null || value === undefined || value === "__other__") return;
+function addFilters(filters) {
+  // the filters a click stands for, as the server built them (phrase, Other, missing, date range, ...)
+  if (!filters || !filters.length) return;
   const state = readState();
-  if (!state.filters.some((f) => f.meta.key === field && f.meta.params.query === value)) {
-    state.filters.push(phraseFilter(field, value));
+  for (const filter of filters) {
+    if (!state.filters.some((f) => JSON.stringify(f) === JSON.stringify(filter))) state.filters.push(filter);
   }
   writeState(state);
+}
+
+function describeFilter(filter) {
+  const meta = filter.meta || {};
+  const not = meta.negate ? "NOT " : "";
+  if (meta.alias) return not + meta.alias;
+  if (meta.type === "phrase") return `${not}${meta.key}: ${meta.params.query}`;
+  if (meta.type === "phrases") return `${not}${meta.key} is one of ${meta.params.join(", ")}`;
+  if (meta.type === "exists") return `${not}${meta.key} exists`;
+  if (meta.type === "range") return `${meta.key}: ${Object.entries(meta.params).map(([k, v]) => `${k} ${v}`).join(", ")}`;
+  return not + JSON.stringify(filter.query);
 }
 
 function el(tag, attrs = {}, text = "") {
@@ -56,9 +68,9 @@ function showBar(state) {
   const holder = document.getElementById("filters");
   holder.replaceChildren();
   state.filters.forEach((filter, i) => {
-    const pill = el("span", {class: "filter-pill", "data-filter": filter.meta.key});
-    pill.append(el("span", {}, `${filter.meta.negate ? "NOT " : ""}${filter.meta.key}: ${filter.meta.params.query}`));
-    const remove = el("button", {type: "button", class: "pill-remove", "aria-label": `Remove filter ${filter.meta.key}`}, "×");
+    const pill = el("span", {class: "filter-pill", "data-filter": filter.meta.key || ""});
+    pill.append(el("span", {}, describeFilter(filter)));
+    const remove = el("button", {type: "button", class: "pill-remove", "aria-label": `Remove filter ${describeFilter(filter)}`}, "×");
     remove.addEventListener("click", () => { const s = readState(); s.filters.splice(i, 1); writeState(s); });
     pill.append(remove);
     holder.append(pill);
@@ -94,32 +106,34 @@ function drawXY(body, data) {
     tooltip: {trigger: "axis"},
     legend: {type: "scroll", bottom: 0},
     grid: {left: 48, right: 16, top: 16, bottom: data.series.length > 1 ? 48 : 28},
-    xAxis: {type: "category", data: data.categories.map((c) => formatKey(c, data.x.type))},
-    yAxis: {type: "value"},
+    xAxis: {type: "category", data: data.categories.map((c) => formatKey(c, data.x.type)), name: data.x_title || ""},
+    yAxis: {type: "value", name: data.y_title || ""},
     series: data.series.map((s) => ({name: String(s.name), type: kind, stack: stacked ? "total" : undefined,
       areaStyle: data.series_type.startsWith("area") ? {} : undefined, showSymbol: false, data: s.data})),
   }, true);
   chart.off("click");
   chart.on("click", (params) => {
-    if (data.split_field && data.series.length > 1) addFilter(data.split_field, data.series[params.seriesIndex].key ?? data.series[params.seriesIndex].name);
-    else if (data.x.type !== "date") addFilter(data.x.field, data.categories[params.dataIndex]);
+    // as Kibana: the clicked x bucket (a date range for a histogram) and the series' own split value
+    const series = data.series[params.seriesIndex] || {};
+    addFilters([...((data.category_filters || [])[params.dataIndex] || []), ...(series.filters || [])]);
   });
 }
 
 function drawPie(body, data) {
   const chart = chartFor(body);
-  const items = data.buckets.map((b) => ({name: String(b.key), value: b.value, key: b.key}));
+  const items = data.buckets.map((b) => ({name: String(b.label ?? b.key), value: b.value, filters: b.filters}));
   const series = data.shape === "treemap"
     ? {type: "treemap", data: items, roam: false, nodeClick: false, breadcrumb: {show: false}}
     : {type: "pie", data: items, radius: data.shape === "donut" ? ["45%", "72%"] : "72%", label: {show: true}};
   chart.setOption({animation: false, tooltip: {trigger: "item"}, series: [series]}, true);
   chart.off("click");
-  chart.on("click", (params) => addFilter(data.field, params.data.key));
+  chart.on("click", (params) => addFilters(params.data.filters));
 }
 
 function drawMetric(body, data) {
-  body.replaceChildren(el("div", {class: "metric-value"}, data.value === null ? "–" : Number(data.value).toLocaleString(undefined, {maximumFractionDigits: 2})),
-                       el("div", {class: "metric-label"}, data.label || ""));
+  const value = data.value === null || data.value === undefined ? "–"
+    : (typeof data.value === "number" ? data.value.toLocaleString(undefined, {maximumFractionDigits: 2}) : String(data.value));
+  body.replaceChildren(el("div", {class: "metric-value"}, value), el("div", {class: "metric-label"}, data.label || ""));
 }
 
 function drawTable(body, data) {
@@ -130,15 +144,15 @@ function drawTable(body, data) {
   const rows = el("tbody");
   for (const row of data.rows) {
     const tr = el("tr");
-    row.forEach((cell, i) => {
-      const column = data.columns[i];
-      const value = cell && typeof cell === "object" && !Array.isArray(cell) ? cell.key ?? cell.value : cell;
+    row.forEach((cell) => {
+      const bucket = cell && typeof cell === "object" && !Array.isArray(cell) && "filters" in cell;
+      const value = bucket ? (cell.label ?? cell.key) : cell;
       const text = value === null || value === undefined ? "" : (typeof value === "object" ? JSON.stringify(value) : String(value));
       const td = el("td", {}, text);
-      if (column.field && value !== null && value !== undefined && typeof value !== "object") {
+      if (bucket && cell.filters && cell.filters.length) {
         td.classList.add("clickable");
-        td.title = `Filter on ${column.field}: ${text}`;
-        td.addEventListener("click", () => addFilter(column.field, value));
+        td.title = `Filter on ${cell.field}: ${text}`;
+        td.addEventListener("click", () => addFilters(cell.filters));
       }
       tr.append(td);
     });
@@ -196,13 +210,13 @@ async function loadPanel(panel, state) {
 
 async function loadControls(state) {
   for (const select of bar.querySelectorAll("select[data-control]")) {
-    const chosen = state.filters.find((f) => f.meta.key === select.dataset.field);
+    const chosen = state.filters.find((f) => f.meta.key === select.dataset.field && f.meta.type === "phrase");
     const response = await fetch(`${bar.dataset.controlsUrl}${select.dataset.control}?${query(state)}`, {credentials: "same-origin"});
     if (!response.ok) continue;
     const body = await response.json();
     select.replaceChildren(el("option", {value: ""}, "Any"));
     for (const option of body.options) select.append(el("option", {value: option}, option));
-    select.value = chosen ? chosen.meta.params.query : "";
+    select.value = chosen && chosen.meta.params ? chosen.meta.params.query : "";
   }
 }
 
