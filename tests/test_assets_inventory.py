@@ -23,7 +23,7 @@ def package(tmp_path: Path, search_client: SearchClient):
     """A copy of the package under a name of its own (no other test's assets), with Kibana objects."""
     root = copy_real_package(tmp_path / "pkg")
     set_manifest(root, name=f"inv_{uuid.uuid4().hex[:8]}")
-    shutil.copytree(FIXTURE / "kibana", root / "kibana")
+    shutil.copytree(FIXTURE / "kibana", root / "kibana", dirs_exist_ok=True)  # beside the package's own
     rule = {"id": "cf-rule-1", "type": "security-rule", "attributes": {"name": "Cloudflare token created"}}
     (root / "kibana" / "security_rule").mkdir()
     (root / "kibana" / "security_rule" / "cf-rule-1.json").write_text(json.dumps(rule))
@@ -66,7 +66,11 @@ def test_kibana_objects_are_listed_from_the_package_and_never_installed(search_c
     install_package(search_client, package)
     kibana = [a for a in asset_inventory(search_client, package) if a.service == "kibana"]
     assert [(a.kind, a.name, a.title) for a in kibana] == [
+        ("dashboard", "cloudflare-a9027572-5280-539f-ba35-0d4781757506", "[Cloudflare] HTTP security"),
+        ("dashboard", "cloudflare-da5b1054-0085-56d2-ab88-76ec2c3bd83c", "[Cloudflare] HTTP overview"),
+        ("dashboard", "cloudflare-e8881135-e973-5209-93cd-319bed47bc03", "[Cloudflare] Audit overview"),
         ("dashboard", "cloudflare-example-overview", "[Cloudflare] Example overview"),
+        ("search", "cloudflare-8ce941ef-ba9a-513c-a102-f09995e0a5b6", "[Cloudflare] Latest audit events"),
         ("search", "cloudflare-example-search", "Example events"),
         ("security_rule", "cf-rule-1", "Cloudflare token created"),
     ]

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from fixtures.lint.pkgcopy import make_package
+from fixtures.lint.pkgcopy import copy_real_package, make_package
 from intpkg.builder import build_package
+from intpkg.builder.package import decode_saved_object, encode_saved_object, go_json
 from intpkg.cli import main
 from intpkg.errors import IntpkgError
 from intpkg.yamlpos import loads, read_yaml
@@ -83,6 +85,59 @@ def test_kibana_embedded_json_is_serialised(package, ecs, tmp_path):
     dashboard = json.loads((result.folder / "kibana/dashboard/cloudflare-example-overview.json").read_text())
     assert isinstance(dashboard["attributes"]["panelsJSON"], str)
     assert json.loads(dashboard["attributes"]["panelsJSON"])[0]["panelRefName"] == "panel_1"
+
+
+BUILD_FIXTURES = Path(__file__).parent / "fixtures" / "build"
+
+
+def test_kibana_objects_are_encoded_byte_for_byte_as_elastic_package_does(package, ecs, tmp_path):
+    """The reference output was written by Go's encoding/json with elastic-package's list (fixtures/build)."""
+    source = BUILD_FIXTURES / "saved-object.json"
+    shutil.copy(source, package / "kibana" / "dashboard" / "cloudflare-encoding.json")
+    result = build_package(package, tmp_path / "out", ecs=ecs, validate=False, make_zip=False)
+    built = (result.folder / "kibana" / "dashboard" / "cloudflare-encoding.json").read_bytes()
+    assert built == (BUILD_FIXTURES / "saved-object.built.json").read_bytes()
+
+
+def test_the_packages_dashboards_build_encoded_and_decode_back(tmp_path, ecs):
+    root = copy_real_package(tmp_path / "pkg")
+    result = build_package(root, tmp_path / "out", ecs=ecs, make_zip=False, update_source_docs=False)
+    sources = sorted((root / "kibana").glob("*/*.json"))
+    assert len(sources) == 4
+    for source in sources:
+        rel = source.relative_to(root)
+        text = (result.folder / rel).read_text(encoding="utf-8")
+        built = json.loads(text)
+        assert text == go_json(built, indent="  ")  # Go's MarshalIndent layout: 2 spaces, keys sorted
+        attributes = built["attributes"]
+        assert isinstance(attributes["kibanaSavedObjectMeta"]["searchSourceJSON"], str)
+        if built["type"] == "dashboard":
+            assert isinstance(attributes["panelsJSON"], str) and isinstance(attributes["optionsJSON"], str)
+            controls = attributes["controlGroupInput"]
+            assert isinstance(controls, dict)  # only its JSON attributes are strings
+            assert isinstance(controls["panelsJSON"], str) and isinstance(controls["ignoreParentSettingsJSON"], str)
+            lens = [p for p in json.loads(attributes["panelsJSON"]) if p["type"] == "lens"]
+            assert lens and all(isinstance(p["embeddableConfig"]["attributes"]["state"], dict) for p in lens)
+        assert decode_saved_object(built) == json.loads(source.read_text(encoding="utf-8"))
+
+
+def test_encoding_leaves_strings_and_objects_without_embedded_json_alone():
+    obj = {"attributes": {"panelsJSON": "[]", "optionsJSON": "{}", "title": "t",
+                          "controlGroupInput": {"panelsJSON": "{}"}}, "id": "x", "type": "dashboard"}
+    assert encode_saved_object(obj) is False and obj["attributes"]["panelsJSON"] == "[]"
+    rule = {"attributes": {"name": "r", "fields": [1]}, "id": "r", "type": "security-rule"}
+    assert encode_saved_object(rule) is False and rule["attributes"]["fields"] == [1]
+    with pytest.raises(IntpkgError, match="panelsJSON is not a list"):
+        encode_saved_object({"attributes": {"panelsJSON": {"a": 1}}})
+
+
+@pytest.mark.parametrize(("value", "written"), [
+    (1.0, "1"), (0.5, "0.5"), (1e21, "1e+21"), (1e20, "100000000000000000000"), (1e-7, "1e-7"),
+    (1.5e-7, "1.5e-7"), (-0.0, "-0"), (2 ** 53 + 1, "9007199254740992"), (95, "95"),
+    ("<&>\u2028é", '"\\u003c\\u0026\\u003e\\u2028é"'), ({"b": 1, "a": [True, None]}, '{"a":[true,null],"b":1}'),
+])
+def test_go_json_writes_values_as_go(value, written):
+    assert go_json(value) == written
 
 
 def test_build_is_reproducible(package, ecs, tmp_path):

@@ -23,6 +23,8 @@ DS = "data_stream/example"
 PIPE = f"{DS}/elasticsearch/ingest_pipeline"
 TEMPLATE = f"{DS}/agent/stream/httpjson.yml.hbs"
 TESTS = f"{DS}/_dev/test/pipeline"
+DASH = "kibana/dashboard/cloudflare-example-overview.json"
+SEARCH = "kibana/search/cloudflare-example-search.json"
 
 
 @pytest.fixture(scope="module")
@@ -198,6 +200,39 @@ CASES = [
     Case("kibana-dangling-reference", json_edit("kibana/dashboard/cloudflare-example-overview.json",
                                                 lambda d: d["references"][0].update(id="cloudflare-gone")),
          "KIB002", "kibana/dashboard/cloudflare-example-overview.json", '"id": "cloudflare-gone"'),
+    Case("kibana-reference-other-type", json_edit(DASH, lambda d: d["references"][0].update(type="dashboard")),
+         "KIB002", DASH, '"type": "dashboard"'),
+    Case("kibana-type-not-folder", json_edit(SEARCH, lambda d: d.update(type="visualization")),
+         "KIB003", SEARCH, '"type": "visualization"'),
+    Case("kibana-import-needs-migration-version", json_edit(SEARCH, lambda d: d.pop("coreMigrationVersion")),
+         "SCH009", SEARCH, 1),
+    Case("lens-source-field-misspelled", edit(DASH, '"cloudflare.example.resource.type"',
+                                              '"cloudflare.example.resource.typ"'),
+         "KIB004", DASH, '"cloudflare.example.resource.typ"'),
+    Case("lens-query-field-misspelled", edit(DASH, "event.outcome:(success", "event.outcom:(success"),
+         "KIB004", DASH, "event.outcom:("),
+    Case("lens-filter-unknown-dataset", edit(DASH, '"cloudflare.example"', '"cloudflare.exampel"', count=2),
+         "KIB004", DASH, '"data_stream.dataset": "cloudflare.exampel"'),
+    Case("control-field-misspelled", edit(DASH, '"fieldName": "event.action"', '"fieldName": "event.actions"'),
+         "KIB004", DASH, '"event.actions"'),
+    Case("search-column-misspelled", edit(SEARCH, '"cloudflare.example.resource.type"',
+                                          '"cloudflare.example.resource.kind"'),
+         "KIB004", SEARCH, '"cloudflare.example.resource.kind"'),
+    Case("lens-average-of-keyword", edit(DASH, '"cloudflare.example.latency_ms"', '"cloudflare.example.id"'),
+         "KIB005", DASH, '"cloudflare.example.id"'),
+    Case("lens-terms-on-text", edit(DASH, '"cloudflare.example.resource.type"', '"error.message"'),
+         "KIB005", DASH, '"error.message"'),
+    Case("panel-ref-dangling", edit(DASH, '"panelRefName": "panel_1"', '"panelRefName": "panel_9"'),
+         "KIB006", DASH, '"panel_9"'),
+    Case("lens-layer-without-reference", edit(DASH, '"2:indexpattern-datasource-layer-l1"',
+                                              '"2:indexpattern-datasource-layer-l9"'),
+         "KIB006", DASH, '"l1": {'),
+    Case("lens-chart-names-missing-column", edit(DASH, '"columnId": "latency"', '"columnId": "latencyy"'),
+         "KIB006", DASH, '"columnId": "latencyy"'),
+    Case("panel-past-grid", edit(DASH, '"w": 24,\n' + " " * 20 + '"x": 0,', '"w": 24,\n' + " " * 20 + '"x": 30,'),
+         "KIB007", DASH, '"x": 30'),
+    Case("panel-index-not-grid-i", edit(DASH, '"panelIndex": "2"', '"panelIndex": "3"'),
+         "KIB007", DASH, '"i": "2"'),
     # samples, docs, tests
     Case("sample-undefined-field", json_edit(f"{DS}/sample_event.json",
                                              lambda d: d["cloudflare"]["example"].update(colour="red")),

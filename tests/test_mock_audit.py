@@ -212,7 +212,10 @@ def test_v2_dataset_variety(mock):
     truth = list(mock.dataset("v2").records())
     assert {r["actor"]["context"] for r in truth} >= {"dash", "api_token", "api_key", "oauth"}
     assert {r["actor"]["type"] for r in truth} >= {"user", "account"}
-    assert {r["action"]["type"] for r in truth} == {"create", "update", "delete"}
+    assert {r["action"]["type"] for r in truth} == {"create", "update", "delete", "login"}
+    logins = [r for r in truth if r["action"]["type"] == "login"]  # sign-ins, as v2 records them
+    assert {r["action"]["result"] for r in logins} == {"success", "failure"}
+    assert all(r["actor"]["context"] == "dash" and r["resource"]["type"] == "user" for r in logins)
     tokens = [r for r in truth if r["actor"]["context"] == "api_token"]
     assert tokens and all(r["actor"]["token_id"] and r["actor"]["token_name"] for r in tokens)
     assert all(isinstance(r["raw"]["status_code"], int) for r in truth)

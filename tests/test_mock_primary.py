@@ -54,6 +54,7 @@ def test_intpkg_up_collects_from_the_bundled_mock_with_what_it_exposes() -> None
         logpull = logpull_policy["inputs"]["cloudflare-httpjson"]["streams"]["cloudflare.logpull"]["vars"]
         assert (audit_policy["name"], audit["account_id"]) == (mock.account_id, mock.account_id)
         assert (logpull_policy["name"], logpull["zone_id"]) == (mock.zone_id, mock.zone_id)
+        assert logpull["bot_management_fields"] is True  # the primary zone has Bot Management
         token = audit["api_token"]
         verified = requests.get(f"{mock.base_url}/client/v4/user/tokens/verify",
                                 headers={"Authorization": f"Bearer {token}"}, timeout=10).json()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import zipfile
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -17,9 +20,21 @@ from intpkg.packagespec.package import OUTSIDE
 from intpkg.packagespec.structure import PACKAGE, unsafe_entries
 from intpkg.yamlpos import ParseError, load_file
 
-#: Kibana attributes that Kibana stores as JSON strings
-EMBEDDED_JSON = ("panelsJSON", "optionsJSON", "visState", "uiStateJSON", "mapStateJSON", "layerListJSON",
-                 "searchSourceJSON", "fieldFormatMap", "fields", "controlGroupInput")
+#: Saved-object values that Kibana stores as JSON strings, kept decoded in the repository and encoded by the
+#: build exactly as elastic-package's builder does (`fieldsToEncode` in internal/builder/dashboards.go): these
+#: paths of the object, and of each dashboard panel's `embeddableConfig`, panelsJSON last
+EMBEDDED_JSON = (
+    "attributes.controlGroupInput.ignoreParentSettingsJSON",
+    "attributes.controlGroupInput.panelsJSON",
+    "attributes.kibanaSavedObjectMeta.searchSourceJSON",
+    "attributes.layerListJSON",
+    "attributes.mapStateJSON",
+    "attributes.optionsJSON",
+    "attributes.uiStateJSON",
+    "attributes.visState",
+    "attributes.panelsJSON",
+)
+PANELS = "attributes.panelsJSON"
 SKIP_NAMES = {".DS_Store", "_dev", "build", ".git"}
 ZIP_DATE = (2020, 1, 1, 0, 0, 0)
 
@@ -93,20 +108,122 @@ def resolve_fields_file(path: Path, ecs: EcsReference) -> None:
     path.write_text(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True, width=10_000), encoding="utf-8")
 
 
-def _reserialise_kibana(path: Path) -> None:
-    obj = json.loads(path.read_text(encoding="utf-8"))
-    attributes = obj.get("attributes") if isinstance(obj, dict) else None
+def _go_string(text: str) -> str:
+    """A JSON string as Go's encoding/json writes it: UTF-8 kept, <, >, & and U+2028/U+2029 escaped."""
+    out = json.dumps(text, ensure_ascii=False)
+    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
+                         ("\u2029", "\\u2029")):
+        out = out.replace(char, escape)
+    return out
+
+
+def _go_number(value: float) -> str:
+    """A JSON number as Go writes a float64 (what it decodes every JSON number to): shortest round-trip
+    digits, exponent form (`1e-7`, `1e+21`) below 1e-6 and from 1e21 on."""
+    if value != value or value in (float("inf"), float("-inf")):
+        raise IntpkgError(f"{value} is not a JSON number")
+    magnitude = abs(value)
+    if magnitude and (magnitude < 1e-6 or magnitude >= 1e21):
+        mantissa, _, exponent = repr(value).partition("e")  # Python writes 1e-07 and 1e+21; Go 1e-7 and 1e+21
+        return f"{mantissa.removesuffix('.0')}e{exponent[0]}{int(exponent[1:])}"
+    text = format(Decimal(repr(value)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def go_json(value: Any, indent: str | None = None, _level: int = 0) -> str:
+    """`value` as Go's json.Marshal (indent None) or json.MarshalIndent(v, "", indent) writes it: keys
+    sorted, no spaces, HTML characters escaped, numbers as float64."""
+    if isinstance(value, dict):
+        entries = [(str(k), v) for k, v in value.items()]
+        entries.sort(key=lambda kv: kv[0].encode("utf-8", "surrogatepass"))
+        parts = [f"{_go_string(k)}:{' ' if indent is not None else ''}{go_json(v, indent, _level + 1)}"
+                 for k, v in entries]
+        return _go_join("{", parts, "}", indent, _level)
+    if isinstance(value, (list, tuple)):
+        return _go_join("[", [go_json(v, indent, _level + 1) for v in value], "]", indent, _level)
+    if isinstance(value, str):
+        return _go_string(value)
+    if value is True or value is False:
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, int):
+        return str(value) if abs(value) < 2 ** 53 else _go_number(float(value))
+    if isinstance(value, float):
+        return _go_number(value)
+    raise IntpkgError(f"cannot encode a {type(value).__name__} as JSON")
+
+
+def _go_join(opening: str, parts: list[str], closing: str, indent: str | None, level: int) -> str:
+    if not parts:
+        return opening + closing
+    if indent is None:
+        return opening + ",".join(parts) + closing
+    inner, outer = "\n" + indent * (level + 1), "\n" + indent * level
+    return opening + inner + ("," + inner).join(parts) + outer + closing
+
+
+def _at(obj: Any, dotted: str) -> tuple[dict | None, str]:
+    """The mapping that holds the last key of `dotted` (None when a step is missing) and that key."""
+    *steps, last = dotted.split(".")
+    for step in steps:
+        obj = obj.get(step) if isinstance(obj, dict) else None
+    return (obj if isinstance(obj, dict) and last in obj else None), last
+
+
+def encode_saved_object(obj: dict, where: str = "saved object") -> bool:
+    """Encode the EMBEDDED_JSON values of `obj` in place (those of each panel's embeddableConfig first), as
+    elastic-package does; values already strings stay. True when something changed."""
     changed = False
-    for key in EMBEDDED_JSON:
-        if isinstance(attributes, dict) and isinstance(attributes.get(key), (dict, list)):
-            attributes[key] = json.dumps(attributes[key], separators=(",", ":"), sort_keys=True)
+    holder, key = _at(obj, PANELS)
+    if holder is not None and not isinstance(holder[key], str):
+        if not isinstance(holder[key], list):
+            raise IntpkgError(f"{where}: {PANELS} is not a list of panels")
+        for i, panel in enumerate(holder[key]):
+            if not isinstance(panel, dict):
+                raise IntpkgError(f"{where}: {PANELS}[{i}] is not a panel (an object)")
+            config = panel.get("embeddableConfig")
+            if config is None:
+                continue
+            if not isinstance(config, dict):
+                raise IntpkgError(f"{where}: {PANELS}[{i}].embeddableConfig is not an object")
+            changed |= encode_saved_object(config, f"{where}: {PANELS}[{i}].embeddableConfig")
+    for dotted in EMBEDDED_JSON:
+        holder, key = _at(obj, dotted)
+        if holder is not None and not isinstance(holder[key], str):
+            holder[key] = go_json(holder[key])
             changed = True
-    meta = (attributes or {}).get("kibanaSavedObjectMeta")
-    if isinstance(meta, dict) and isinstance(meta.get("searchSourceJSON"), (dict, list)):
-        meta["searchSourceJSON"] = json.dumps(meta["searchSourceJSON"], separators=(",", ":"), sort_keys=True)
-        changed = True
-    if changed:
-        path.write_text(json.dumps(obj, indent=4, ensure_ascii=False) + "\n", encoding="utf-8")
+    return changed
+
+
+def decode_saved_object(obj: dict) -> dict:
+    """A copy of `obj` with its EMBEDDED_JSON values (and those of each panel's embeddableConfig) as data: the
+    repository's form, whichever form `obj` is in. Values that are not JSON stay strings."""
+    out = json.loads(json.dumps(obj))
+
+    def decode(node: dict) -> None:
+        for dotted in EMBEDDED_JSON:
+            holder, key = _at(node, dotted)
+            if holder is not None and isinstance(holder[key], str):
+                with contextlib.suppress(ValueError):
+                    holder[key] = json.loads(holder[key])
+        holder, key = _at(node, PANELS)
+        for panel in holder[key] if holder is not None and isinstance(holder[key], list) else []:
+            if isinstance(panel, dict) and isinstance(panel.get("embeddableConfig"), dict):
+                decode(panel["embeddableConfig"])
+
+    decode(out)
+    return out
+
+
+def _reserialise_kibana(path: Path) -> None:
+    """Encode one saved object of the build; rewritten (as Go's MarshalIndent) only when something changed."""
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise IntpkgError(f"{path}: not valid JSON: {exc}") from None
+    if isinstance(obj, dict) and encode_saved_object(obj, str(path)):
+        path.write_text(go_json(obj, indent="  "), encoding="utf-8")
 
 
 def render_docs(package_dir: Path, ecs: EcsReference | None) -> dict[str, str]:

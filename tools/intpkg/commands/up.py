@@ -87,8 +87,11 @@ def _policy(name: str, dataset: str, variables: dict[str, Any]) -> dict[str, Any
 def mock_policies(mock: CloudflareMock) -> list[dict[str, Any]]:
     """Both data streams from the bundled mock API (its primary account, zone and test token)."""
     common = {"api_token": mock.token, "api_url": mock.base_url}
+    logpull: dict[str, Any] = {"zone_id": mock.zone_id, **common}
+    if (mock.api.state.zones.get(mock.zone_id) or {}).get("bot_management"):
+        logpull["bot_management_fields"] = True  # the zone has Bot Management: bot scores fill the dashboards
     return [_policy(mock.account_id, "cloudflare.audit", {"account_id": mock.account_id, "interval": "1m", **common}),
-            _policy(mock.zone_id, "cloudflare.logpull", {"zone_id": mock.zone_id, **common})]
+            _policy(mock.zone_id, "cloudflare.logpull", logpull)]
 
 
 def cmd_up(args: argparse.Namespace) -> int:

@@ -8,11 +8,22 @@ from intpkg.errors import IntpkgError
 from intpkg.fields import EcsReference
 from intpkg.packagespec.package import Package
 from intpkg.packagespec.problems import Problem
-from intpkg.packagespec.rules import docs, extensions, fields, kibana, manifest, pipelines, schemas, templates, tests
+from intpkg.packagespec.rules import (
+    dashboards,
+    docs,
+    extensions,
+    fields,
+    kibana,
+    manifest,
+    pipelines,
+    schemas,
+    templates,
+    tests,
+)
 from intpkg.packagespec.rules.context import LintContext, try_load_ecs
 from intpkg.packagespec.structure import check_structure
 
-RULE_MODULES = (schemas, manifest, fields, pipelines, templates, extensions, kibana, tests, docs)
+RULE_MODULES = (schemas, manifest, fields, pipelines, templates, extensions, kibana, dashboards, tests, docs)
 
 
 def lint_package(package_dir: Path, *, ecs: EcsReference | None = None, ecs_dir: Path | None = None,

@@ -61,7 +61,16 @@ RULES: dict[str, str] = {
     "ING005": "data stream has no entry pipeline (default.yml/default.json) although it has pipelines",
     # kibana
     "KIB001": "Kibana object id must start with the package name and equal the file name",
-    "KIB002": "Kibana object references an id that the package does not hold",
+    "KIB002": "Kibana object references an id that the package does not hold (or holds as another type)",
+    "KIB003": "Kibana object type differs from the type its kibana/<folder> holds",
+    "KIB004": "dashboard or saved search uses a field its data stream does not define (Lens column, filter, "
+              "query, control, column)",
+    "KIB005": "Lens operation or control on a field of a type it does not accept (terms on text, date histogram "
+              "on a number, sum on a keyword...)",
+    "KIB006": "dashboard or saved search name does not resolve (layer, filter, panel, link or control reference; "
+              "column named by a chart, an ordering or columnOrder)",
+    "KIB007": "dashboard panel grid: panelIndex not unique or not gridData.i, panel past the 48 columns or "
+              "overlapping another",
     # samples, docs, tests
     "SMP001": "field in sample_event.json is not defined (or its value does not fit the field)",
     "DOC001": "docs/README.md differs from the render of _dev/build/docs/README.md (run `intpkg build`)",

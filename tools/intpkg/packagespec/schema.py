@@ -27,6 +27,8 @@ SCHEMA_CODES = {
     "pipeline_test_events": "SCH007",
     "system_test_config": "SCH008",
     "kibana_object": "SCH009",
+    "kibana_dashboard": "SCH009",
+    "kibana_search": "SCH009",
     "sample_event": "SCH010",
     "docker_compose": "SCH011",
 }

@@ -225,10 +225,10 @@ def audit_v2(rng: random.Random, ns: int, ctx: dict[str, Any]) -> dict[str, Any]
         zone_ref = {"id": zone["id"], "name": zone["name"]}
         request = {"rules": [{"action": rng.choice(["block", "managed_challenge", "log"]),
                               "expression": "(ip.src in {192.0.2.0/24})"}]}
-    else:
-        atype, method, desc = "create", "POST", "Sign in"
-        uri = "/api/v4/login"
-        product, rtype, scope = "user", "user", "user"
+    else:  # a dashboard sign-in: v2 records it as action type `login` (v1 no longer returns sign-ins)
+        atype, method, desc = "login", "POST", "Login"
+        uri = f"/client/v4/accounts/{account}/user"
+        product, rtype, scope = "user", "user", "accounts"
         actor.update(context="dash", token_id="", token_name="", type="user")
         rec_id = user["id"]
     status = 200 if ok else rng.choice([400, 403, 409])

@@ -22,6 +22,8 @@ FILE_KINDS = [
     ("data_stream/*/_dev/test/system/*.yml", "system_test_config"),
     ("data_stream/*/_dev/deploy/docker/docker-compose.yml", "docker_compose"),
     ("data_stream/*/sample_event*.json", "sample_event"),
+    ("kibana/dashboard/*.json", "kibana_dashboard"),
+    ("kibana/search/*.json", "kibana_search"),
     ("kibana/*/*.json", "kibana_object"),
 ]
 
