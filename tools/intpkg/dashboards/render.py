@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from intpkg import dotted
@@ -265,7 +265,7 @@ def _metric(vis: dict[str, Any], results: list) -> dict[str, Any]:
     value = first.values.get(accessor) if first else None
     shape: dict[str, Any] = {
         "kind": "metric",
-        "value": value,
+        "value": _shown(request, accessor, value) if accessor else value,
         "label": vis.get("subtitle") or _label(request, accessor),
         "empty": total == 0 or not _has_data(rows, [accessor] if accessor else None) or value is None,
     }
@@ -409,7 +409,7 @@ def _table(vis: dict[str, Any], results: list) -> dict[str, Any]:
                 bucket = row.buckets.get(column["id"])
                 cells.append(_bucket_dict(bucket) if bucket else None)
             else:
-                cells.append(row.values.get(column["id"]))
+                cells.append(_shown(request, column["id"], row.values.get(column["id"])))
         table_rows.append(cells)
     paging = vis.get("paging") or {}
     metric_ids = [c["id"] for c in columns if not c["bucket"]]
@@ -421,6 +421,13 @@ def _table(vis: dict[str, Any], results: list) -> dict[str, Any]:
         "empty": not rows or not _has_data(rows, metric_ids or None),
         "empty_columns": [c["label"] for c in columns if not c["bucket"] and not _has_data(rows, [c["id"]])],
     }
+
+
+def _shown(request: LayerRequest, column_id: str, value: Any) -> Any:
+    """A metric's value as a table shows it: a date column's epoch milliseconds (max of @timestamp) as ISO 8601."""
+    if request.column(column_id).data_type == "date" and isinstance(value, int | float):
+        return datetime.fromtimestamp(value / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return value
 
 
 def _sorted_rows(rows: list[Row], sorting: dict[str, Any], ids: list[str]) -> list[Row]:

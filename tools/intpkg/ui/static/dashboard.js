@@ -140,7 +140,9 @@ function drawTable(body, data) {
   const table = el("table", {class: "table compact"});
   const head = el("tr");
   for (const column of data.columns) head.append(el("th", {}, column.label));
-  table.append(el("thead")).append(head);
+  const thead = el("thead");
+  thead.append(head);
+  table.append(thead);
   const rows = el("tbody");
   for (const row of data.rows) {
     const tr = el("tr");
@@ -167,7 +169,9 @@ function drawLinks(body, data) {
   for (const link of data.links) {
     const a = el("a", {href: bar.dataset.viewUrl.replace("__ID__", link.dashboard_id) + window.location.search}, link.label);
     if (link.dashboard_id === document.location.pathname.split("/").pop()) a.classList.add("current");
-    list.append(el("li")).append(a);
+    const item = el("li");
+    item.append(a);
+    list.append(item);
   }
   body.replaceChildren(list);
 }
