@@ -11,7 +11,8 @@ function readState() {
   const params = new URLSearchParams(window.location.search);
   let filters = [];
   try { filters = JSON.parse(params.get("filters") || "[]"); } catch (e) { filters = []; }
-  return {start: params.get("start") || "now-30d", end: params.get("end") || "now", q: params.get("q") || "", filters};
+  return {start: params.get("start") || bar.dataset.defaultStart, end: params.get("end") || bar.dataset.defaultEnd,
+          q: params.get("q") || "", filters};
 }
 
 function writeState(state) {
@@ -109,7 +110,8 @@ function drawXY(body, data) {
     xAxis: {type: "category", data: data.categories.map((c) => formatKey(c, data.x.type)), name: data.x_title || ""},
     yAxis: {type: "value", name: data.y_title || ""},
     series: data.series.map((s) => ({name: String(s.name), type: kind, stack: stacked ? "total" : undefined,
-      areaStyle: data.series_type.startsWith("area") ? {} : undefined, showSymbol: false, data: s.data})),
+      areaStyle: data.series_type.startsWith("area") ? {} : undefined, symbolSize: 4,
+      showSymbol: s.data.filter((v) => v !== null).length < 40, data: s.data})),
   }, true);
   chart.off("click");
   chart.on("click", (params) => {
