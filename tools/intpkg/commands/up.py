@@ -115,7 +115,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         if policies is None:
             from intpkg.cloudflare.mockapi import CloudflareMock
 
-            mock = stack.enter_context(CloudflareMock.from_package(package.path))
+            mock = stack.enter_context(CloudflareMock.from_package(package.path, scenarios=("incident",)))
             policies = mock_policies(mock)
             print(f"no Cloudflare credentials (CLOUDFLARE_API_TOKEN, or CLOUDFLARE_EMAIL + CLOUDFLARE_API_KEY, with "
                   f"CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_ZONE_ID): collecting audit and HTTP request logs from the "

@@ -51,8 +51,8 @@ class CloudflareApi(HandlerSet):
         return envelope.error(status, envelope.INJECTED_FAULT, message)
 
 
-def api_factory(*, anchor: Any = None, rate_limit: Any = None,
-                record_counts: dict[str, int] | None = None) -> ApiFactory:
+def api_factory(*, anchor: Any = None, rate_limit: Any = None, record_counts: dict[str, int] | None = None,
+                scenarios: tuple[str, ...] = ()) -> ApiFactory:
     """An ApiFactory for `MockServer(api=...)`.
 
     `anchor`: the time relative dataset bounds are resolved from (datetime, epoch seconds or RFC 3339;
@@ -61,7 +61,8 @@ def api_factory(*, anchor: Any = None, rate_limit: Any = None,
     benchmark's window of a chosen size).
     """
     def build(config: MockConfig, clock: Callable[[], float]) -> CloudflareApi:
-        return CloudflareApi(*build_state(config, clock, anchor_ns(anchor, clock), rate_limit, record_counts))
+        return CloudflareApi(*build_state(config, clock, anchor_ns(anchor, clock), rate_limit, record_counts,
+                                          scenarios))
     return build
 
 
@@ -76,9 +77,21 @@ def anchor_ns(anchor: Any, clock: Callable[[], float]) -> int:
 
 
 def build_state(config: MockConfig, clock: Callable[[], float], anchor_ns: int, rate_limit: Any = None,
-                record_counts: dict[str, int] | None = None) -> tuple[ApiState, RateLimiter | None, Primary]:
-    """Validate `x-intpkg` and build the mock account (credentials, zones, datasets, limits, primary ids)."""
+                record_counts: dict[str, int] | None = None,
+                scenarios: tuple[str, ...] = ()) -> tuple[ApiState, RateLimiter | None, Primary]:
+    """Validate `x-intpkg` and build the mock account (credentials, zones, datasets, limits, primary ids).
+
+    `scenarios` adds each named story to the dataset it plays in (`x-intpkg.scenarios`: name ->
+    {dataset: <the dataset it joins>, records: <a dataset spec of its own>}).
+    """
     settings = dict(config.settings)
+    for name in scenarios:
+        spec = (settings.get("scenarios") or {}).get(name)
+        if not isinstance(spec, dict) or spec.get("dataset") not in (settings.get("datasets") or {}):
+            raise ConfigError(f"{config.path}: x-intpkg.scenarios has no scenario {name!r} joining a named dataset")
+        named = dict(settings["datasets"])
+        named[spec["dataset"]] = [named[spec["dataset"]], spec["records"]]
+        settings["datasets"] = named
     if record_counts:
         named = dict(settings.get("datasets") or {})
         for name, count in record_counts.items():

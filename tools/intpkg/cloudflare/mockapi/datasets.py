@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from intpkg.cloudflare.mockapi import generators
+from intpkg.cloudflare.mockapi import generators, scenarios
 from intpkg.mock.timeutil import NS, parse_logpull_time, parse_rfc3339, resolve_instant
 
 KINDS = ("audit_v1", "audit_v2", "logpull")
@@ -149,6 +149,8 @@ class DatasetFactory:
             raise DatasetError("expected a dataset name, {generator: ...}, {file: ...} or a list of them")
         if "file" in spec:
             return self._file(str(spec["file"]), kind)
+        if "scenario" in spec:
+            return self._scenario(spec, kind)
         generator = spec.get("generator")
         if generator not in KINDS:
             raise DatasetError(f"generator: expected one of {', '.join(KINDS)}")
@@ -178,6 +180,16 @@ class DatasetFactory:
             zones = [{"id": generators.stable_hex("zone:example.com"), "name": "example.com"}]
         return {"account": account, "account_name": account_name, "zones": zones,
                 "hosts": spec.get("hosts")}
+
+    def _scenario(self, spec: dict[str, Any], kind: str) -> Dataset:
+        """A scripted story (`scenarios.py`) starting at `from`, e.g. `{scenario: incident, from: "+1m"}`."""
+        if spec["scenario"] not in scenarios.SCENARIOS or kind != "audit_v2":
+            raise DatasetError(f"scenario: expected one of {', '.join(scenarios.SCENARIOS)} (audit_v2)")
+        try:
+            start = resolve_instant(spec.get("from", "+1m"), self.anchor_ns)
+        except ValueError as exc:
+            raise DatasetError(f"from: {exc}") from None
+        return ListDataset(kind, scenarios.incident_audit_v2(start, self.context(spec)))
 
     def _file(self, name: str, kind: str) -> Dataset:
         path = self.host_path(name)

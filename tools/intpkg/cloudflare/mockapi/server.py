@@ -15,15 +15,17 @@ class CloudflareMock(MockServer):
 
     Besides `MockServer`'s options: `anchor` (time that relative dataset bounds are resolved from;
     default: start time), `rate_limit` (False or `{quota, window}` to override the config) and
-    `record_counts` (generated datasets resized by name).
+    `record_counts` (generated datasets resized by name) and `scenarios` (scripted stories added to the
+    data, e.g. ("incident",): see `scenarios.py`).
     """
 
     api: CloudflareApi
 
     def __init__(self, config: MockConfig, *, anchor: Any = None, rate_limit: Any = None,
-                 record_counts: dict[str, int] | None = None, **options: Any) -> None:
-        super().__init__(config, api=api_factory(anchor=anchor, rate_limit=rate_limit, record_counts=record_counts),
-                         **options)
+                 record_counts: dict[str, int] | None = None, scenarios: tuple[str, ...] = (),
+                 **options: Any) -> None:
+        super().__init__(config, api=api_factory(anchor=anchor, rate_limit=rate_limit, record_counts=record_counts,
+                                                 scenarios=tuple(scenarios)), **options)
 
     @property
     def account_id(self) -> str | None:
