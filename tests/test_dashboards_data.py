@@ -43,3 +43,13 @@ def test_a_misspelled_field_names_its_dashboard_and_panel(search_client, namespa
     problems = empty_panels(search_client, copy, filters=[phrase_filter("data_stream.namespace", namespace)], **RANGE)
     assert problems and all(p.startswith("[Cloudflare] Audit overview › ") for p in problems)
     assert all(p.split(" › ", 1)[1].split(": ", 1)[0] for p in problems)  # each names its panel
+
+
+def test_benchmark_dashboards_reports_each_dashboard(search_client, namespace: str) -> None:
+    from intpkg.benchmark.dashboards import run
+
+    figures = {f.title: f.to_dict() for f in run(search_client, REPO, rounds=1, **RANGE)}
+    assert set(figures) == {d.title for d in load_dashboards(REPO)}
+    for figure in figures.values():
+        assert figure["panels"] >= 10 and figure["empty_panels"] == [] and len(figure["rounds_ms"]) == 1
+        assert figure["slowest_panel"] and figure["slowest_panel_median_ms"] <= figure["median_ms"]

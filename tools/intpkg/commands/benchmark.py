@@ -7,6 +7,7 @@ import json
 import statistics
 
 from intpkg.benchmark import collector as collector_bench
+from intpkg.benchmark import dashboards as dashboards_bench
 from intpkg.benchmark import pipeline as bench
 from intpkg.commands._package import add_package_arg, package_dir
 from intpkg.commands._target import add_target_args, client_from_args
@@ -14,7 +15,7 @@ from intpkg.package import Package
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    benchmark = sub.add_parser("benchmark", help="measure ingest pipeline and collector performance")
+    benchmark = sub.add_parser("benchmark", help="measure ingest pipeline, collector and dashboard performance")
     kinds = benchmark.add_subparsers(dest="benchmark_type", metavar="TYPE")
     kinds.required = True
     pipeline = kinds.add_parser(
@@ -51,6 +52,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     collector.add_argument("--format", choices=("human", "json"), default="human")
     add_target_args(collector)
     collector.set_defaults(func=cmd_collector)
+
+    dashboards = kinds.add_parser("dashboards", help="render time of each dashboard over the cluster's data",
+                                  description=dashboards_bench.__doc__)
+    add_package_arg(dashboards, repository_fallback=True)
+    dashboards.add_argument("--start", default="now-30d", help="time range start (default now-30d)")
+    dashboards.add_argument("--end", default="now", help="time range end (default now)")
+    dashboards.add_argument("--rounds", type=int, default=5, help="measured rounds after a warm-up (default 5)")
+    dashboards.add_argument("--format", choices=("human", "json"), default="human")
+    add_target_args(dashboards)
+    dashboards.set_defaults(func=cmd_dashboards)
 
 
 def cmd_pipeline(args: argparse.Namespace) -> int:
@@ -117,4 +128,21 @@ def cmd_collector(args: argparse.Namespace) -> int:
         print(f"  overhead vs fetch + bulk : {overhead['process_vs_fetch_bulk']}% whole process, "
               f"{overhead['interval_vs_fetch_bulk']}% interval")
     print(f"  agent peak RSS           : {result.agent_peak_rss_mb} MB  (goal < 150 MB)")
+    return 0
+
+
+def cmd_dashboards(args: argparse.Namespace) -> int:
+    client = client_from_args(args)
+    figures = [f.to_dict() for f in dashboards_bench.run(client, package_dir(args), start=args.start, end=args.end,
+                                                          rounds=args.rounds)]
+    if args.format == "json":
+        print(json.dumps({"cluster": f"{client.flavor} {client.version}", "start": args.start, "end": args.end,
+                          "dashboards": figures}, indent=2))
+        return 0
+    print(f"Cluster: {client.target.url} ({client.flavor} {client.version}); {args.start} .. {args.end}, "
+          f"{args.rounds} round(s) after a warm-up")
+    for f in figures:
+        empty = f"; EMPTY: {', '.join(f['empty_panels'])}" if f["empty_panels"] else ""
+        print(f"  {f['title']:<32} {f['panels']:>3} panels  {f['median_ms']:>8.1f} ms  (slowest panel: "
+              f"{f['slowest_panel']} {f['slowest_panel_median_ms']} ms){empty}")
     return 0
