@@ -23,7 +23,7 @@ def package(tmp_path: Path, search_client: SearchClient):
     """A copy of the package under a name of its own (no other test's assets), with Kibana objects."""
     root = copy_real_package(tmp_path / "pkg")
     set_manifest(root, name=f"inv_{uuid.uuid4().hex[:8]}")
-    shutil.copytree(FIXTURE / "kibana", root / "kibana", dirs_exist_ok=True)  # beside the package's own
+    shutil.copytree(FIXTURE / "kibana", root / "kibana", dirs_exist_ok=True)  # the renamed copy has none of its own
     rule = {"id": "cf-rule-1", "type": "security-rule", "attributes": {"name": "Cloudflare token created"}}
     (root / "kibana" / "security_rule").mkdir()
     (root / "kibana" / "security_rule" / "cf-rule-1.json").write_text(json.dumps(rule))
@@ -40,7 +40,8 @@ def elasticsearch(assets: list[Asset]) -> dict[tuple[str, str], bool]:
 def test_inventory_names_what_install_installs(search_client, package) -> None:
     before = elasticsearch(asset_inventory(search_client, package))
     report = install_package(search_client, package)
-    installed = {(ES_KINDS[line.rsplit(" ", 1)[0]], line.rsplit(" ", 1)[1]) for line in report.installed}
+    installed = {(ES_KINDS[line.rsplit(" ", 1)[0]], line.rsplit(" ", 1)[1]) for line in report.installed
+                 if line.rsplit(" ", 1)[0] in ES_KINDS}
     assert set(before) == installed
     assert {kind for kind, _ in before} == set(ES_KINDS.values())
     pipeline_files = list(package.glob("data_stream/*/elasticsearch/ingest_pipeline/*.yml"))
@@ -62,16 +63,16 @@ def test_inventory_follows_install_and_uninstall(search_client, package) -> None
     assert not any(elasticsearch(asset_inventory(search_client, package)).values())
 
 
-def test_kibana_objects_are_listed_from_the_package_and_never_installed(search_client, package) -> None:
-    install_package(search_client, package)
+def test_kibana_objects_are_listed_from_the_package_and_installed_with_it(search_client, package) -> None:
+    assert not any(a.installed for a in asset_inventory(search_client, package) if a.service == "kibana")
+    report = install_package(search_client, package)
+    assert "security_rule cf-rule-1" in report.installed
     kibana = [a for a in asset_inventory(search_client, package) if a.service == "kibana"]
     assert [(a.kind, a.name, a.title) for a in kibana] == [
-        ("dashboard", "cloudflare-a9027572-5280-539f-ba35-0d4781757506", "[Cloudflare] HTTP security"),
-        ("dashboard", "cloudflare-da5b1054-0085-56d2-ab88-76ec2c3bd83c", "[Cloudflare] HTTP overview"),
-        ("dashboard", "cloudflare-e8881135-e973-5209-93cd-319bed47bc03", "[Cloudflare] Audit overview"),
         ("dashboard", "cloudflare-example-overview", "[Cloudflare] Example overview"),
-        ("search", "cloudflare-8ce941ef-ba9a-513c-a102-f09995e0a5b6", "[Cloudflare] Latest audit events"),
         ("search", "cloudflare-example-search", "Example events"),
         ("security_rule", "cf-rule-1", "Cloudflare token created"),
     ]
-    assert not any(a.installed for a in kibana)
+    assert all(a.installed for a in kibana)  # kept in the cluster's saved-object store
+    assert "dashboard cloudflare-example-overview" in uninstall_package(search_client, package)
+    assert not any(a.installed for a in asset_inventory(search_client, package) if a.service == "kibana")

@@ -25,6 +25,7 @@ from intpkg import yamlpos
 from intpkg.assets.engines import mappings_for
 from intpkg.assets.names import stream_assets
 from intpkg.assets.pipelines import definitions
+from intpkg.assets.saved_objects import install_saved_objects, uninstall_saved_objects
 from intpkg.fields import load_ecs, load_fields, uses_external_fields
 from intpkg.package import Package
 from intpkg.stack.client import SearchClient
@@ -105,6 +106,7 @@ def install_package(client: SearchClient, package_dir: Path, *, ecs_dir: Path | 
 
         if previous and previous != version:
             report.removed += _delete_pipelines(client, f"{base}-{previous}", keep=set(names.values()))
+    report.installed += install_saved_objects(client, package)
     return report
 
 
@@ -187,4 +189,4 @@ def uninstall_package(client: SearchClient, package_dir: Path, *, delete_data: b
                 removed.append(f"ingest pipeline {name}")
         if installed and installed != package.version:
             removed += _delete_pipelines(client, f"{assets.base}-{installed}")
-    return removed
+    return removed + uninstall_saved_objects(client, package.name)

@@ -5,8 +5,8 @@ and `uninstall_package` use, for the package's own version; one is `installed` w
 asset of that name (an older installed version's pipelines, named by their version, do not count).
 
 Kibana assets are the package's `kibana/dashboard/*.json`, `kibana/search/*.json` and
-`kibana/security_rule/*.json` files (other Kibana folders are not listed). intpkg has no Kibana and
-no store of saved objects yet, so they are always `installed=False`.
+`kibana/security_rule/*.json` files (other Kibana folders are not listed); one is `installed` when the
+cluster's saved-object store (`intpkg.assets.saved_objects`) holds it.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Literal
 
 from intpkg.assets.names import stream_assets
+from intpkg.assets.saved_objects import installed_saved_objects, package_objects
 from intpkg.package import Package
 from intpkg.stack.client import SearchClient
 from intpkg.yamlpos import ParseError, read_yaml
 
 AssetKind = Literal["index_template", "component_template", "ingest_pipeline", "dashboard", "search",
                     "security_rule"]
-KIBANA_KINDS: tuple[AssetKind, ...] = ("dashboard", "search", "security_rule")
 
 
 @dataclass(frozen=True)
@@ -46,16 +46,13 @@ def asset_inventory(client: SearchClient, package_dir: Path) -> list[Asset]:
                    for name in (names.package_template, names.custom_template)]
         wanted.append(("index_template", names.index_template, f"/_index_template/{names.index_template}"))
         assets += [Asset(kind, name, "elasticsearch", _exists(client, path), title=name) for kind, name, path in wanted]
-    return assets + kibana_assets(package.path)
+    return assets + kibana_assets(package.path, installed_saved_objects(client, package.name))
 
 
-def kibana_assets(package_dir: Path) -> list[Asset]:
-    """The package's Kibana saved objects by kind and id (never installed: intpkg has no Kibana store)."""
-    out = []
-    for kind in KIBANA_KINDS:
-        for path in sorted((package_dir / "kibana" / kind).glob("*.json")):
-            out.append(Asset(kind, path.stem, "kibana", installed=False, title=_saved_object_title(path) or path.stem))
-    return out
+def kibana_assets(package_dir: Path, installed: set[tuple[str, str]] = frozenset()) -> list[Asset]:
+    """The package's Kibana saved objects by kind and id; `installed`: the (kind, id) pairs the cluster holds."""
+    return [Asset(kind, path.stem, "kibana", installed=(kind, path.stem) in installed,
+                  title=_saved_object_title(path) or path.stem) for kind, path in package_objects(package_dir)]
 
 
 def _saved_object_title(path: Path) -> str:
