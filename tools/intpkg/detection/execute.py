@@ -95,14 +95,14 @@ class Execution:
 
 
 def execute(client: SearchClient, rule: Rule, now: datetime | None = None, *, namespace: str | None = None,
-            threshold_history: Sequence[Mapping[str, Any]] = (), start: datetime | None = None) -> Execution:
+            threshold_history: Sequence[Mapping[str, Any]] = ()) -> Execution:
     """Run `rule` once with execution time `now` (default: the current time).
 
     `threshold_history`: for threshold rules, `[{"terms": [{"field", "value"}], "last": ISO time}]` of
-    earlier alerts (see the module docstring). `start` overrides the window's start (a catch-up run).
+    earlier alerts (see the module docstring).
     Raises DetectionError naming the rule when the query cannot be built or the cluster refuses it."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    begin = start or resolve(rule.from_, now=now)
+    begin = resolve(rule.from_, now=now)
     end = resolve(rule.to, now=now)
     base = _base_filters(rule, namespace)
     window = base + [_range(gte=begin, lte=end)]
