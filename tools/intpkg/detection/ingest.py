@@ -62,7 +62,7 @@ def index_records(client: SearchClient, package: Package, data_stream: str, name
     actions = ({"_op_type": "create", "_index": index, "_source": doc} for doc in docs)
     by_id: dict[str, str] = {}
     results = client.streaming_bulk(actions, chunk_size=500, raise_on_error=False, raise_on_exception=False,
-                                    max_retries=2, yield_ok=True, refresh="wait_for")
+                                    max_retries=2, yield_ok=True)
     for item, (ok, info) in zip(out, results, strict=True):
         detail = next(iter(info.values()), {}) if info else {}
         status = detail.get("status")
@@ -82,6 +82,7 @@ def index_records(client: SearchClient, package: Package, data_stream: str, name
                 (error.get("reason") if isinstance(error, dict) else json.dumps(error))
     created = [item for item in out if item.problem is None]
     if created:
+        client.request("POST", f"/{index}/_refresh")
         found = client.request("POST", f"/{index}/_search", body={
             "size": len(created), "query": {"ids": {"values": [i.id for i in created]}},
             "_source": ["@timestamp", "error.message", "event.kind"]})
