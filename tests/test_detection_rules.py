@@ -63,6 +63,14 @@ def test_a_rule_intpkg_cannot_run_is_refused_naming_the_file(tmp_path, attribute
     assert str(path) in str(info.value) and message in str(info.value)
 
 
+def test_a_bare_rule_object_is_read_as_the_attributes(tmp_path):
+    path = write_rule(tmp_path / "r.json")
+    data = json.loads(path.read_text())["attributes"]
+    path.write_text(json.dumps(data))
+    rule = load_rule(path)
+    assert (rule.rule_id, rule.uuid, rule.type) == ("r1", "r1", "query")
+
+
 def test_two_rules_with_one_rule_id_are_refused(tmp_path):
     folder = tmp_path / "kibana" / "security_rule"
     folder.mkdir(parents=True)
@@ -113,6 +121,15 @@ def test_tests_without_a_sigma_rule_name_no_rule(tmp_path):
     path.write_text("data_stream: audit\npositives: [{a: 1}]\nnegatives: [{a: 2}]\n")
     with pytest.raises(DetectionError, match=r"no Sigma rule _dev/detection/rules/orphan.yml"):
         rule_id_for(tmp_path, read_tests_file(path))
+    sigma = tmp_path / "_dev" / "detection" / "rules" / "orphan.yml"
+    sigma.parent.mkdir(parents=True)
+    sigma.write_text("title: base\nid: base-id\n---\ntitle: burst\nid: burst-id\ncorrelation: {type: event_count}\n")
+    tests = read_tests_file(path)
+    assert rule_id_for(tmp_path, tests) == "base-id"
+    assert rule_id_for(tmp_path, tests, {"burst-id"}) == "burst-id"  # a correlation: the id that is a rule
+    sigma.write_text("title: [\n")
+    with pytest.raises(DetectionError, match="orphan.yml: cannot read the Sigma rule"):
+        rule_id_for(tmp_path, tests)
     path.write_text("data_stream: audit\nrule_id: abc\npositives: [{a: 1}]\nnegatives: [{a: 2}]\n")
     assert rule_id_for(tmp_path, read_tests_file(path)) == "abc"
 

@@ -8,7 +8,8 @@
         "threshold"?: {"field": [..] | "..", "value": N, "cardinality"?: [{"field", "value"}]},
         "new_terms_fields"?: [..], "history_window_start"?: "now-30d", ...}}
 
-Attributes a built package or a Kibana export keeps as JSON strings are parsed. Other rule types
+Attributes a built package or a Kibana export keeps as JSON strings are parsed; a bare rule object (the
+detection rules API's shape, `{"rule_id", "name", ...}`) is read as the attributes. Other rule types
 (eql, esql, machine_learning, ...) are refused with the file named: intpkg cannot run them.
 """
 
@@ -128,6 +129,8 @@ def load_rule(path: Path) -> Rule:
 
 def rule_from_saved_object(data: Any, path: Path | None = None) -> Rule:
     where = str(path) if path else "security rule"
+    if isinstance(data, dict) and "attributes" not in data and "rule_id" in data:
+        data = {"id": data.get("id"), "type": "security-rule", "attributes": data}  # the rules API's shape
     if not isinstance(data, dict) or not isinstance(data.get("attributes"), dict):
         raise DetectionError(f"{where}: expected a saved object with `attributes`.")
     if data.get("type") not in (None, "security-rule"):

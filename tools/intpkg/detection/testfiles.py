@@ -19,14 +19,18 @@ The rule is the one whose rule_id is the `id` of the Sigma rule `_dev/detection/
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from intpkg.detection import DetectionError
 from intpkg.errors import IntpkgError
 from intpkg.yamlpos import read_yaml
 
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 TESTS_DIR = Path("_dev") / "detection" / "tests"
 SIGMA_DIR = Path("_dev") / "detection" / "rules"
 GROUPS = ("history", "positives", "negatives")  # the order records are indexed in
@@ -88,8 +92,10 @@ def tests_files(package_dir: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.yml") if p.is_file()) if folder.is_dir() else []
 
 
-def rule_id_for(package_dir: Path, tests: RuleTests) -> str:
-    """The rule_id the tests are for: the tests file's own, else the `id` of its Sigma rule."""
+def rule_id_for(package_dir: Path, tests: RuleTests, known: Collection[str] = ()) -> str:
+    """The rule_id the tests are for: the tests file's own, else the `id` of its Sigma rule. A Sigma file
+    of several documents (a correlation and the rules it correlates) gives the first id among `known`
+    (the package's rule_ids), else its first id."""
     if tests.rule_id:
         return tests.rule_id
     sigma = Path(package_dir) / SIGMA_DIR / f"{tests.slug}.yml"
@@ -97,10 +103,10 @@ def rule_id_for(package_dir: Path, tests: RuleTests) -> str:
         raise DetectionError(f"{tests.path}: no Sigma rule {SIGMA_DIR / (tests.slug + '.yml')} names the rule "
                              "these tests are for (or give `rule_id` in the tests file).")
     try:
-        data = read_yaml(sigma)
-    except IntpkgError as exc:
+        documents = list(yaml.load_all(sigma.read_text(encoding="utf-8"), Loader=_Loader))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise DetectionError(f"{sigma}: cannot read the Sigma rule: {exc}") from None
-    rule_id = data.get("id") if isinstance(data, dict) else None
-    if not rule_id:
+    ids = [str(doc["id"]) for doc in documents if isinstance(doc, dict) and doc.get("id")]
+    if not ids:
         raise DetectionError(f"{sigma}: the Sigma rule has no `id` (the rule_id of its Kibana rule).")
-    return str(rule_id)
+    return next((i for i in ids if i in known), ids[0])

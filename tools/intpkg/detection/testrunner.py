@@ -29,6 +29,7 @@ from __future__ import annotations
 import fnmatch
 import time
 import uuid
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -69,7 +70,7 @@ class RulesRunner(TestRunner):
         for path in tests_files(package.path):
             try:
                 tests = read_tests_file(path)
-                rule_id = rule_id_for(package.path, tests)
+                rule_id = rule_id_for(package.path, tests, rules)
                 if rule_id not in rules:
                     raise DetectionError(f"{path}: no rule in {RULE_DIR} has rule_id {rule_id} "
                                          "(build the package to generate it).")
@@ -80,7 +81,7 @@ class RulesRunner(TestRunner):
                 result = TestResult(TEST_TYPE, package.name, "-", path.stem)
                 result.error(str(exc))
                 results.append(result)
-                tested.add(_sigma_id(package, path))  # its rule is not also reported as untested
+                tested.add(_sigma_id(package, path, rules))  # its rule is not also reported as untested
                 continue
             tested.add(rule_id)
             if not options.data_streams or tests.data_stream in options.data_streams:
@@ -170,10 +171,10 @@ class RulesRunner(TestRunner):
             result.fail(f"more matches than max_signals ({rule.max_signals}): some were not read")
 
 
-def _sigma_id(package: Package, path: Path) -> str:
+def _sigma_id(package: Package, path: Path, known: Collection[str]) -> str:
     stub = RuleTests(path=path, slug=path.stem, data_stream="", positives=[], negatives=[], history=[])
     try:
-        return rule_id_for(package.path, stub)
+        return rule_id_for(package.path, stub, known)
     except DetectionError:
         return ""
 
