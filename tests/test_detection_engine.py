@@ -201,6 +201,15 @@ def test_the_interval_is_respected_and_a_restart_neither_skips_nor_repeats(case)
     assert capped.rule_states()[0]["gap"]["executions_skipped"] == 10
 
 
+def test_extra_lookback_catches_events_that_arrive_late(case):
+    case.index("audit", records("token-created", "positives"))
+    rule = case.rule("token-created")
+    late = T0 + timedelta(minutes=3)  # the first token event (12:00) is 7 minutes old: outside now-6m
+    assert [m.source["event"]["action"] for m in execute(case.client, rule, late).matches] == ["update"]
+    (run,) = case.engine([rule], extra_lookback=timedelta(minutes=5)).run_once(late)
+    assert (run.matches, run.new_alerts) == (2, 2)
+
+
 def test_a_failing_rule_is_reported_and_retried_an_interval_later(case):
     case.index("audit", records("token-created", "positives"))
     bad = case.rule("token-created", query="event.action:(", language="lucene")

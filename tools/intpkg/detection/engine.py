@@ -20,6 +20,12 @@ count again (Kibana's threshold signal history), kept per rule in the state file
 in another process, can switch rules). A disabled rule does not run; enabled again, it starts afresh
 at the current time (the time it was off is not caught up, as in Kibana).
 
+**Late events.** A rule sees an event only if it reached the cluster before the window of the first
+execution whose window holds its `@timestamp` ended being searched: `from` minus `interval` (Kibana's
+"additional look-back", one minute for `now-6m` every `5m`) is the lateness a rule tolerates. A
+collector polling every minute can deliver later than that; `extra_lookback` widens every window by
+a fixed amount (alerts stay unique by their `_id`; a threshold then counts over the wider window).
+
 Files are replaced atomically; one engine at a time may run on a state file (`run_forever` locks it).
 """
 
@@ -87,7 +93,7 @@ class DetectionEngine:
     def __init__(self, client: SearchClient | None, rules: Sequence[Rule], state_file: Path, *,
                  enabled_file: Path | None = None, alerts_index: str = ALERTS_INDEX,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 max_catchup: int = DEFAULT_MAX_CATCHUP) -> None:
+                 max_catchup: int = DEFAULT_MAX_CATCHUP, extra_lookback: timedelta = timedelta(0)) -> None:
         self.client = client
         self.rules = list(rules)
         self._by_id = {r.rule_id: r for r in self.rules}
@@ -97,6 +103,7 @@ class DetectionEngine:
         self.alerts_index = alerts_index
         self.clock = clock
         self.max_catchup = max(1, max_catchup)
+        self.extra_lookback = extra_lookback
         self._index_ready = False
 
     @classmethod
@@ -246,7 +253,8 @@ class DetectionEngine:
         entry["last_attempt"] = iso_time(self.clock().astimezone(UTC))
         try:
             history = entry.get("threshold_history") or []
-            execution = execute(self.client, rule, moment, threshold_history=history)
+            execution = execute(self.client, rule, moment, threshold_history=history,
+                                extra_lookback=self.extra_lookback)
             created = self.clock().astimezone(UTC)
             alerts = [build_alert(rule, execution, match, created) for match in execution.matches]
             run.new_alerts, run.existing_alerts = write_alerts(self.client, alerts, self.alerts_index)

@@ -30,7 +30,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -95,14 +95,16 @@ class Execution:
 
 
 def execute(client: SearchClient, rule: Rule, now: datetime | None = None, *, namespace: str | None = None,
-            threshold_history: Sequence[Mapping[str, Any]] = ()) -> Execution:
+            threshold_history: Sequence[Mapping[str, Any]] = (),
+            extra_lookback: timedelta = timedelta(0)) -> Execution:
     """Run `rule` once with execution time `now` (default: the current time).
 
     `threshold_history`: for threshold rules, `[{"terms": [{"field", "value"}], "last": ISO time}]` of
-    earlier alerts (see the module docstring).
+    earlier alerts (see the module docstring). `extra_lookback` moves the window's start earlier (for
+    events that reach the cluster later than the rule's own overlap, `from` minus `interval`, allows).
     Raises DetectionError naming the rule when the query cannot be built or the cluster refuses it."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    begin = resolve(rule.from_, now=now)
+    begin = resolve(rule.from_, now=now) - extra_lookback
     end = resolve(rule.to, now=now)
     base = _base_filters(rule, namespace)
     window = base + [_range(gte=begin, lte=end)]
