@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "ui",
     "verify",
     "mock",
+    "detect",
 ]
 
 

@@ -87,6 +87,11 @@ def agent_state_dir() -> Path:
     return intpkg_home() / "agent"
 
 
+def detection_state_dir() -> Path:
+    """The detection engine's state: last run per rule, rule switches (`intpkg detect`, `intpkg up`)."""
+    return intpkg_home() / "detection"
+
+
 def ui_home() -> Path:
     """The integrations UI's saved policies, secrets and collector state (`intpkg ui`, `intpkg up`)."""
     return intpkg_home() / "ui"

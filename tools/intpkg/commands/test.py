@@ -15,13 +15,13 @@ from intpkg.testing import report
 from intpkg.testing.runner import RUNNERS, RunOptions
 
 # Modules that register a runner (static, system and asset runners go here when they exist).
-RUNNER_MODULES = ["intpkg.testing.pipeline.runner", "intpkg.testing.system.runner"]
+RUNNER_MODULES = ["intpkg.testing.pipeline.runner", "intpkg.testing.system.runner", "intpkg.detection.testrunner"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     for module in RUNNER_MODULES:
         importlib.import_module(module)
-    test = sub.add_parser("test", help="run package tests (pipeline, system)")
+    test = sub.add_parser("test", help="run package tests (pipeline, system, rules)")
     types = test.add_subparsers(dest="test_type", metavar="TYPE")
     types.required = True
 
@@ -49,6 +49,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="write the first document as the data stream's sample_event.json")
     add_target_args(system)
     system.set_defaults(func=cmd_test)
+
+    rules = types.add_parser(
+        "rules", help="run every detection rule against its positive and negative sample records",
+        description="For each kibana/security_rule/*.json rule and its _dev/detection/tests/<slug>.yml: send the "
+                    "raw Cloudflare records (history, positives, negatives) through the package's ingest pipeline "
+                    "into a fresh data stream, run the rule just after the latest record and require its matches "
+                    "to be exactly the positives; the data stream is deleted afterwards.")
+    _common_args(rules)
+    add_target_args(rules)
+    rules.set_defaults(func=cmd_test)
 
 
 def _common_args(parser: argparse.ArgumentParser) -> None:

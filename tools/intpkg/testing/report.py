@@ -22,8 +22,11 @@ def render(results: Sequence[TestResult], fmt: str) -> str:
 
 
 def human(results: Sequence[TestResult]) -> str:
-    header = ("DATA STREAM", "TEST TYPE", "TEST NAME", "RESULT", "TIME")
+    header: tuple[str, ...] = ("DATA STREAM", "TEST TYPE", "TEST NAME", "RESULT", "TIME")
     rows = [(r.data_stream, r.test_type, r.name, r.status.upper(), f"{r.duration:.2f}s") for r in results]
+    if any(r.details.get("summary") for r in results):  # a runner's one-line account of each case
+        header += ("DETAILS",)
+        rows = [row + (str(r.details.get("summary") or ""),) for row, r in zip(rows, results, strict=True)]
     widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=False)]
     line = "  ".join(f"{{:<{w}}}" for w in widths)
     out = [line.format(*header), line.format(*("-" * w for w in widths))]
@@ -65,6 +68,8 @@ def xunit(results: Sequence[TestResult]) -> str:
                 node.text = "\n".join(r.failures)
             elif r.status == SKIP:
                 ET.SubElement(case, "skipped", {"message": "; ".join(r.failures)})
+            if r.details.get("summary"):
+                ET.SubElement(case, "system-out").text = str(r.details["summary"])
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 
