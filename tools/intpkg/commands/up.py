@@ -16,6 +16,8 @@ import logging
 import os
 import sys
 import threading
+import time
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     from intpkg.cloudflare.mockapi import CloudflareMock
 
 INPUT = "cloudflare-httpjson"
+ALERT_LOOKBACK = timedelta(minutes=3)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,6 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--mock", action="store_true", help="collect from the bundled mock API even with credentials")
     up.add_argument("--once", action="store_true", help="collect one interval per stream, then exit")
     up.add_argument("--no-ui", action="store_true", help="do not serve the integrations UI")
+    up.add_argument("--no-detection", action="store_true",
+                    help="do not run the package's detection rules (alerts to intpkg-alerts-default)")
     add_ui_args(up, prefix="ui-")
     add_collector_args(up)
     add_target_args(up)
@@ -128,6 +133,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         agent = Agent(plans, client, state_dir, budget_policy=BUDGET, **agent_options(args))
         worker = threading.Thread(target=agent.run, kwargs={"once": args.once}, daemon=True)
         worker.start()
+        detecting = not args.no_detection and not args.once and (package.path / "kibana" / "security_rule").is_dir()
+        names = {}
+        if detecting:
+            names = {rule.rule_id: rule.name for rule in stack.enter_context(_detecting(client, package)).rules}
         if not args.no_ui and not args.once:
             ui = stack.enter_context(_serving_ui(args, package, target, mock))
             print(f"integrations UI: {ui.url}", flush=True)
@@ -136,6 +145,8 @@ def cmd_up(args: argparse.Namespace) -> int:
                 worker.join(timeout=10)
                 if worker.is_alive():
                     _report(client, plans, agent.status.path)
+                    if detecting:
+                        _report_alerts(client, names)
         except KeyboardInterrupt:
             print("stopping: flushing queued events and saving cursors ...")
             agent.stop()
@@ -165,6 +176,41 @@ def _serving_ui(args: argparse.Namespace, package: Package, target, mock: Cloudf
         for entry in server.integrations.catalog.entries():
             if (settings.ui_home() / "collectors" / entry.name).is_dir():
                 server.integrations.collector(entry.name).stop(remember=False)
+
+
+@contextlib.contextmanager
+def _detecting(client, package: Package):
+    """The detection engine beside the collector: the package's enabled rules on their schedule.
+
+    Windows are widened by the collector's own delay (`ALERT_LOOKBACK`: audit logs are read up to two
+    minutes behind, once a minute), so that an event collected late is still seen by its rule.
+    """
+    from intpkg.detection.engine import DetectionEngine
+
+    engine = DetectionEngine.for_package(client, package.path, settings.detection_state_dir(),
+                                         extra_lookback=ALERT_LOOKBACK)
+    stop = threading.Event()
+    thread = threading.Thread(target=engine.run_forever, args=(stop,), name="detection", daemon=True)
+    thread.start()
+    enabled = sum(engine.enabled().values())
+    print(f"detection: {enabled} of {len(engine.rules)} rules enabled; alerts in {engine.alerts_index}", flush=True)
+    try:
+        yield engine
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
+def _report_alerts(client, names: dict[str, str]) -> None:
+    """One line: the alerts written so far, and the rules with the most."""
+    from intpkg.detection.alerts import alert_counts
+
+    counts = alert_counts(client)
+    if counts:
+        total = sum(counts.values())
+        top = ", ".join(f"{names.get(rule_id, rule_id)}: {n}"
+                        for rule_id, n in sorted(counts.items(), key=lambda kv: -kv[1])[:5])
+        print(f"[{time.strftime('%H:%M:%S')}] alerts: {total} ({top})", flush=True)
 
 
 def _report(client, plans, status_path: Path) -> None:

@@ -238,6 +238,30 @@ def dashboard_control(dashboard_id: str, number: int):
     return jsonify(options=core().control_options(dashboard_id, number, **_view()))
 
 
+# ---- detection rules and alerts (the subset of Kibana's detection engine API the pages need) ----------
+
+@blueprint.get("/detection_engine/rules/_find")
+def find_rules():
+    items = [state for _, state in core().rule_states()]
+    page, per_page = max(request.args.get("page", 1, type=int), 1), request.args.get("per_page", 20, type=int)
+    per_page = min(max(per_page, 1), 10_000)
+    return jsonify(page=page, perPage=per_page, total=len(items), data=items[(page - 1) * per_page: page * per_page])
+
+
+@blueprint.patch("/detection_engine/rules")
+def patch_rule():
+    body = request.get_json(silent=True) or {}
+    if not isinstance(body.get("rule_id"), str) or not isinstance(body.get("enabled"), bool):
+        return _error(400, "expected {\"rule_id\": \"...\", \"enabled\": true|false}")
+    return jsonify(core().set_rule_enabled(body["rule_id"], body["enabled"]))
+
+
+@blueprint.get("/ui/alerts")
+def list_alerts():
+    size = min(max(request.args.get("size", 100, type=int), 1), 1000)
+    return jsonify(items=core().alerts(size=size, rule_id=request.args.get("rule_id") or None))
+
+
 @blueprint.get("/ui/collector")
 def collector_health():
     return jsonify(items=[{"package": e.name, **core().collector(e.name).health()}

@@ -274,6 +274,32 @@ def vendor(name: str):
     return response
 
 
+# ---- security: detection rules and alerts ----------------------------------------------------------
+
+@blueprint.route("/app/security/rules")
+def rules():
+    return render_template("rules.html", rules=core().rule_states())
+
+
+@blueprint.route("/app/security/rules/<rule_id>/<action>", methods=["POST"])
+def rule_action(rule_id: str, action: str):
+    if action not in ("enable", "disable"):
+        abort(404)
+    try:
+        state = core().set_rule_enabled(rule_id, action == "enable")
+    except NotFound:
+        abort(404, "no such rule")
+    flash(f"Rule {state['name']!r} {'enabled' if state['enabled'] else 'disabled'}.", "success")
+    return redirect(url_for("pages.rules"))
+
+
+@blueprint.route("/app/security/alerts")
+def alerts():
+    rule_id = request.args.get("rule_id") or None
+    names = {state["rule_id"]: state["name"] for _, state in core().rule_states()}
+    return render_template("alerts.html", alerts=core().alerts(rule_id=rule_id), rule_id=rule_id, names=names)
+
+
 # ---- data streams ------------------------------------------------------------------------------
 
 @blueprint.route("/app/data-streams")

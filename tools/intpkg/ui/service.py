@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from intpkg import settings
 from intpkg.agent.policy import PolicyError, Problem, plan_streams
 from intpkg.assets.install import install_package, uninstall_package
 from intpkg.cloudflare.verify import Check
@@ -122,6 +123,32 @@ class Integrations:
         if not 0 <= number < len(dashboard.controls):
             raise NotFound(f"no control {number} on dashboard {dashboard_id}")
         return control_options(self.client(), dashboard, dashboard.controls[number], **view)
+
+    # ---- detection rules and alerts ---------------------------------------------------------------
+    def detection(self, name: str) -> Any:
+        """The package's detection rules and their switches (the engine's files; the engine runs in `intpkg up`)."""
+        from intpkg.detection.engine import DetectionEngine
+
+        return DetectionEngine.for_package(None, self.package(name).path, settings.detection_state_dir())
+
+    def rule_states(self) -> list[tuple[str, dict[str, Any]]]:
+        """(package name, rule state) for every rule of every package that has rules."""
+        out = []
+        for entry in self.catalog.entries():
+            if (entry.materialize(self.home / "packages") / "kibana" / "security_rule").is_dir():
+                out += [(entry.name, state) for state in self.detection(entry.name).rule_states()]
+        return out
+
+    def set_rule_enabled(self, rule_id: str, enabled: bool) -> dict[str, Any]:
+        for name, state in self.rule_states():
+            if state["rule_id"] == rule_id:
+                return self.detection(name).set_enabled(rule_id, enabled)
+        raise NotFound(f"no detection rule {rule_id}")
+
+    def alerts(self, *, size: int = 100, rule_id: str | None = None) -> list[dict[str, Any]]:
+        from intpkg.detection.alerts import recent_alerts
+
+        return recent_alerts(self.client(), size=size, rule_id=rule_id)
 
     # ---- policies --------------------------------------------------------------------------------
     def store(self, name: str) -> PolicyStore:
