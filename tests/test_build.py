@@ -102,7 +102,7 @@ def test_kibana_objects_are_encoded_byte_for_byte_as_elastic_package_does(packag
 def test_the_packages_dashboards_build_encoded_and_decode_back(tmp_path, ecs):
     root = copy_real_package(tmp_path / "pkg")
     result = build_package(root, tmp_path / "out", ecs=ecs, make_zip=False, update_source_docs=False)
-    sources = sorted((root / "kibana").glob("*/*.json"))
+    sources = sorted(p for kind in ("dashboard", "search") for p in (root / "kibana" / kind).glob("*.json"))
     assert len(sources) == 4
     for source in sources:
         rel = source.relative_to(root)

@@ -8,6 +8,7 @@ Hostile input is an error naming the file and where, never a runaway: text that 
 files, more than MAX_ALIASES alias uses and more than MAX_DEPTH levels of nesting.
 
 - `load_file(path)` / `parse_yaml(text, path)`: data plus positions (`Loaded`), for lint and build;
+- `load_documents(path)` / `parse_yaml_documents(text, path)`: each document of a multi-document file;
 - `read_yaml(path)`: just the data of a file;
 - `loads(text, where)`: just the data of a string (a `yaml`-type variable, say).
 """
@@ -174,23 +175,37 @@ def _yaml_error(path: Path, exc: yaml.YAMLError) -> ParseError:
     return ParseError(path, line, col, message)
 
 
-def parse_yaml(text: str, path: Path) -> Loaded:
-    """Parse one YAML document from `text`; raise ParseError when it is not valid."""
+def _compose_all(text: str, path: Path) -> list[yaml.Node | None]:
     if "\x00" in text:
         raise ParseError(path, 1, 1, "a binary file, not YAML")
     try:
-        docs = list(yaml.compose_all(text, Loader=_Loader))
+        return list(yaml.compose_all(text, Loader=_Loader))
     except yaml.YAMLError as exc:
         raise _yaml_error(path, exc) from None
     except RecursionError:
         raise ParseError(path, 1, 1, f"invalid YAML: nested more than {MAX_DEPTH} levels deep") from None
+
+
+def _loaded(node: yaml.Node | None, path: Path) -> Loaded:
+    loaded = Loaded(path=path, data=None)
+    if node is not None:
+        loaded.data = _Builder(loaded).build(node, ())
+    return loaded
+
+
+def parse_yaml(text: str, path: Path) -> Loaded:
+    """Parse one YAML document from `text`; raise ParseError when it is not valid."""
+    docs = _compose_all(text, path)
     if len(docs) > 1:
         mark = docs[1].start_mark
         raise ParseError(path, mark.line + 1, mark.column + 1, "invalid YAML: more than one document in the file")
-    loaded = Loaded(path=path, data=None)
-    if docs and docs[0] is not None:
-        loaded.data = _Builder(loaded).build(docs[0], ())
-    return loaded
+    return _loaded(docs[0] if docs else None, path)
+
+
+def parse_yaml_documents(text: str, path: Path) -> list[Loaded]:
+    """Every document of a multi-document YAML stream (`---` separated, as Sigma correlation rules are
+    written), each with its own positions (lines and columns of the whole file)."""
+    return [_loaded(node, path) for node in _compose_all(text, path)]
 
 
 def parse_json(text: str, path: Path) -> Loaded:
@@ -219,8 +234,7 @@ def parse_json(text: str, path: Path) -> Loaded:
     return loaded
 
 
-def load_file(path: Path) -> Loaded:
-    """Load a .json file as JSON, anything else as YAML; errors name the file, line and column."""
+def _read_text(path: Path) -> str:
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -232,9 +246,20 @@ def load_file(path: Path) -> Loaded:
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise ParseError(path, line, column, f"not UTF-8 text (byte {raw[exc.start:exc.start + 1]!r}); "
                          "save it as UTF-8") from None
+    return text
+
+
+def load_file(path: Path) -> Loaded:
+    """Load a .json file as JSON, anything else as YAML; errors name the file, line and column."""
+    text = _read_text(path)
     if path.suffix == ".json":
         return parse_json(text, path)
     return parse_yaml(text, path)
+
+
+def load_documents(path: Path) -> list[Loaded]:
+    """Every YAML document of a file (see `parse_yaml_documents`); errors as `load_file`'s."""
+    return parse_yaml_documents(_read_text(path), path)
 
 
 def read_yaml(path: Path) -> Any:

@@ -47,6 +47,7 @@ class BuildResult:
     version: str
     files: list[str] = field(default_factory=list)
     docs_updated: list[str] = field(default_factory=list)
+    rules_updated: list[str] = field(default_factory=list)
 
 
 def _manifest(package_dir: Path) -> dict:
@@ -242,6 +243,35 @@ def render_docs(package_dir: Path, ecs: EcsReference | None) -> dict[str, str]:
         raise IntpkgError(f"{template}:{exc.line}:{exc.column}: {exc.message}") from None
 
 
+def security_rules(package_dir: Path) -> dict[str, str] | None:
+    """`kibana/security_rule/<rule_id>.json` -> text, converted from the Sigma rules of `_dev/detection/rules`;
+    None for a package without them (its security rules, if any, are its own)."""
+    from intpkg.detection.authoring import generate, has_detection  # late import: pySigma loads only when used
+
+    return generate(package_dir) if has_detection(package_dir) else None
+
+
+def write_security_rules(package_dir: Path, rules: dict[str, str]) -> list[str]:
+    """Write the generated rules into `package_dir` (and remove rule files no Sigma rule generates any more);
+    the paths written or removed."""
+    changed = []
+    folder = package_dir / "kibana" / "security_rule"
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        rel = path.relative_to(package_dir).as_posix()
+        if rel not in rules:
+            path.unlink()
+            changed.append(rel)
+    for rel, text in rules.items():
+        target = package_dir / rel
+        if not target.is_file() or target.read_text(encoding="utf-8") != text:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+            changed.append(rel)
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+    return sorted(changed)
+
+
 def write_zip(folder: Path, zip_path: Path, root_name: str) -> None:
     """Zip `folder` as `<root_name>/...`, entries sorted with fixed timestamps (reproducible)."""
     zip_path.parent.mkdir(parents=True, exist_ok=True)
@@ -260,8 +290,9 @@ def build_package(package_dir: Path, build_dir: Path | None = None, *, ecs: EcsR
                   validate: bool = True) -> BuildResult:
     """Build the package at `package_dir` into `<build_dir>/packages/<name>/<version>/` (+ `<name>-<version>.zip`).
 
-    `build_dir` defaults to `<package_dir>/build`. Rendered docs are also written back to the source `docs/`
-    (like elastic-package) unless `update_source_docs` is False. Raises IntpkgError on any problem.
+    `build_dir` defaults to `<package_dir>/build`. Rendered docs, and the Kibana security rules converted from the
+    Sigma rules of `_dev/detection`, are also written back to the source (`docs/`, `kibana/security_rule/`; like
+    elastic-package's docs) unless `update_source_docs` is False. Raises IntpkgError on any problem.
     """
     package_dir = Path(package_dir).resolve()
     unsafe = unsafe_entries(package_dir)  # before anything is read: a FIFO would block, a link would leak
@@ -278,7 +309,10 @@ def build_package(package_dir: Path, build_dir: Path | None = None, *, ecs: EcsR
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     rendered = render_docs(package_dir, ecs)
+    rules = security_rules(package_dir)
     result = BuildResult(folder=folder, zip_path=None, name=name, version=version)
+    if update_source_docs and rules is not None:
+        result.rules_updated = write_security_rules(package_dir, rules)
     for doc_name, text in rendered.items():
         source = package_dir / "docs" / doc_name
         if update_source_docs and (not source.is_file() or source.read_text(encoding="utf-8") != text):
@@ -286,6 +320,10 @@ def build_package(package_dir: Path, build_dir: Path | None = None, *, ecs: EcsR
             source.write_text(text, encoding="utf-8")
             result.docs_updated.append(f"docs/{doc_name}")
     result.files = copy_package_part(package_dir, folder)
+    if rules is not None:  # the built rules are the Sigma rules', whatever the source holds
+        stale = [f for f in result.files if f.startswith("kibana/security_rule/")]
+        write_security_rules(folder, rules)
+        result.files = [f for f in result.files if f not in stale] + sorted(rules)
     for doc_name, text in rendered.items():
         (folder / "docs").mkdir(exist_ok=True)
         (folder / "docs" / doc_name).write_text(text, encoding="utf-8")

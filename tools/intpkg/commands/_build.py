@@ -21,6 +21,8 @@ def run_build(args: argparse.Namespace) -> int:
                            validate=not args.skip_validation)
     for doc in result.docs_updated:
         print(f"rendered {doc}")
+    for rule in result.rules_updated:
+        print(f"{'generated' if (args.package_dir / rule).is_file() else 'removed'} {rule}")
     print(f"built {result.name} {result.version}: {result.folder}")
     if result.zip_path:
         print(f"zip: {result.zip_path}")

@@ -1,5 +1,7 @@
-"""Detection rules without Kibana: load the package's Kibana security rules, run them, write alerts.
+"""Detection rules: authored as Sigma, built into Kibana security rules, run and tested without Kibana.
 
+- `authoring`: the Sigma sources under `_dev/detection` converted (pySigma) to Kibana security rules,
+  which `intpkg build` writes to `kibana/security_rule/`, and lint keeps in sync;
 - `rules`: `kibana/security_rule/*.json` (Kibana security-rule saved objects) as `Rule`s;
 - `execute`: one rule over its look-back window at a given time, as Kibana's detection engine runs
   query, threshold and new-terms rules, returning `Match`es (the source events behind each would-be alert);

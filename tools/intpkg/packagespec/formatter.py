@@ -4,7 +4,8 @@
 * YAML: the node tree re-emitted (like elastic-package's node-based formatter): keys in their order, each
   scalar in the style its author chose (plain, quoted, literal, folded; flow or block collections), 2-space
   indent with indented sequences, one space after `:`/`-`, folded blocks wrapped at 110 columns, other
-  scalars never wrapped. Ingest pipelines are skipped, as elastic-package does (kept byte-stable).
+  scalars never wrapped. Ingest pipelines are skipped, as elastic-package does (kept byte-stable), and so are the
+  Sigma sources of `_dev/detection` (a correlation file holds several YAML documents).
 * A YAML file with comments is left untouched when its canonical form differs (PyYAML cannot keep comments):
   it is reported as skipped instead of being rewritten.
 """
@@ -171,6 +172,8 @@ def package_files(package_dir: Path) -> list[Path]:
             continue
         if "deploy" in rel.parts and "files" in rel.parts:
             continue  # files a test service serves or mounts: byte-exact on purpose
+        if rel.parts[:2] == ("_dev", "detection"):
+            continue  # Sigma sources as their authors write them (a correlation is several YAML documents)
         out.append(path)
     return out
 

@@ -10,6 +10,7 @@ from intpkg.packagespec.package import Package
 from intpkg.packagespec.problems import Problem
 from intpkg.packagespec.rules import (
     dashboards,
+    detection,
     docs,
     extensions,
     fields,
@@ -23,7 +24,7 @@ from intpkg.packagespec.rules import (
 from intpkg.packagespec.rules.context import LintContext, try_load_ecs
 from intpkg.packagespec.structure import check_structure
 
-RULE_MODULES = (schemas, manifest, fields, pipelines, templates, extensions, kibana, dashboards, tests, docs)
+RULE_MODULES = (schemas, manifest, fields, pipelines, templates, extensions, kibana, dashboards, detection, tests, docs)
 
 
 def lint_package(package_dir: Path, *, ecs: EcsReference | None = None, ecs_dir: Path | None = None,

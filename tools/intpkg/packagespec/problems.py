@@ -26,6 +26,7 @@ RULES: dict[str, str] = {
     "SCH009": "Kibana saved object does not match the saved-object envelope",
     "SCH010": "sample_event.json does not have the shape of an indexed document",
     "SCH011": "_dev/deploy/docker/docker-compose.yml does not match its schema",
+    "SCH012": "Sigma rule, rule test or ATT&CK table under _dev/detection does not match its schema",
     # manifest and changelog
     "CHG001": "manifest version differs from the newest changelog entry",
     "CHG002": "changelog version is not semver",
@@ -71,6 +72,19 @@ RULES: dict[str, str] = {
               "column named by a chart, an ordering or columnOrder)",
     "KIB007": "dashboard panel grid: panelIndex not unique or not gridData.i, panel past the 48 columns or "
               "overlapping another",
+    # detection rules (_dev/detection, kibana/security_rule)
+    "DET001": "kibana/security_rule/*.json differs from the conversion of the Sigma rules of _dev/detection "
+              "(missing, outdated or left over; run `intpkg build`)",
+    "DET002": "Sigma rule cannot be converted (pipeline or pySigma error, unknown logsource, unmapped field, "
+              "correlation Kibana cannot run, duplicate id)",
+    "DET003": "Sigma rule without its tests file, tests file without its rule, or a tests file for another data "
+              "stream",
+    "DET004": "rule reads a field its data stream does not define, or matches a flattened key with wildcards or a "
+              "regular expression (no match on OpenSearch), or aggregates a text field",
+    "DET005": "ATT&CK tag missing from _dev/detection/attack.yml, technique none of the rule's tactics covers, or "
+              "no tactic",
+    "DET006": "rule test record without a time or outside the rule's window at run_at, history where the rule has "
+              "none, or fewer threshold positives than the threshold",
     # samples, docs, tests
     "SMP001": "field in sample_event.json is not defined (or its value does not fit the field)",
     "DOC001": "docs/README.md differs from the render of _dev/build/docs/README.md (run `intpkg build`)",

@@ -31,6 +31,11 @@ SCHEMA_CODES = {
     "kibana_search": "SCH009",
     "sample_event": "SCH010",
     "docker_compose": "SCH011",
+    "detection_rule": "SCH012",
+    "detection_correlation": "SCH012",
+    "detection_counted_rule": "SCH012",
+    "detection_test": "SCH012",
+    "detection_attack": "SCH012",
 }
 
 

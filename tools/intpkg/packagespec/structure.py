@@ -89,6 +89,10 @@ PACKAGE = [
         D("test", [F("config.yml")]),
         D("benchmark"),
         F("shared"),
+        # intpkg: Sigma detection rules, the source of kibana/security_rule/ (see _dev/detection/README.md)
+        D("detection", [F("README.md"), F("pipeline.yml"), F("attack.yml"),
+                        D("rules", [F(r"[a-z0-9][a-z0-9-]*[a-z0-9]\.yml")]),
+                        D("tests", [F(r"[a-z0-9][a-z0-9-]*[a-z0-9]\.yml")])]),
     ], private=True),
     F("LICENSE.txt"), F("NOTICE.txt"), F("validation.yml"),
 ]

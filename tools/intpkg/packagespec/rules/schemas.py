@@ -14,6 +14,8 @@ FILE_KINDS = [
     ("changelog.yml", "changelog"),
     ("_dev/build/build.yml", "build"),
     ("_dev/deploy/docker/docker-compose.yml", "docker_compose"),
+    ("_dev/detection/tests/*.yml", "detection_test"),
+    ("_dev/detection/attack.yml", "detection_attack"),
     ("data_stream/*/manifest.yml", "data_stream_manifest"),
     ("data_stream/*/fields/*.yml", "fields"),
     ("data_stream/*/elasticsearch/ingest_pipeline/*", "ingest_pipeline"),
