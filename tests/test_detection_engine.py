@@ -265,3 +265,28 @@ def test_the_detect_command_lists_switches_and_runs_once(search_client, tmp_path
     assert len(lines) == 3 and not any("Fixture: API token" in line for line in lines)
     assert all(" match(es), " in line for line in lines)
     assert json.loads((state / "enabled_rules.json").read_text()) == {RULE_IDS["token-created"]: False}
+
+
+def test_a_timestamp_override_windows_on_that_field_and_falls_back_to_timestamp(search_client) -> None:
+    """Kibana's timestamp_override: documents with the field are windowed on it, the others on @timestamp."""
+    from datetime import UTC, datetime
+
+    from intpkg.detection.execute import _range
+    from intpkg.detection.rules import Rule
+
+    rule = Rule(rule_id="r", name="r", type="query", query="*", language="lucene", index=("x",), severity="low",
+                risk_score=21, interval="5m", from_="now-6m", timestamp_override="event.created")
+    index = f"intpkg-override-{datetime.now(UTC).strftime('%H%M%S%f')}"
+    docs = {"a": {"@timestamp": "2026-01-01T00:00:00Z", "event": {"created": "2026-01-02T00:00:00Z"}},
+            "b": {"@timestamp": "2026-01-02T00:00:00Z"},
+            "c": {"@timestamp": "2026-01-02T00:00:00Z", "event": {"created": "2026-01-01T00:00:00Z"}}}
+    search_client.request("PUT", f"/{index}", body={"mappings": {"properties": {
+        "@timestamp": {"type": "date"}, "event": {"properties": {"created": {"type": "date"}}}}}})
+    try:
+        for doc_id, doc in docs.items():
+            search_client.request("PUT", f"/{index}/_doc/{doc_id}", body=doc, params={"refresh": "true"})
+        window = _range(rule, gte=datetime(2026, 1, 1, 12, tzinfo=UTC), lte=datetime(2026, 1, 3, tzinfo=UTC))
+        found = search_client.request("POST", f"/{index}/_search", body={"query": window})
+        assert sorted(hit["_id"] for hit in found["hits"]["hits"]) == ["a", "b"]
+    finally:
+        search_client.request("DELETE", f"/{index}", ignore=(404,))

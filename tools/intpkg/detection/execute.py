@@ -107,7 +107,7 @@ def execute(client: SearchClient, rule: Rule, now: datetime | None = None, *, na
     begin = resolve(rule.from_, now=now) - extra_lookback
     end = resolve(rule.to, now=now)
     base = _base_filters(rule, namespace)
-    window = base + [_range(gte=begin, lte=end)]
+    window = base + [_range(rule, gte=begin, lte=end)]
     try:
         if rule.type == "query":
             matches, truncated = _query_matches(client, rule, window)
@@ -151,9 +151,18 @@ def _base_filters(rule: Rule, namespace: str | None) -> list[dict[str, Any]]:
     return filters
 
 
-def _range(**bounds: datetime) -> dict[str, Any]:
-    return {"range": {"@timestamp": {**{k: iso_time(v) for k, v in bounds.items()},
-                                     "format": "strict_date_optional_time"}}}
+def _range(rule: Rule | None = None, **bounds: datetime) -> dict[str, Any]:
+    """The window on `@timestamp`, or on the rule's `timestamp_override` with Kibana's fallback to
+    `@timestamp` for documents that lack the override field."""
+    def on(field: str) -> dict[str, Any]:
+        return {"range": {field: {**{k: iso_time(v) for k, v in bounds.items()},
+                                  "format": "strict_date_optional_time"}}}
+
+    override = rule.timestamp_override if rule is not None else None
+    if not override or override == "@timestamp":
+        return on("@timestamp")
+    return {"bool": {"minimum_should_match": 1, "should": [
+        on(override), {"bool": {"must_not": [{"exists": {"field": override}}], "filter": [on("@timestamp")]}}]}}
 
 
 def parse_time(text: str) -> datetime:

@@ -61,6 +61,7 @@ class Rule:
     threshold: Threshold | None = None
     new_terms_fields: tuple[str, ...] = ()
     history_window_start: str | None = None
+    timestamp_override: str | None = None  # the time field the window is on (Kibana; @timestamp as fallback)
     filters: tuple[dict[str, Any], ...] = ()
     tags: tuple[str, ...] = ()
     threat: tuple[dict[str, Any], ...] = ()
@@ -189,6 +190,7 @@ def rule_from_saved_object(data: Any, path: Path | None = None) -> Rule:
         to=str(attrs.get("to") or "now"), description=str(attrs.get("description") or ""),
         enabled=bool(attrs.get("enabled", True)), max_signals=max_signals, threshold=threshold,
         new_terms_fields=new_terms_fields, history_window_start=history,
+        timestamp_override=str(attrs["timestamp_override"]) if attrs.get("timestamp_override") else None,
         filters=tuple(f for f in filters if isinstance(f, dict)),
         tags=tuple(str(t) for t in attrs.get("tags") or []),
         threat=tuple(t for t in attrs.get("threat") or [] if isinstance(t, dict)),

@@ -46,6 +46,7 @@ class RuleTests:
     history: list[Any]
     rule_id: str | None = None  # given in the tests file itself; else from the Sigma rule
     skip: str | None = None
+    run_at: str | None = None  # when the rule runs (ISO 8601); else just after the newest record
 
     def records(self) -> list[tuple[str, int, Any]]:
         """`(group, index, record)` for every record, history first."""
@@ -61,7 +62,7 @@ def read_tests_file(path: Path) -> RuleTests:
         raise DetectionError(f"{path}: cannot read the tests file: {exc}") from None
     if not isinstance(data, dict):
         raise DetectionError(f"{path}: a tests file is a mapping with data_stream, positives and negatives.")
-    known = {"data_stream", "positives", "negatives", "history", "rule_id", "skip", "description"}
+    known = {"data_stream", "positives", "negatives", "history", "rule_id", "skip", "description", "run_at"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise DetectionError(f"{path}: unknown key(s) {', '.join(unknown)} (expected {', '.join(sorted(known))}).")
@@ -83,8 +84,11 @@ def read_tests_file(path: Path) -> RuleTests:
     skip = data.get("skip")
     reason = (skip.get("reason") if isinstance(skip, dict) else None) or ("no reason given" if skip else None)
     rule_id = data.get("rule_id")
+    run_at = data.get("run_at")
+    if run_at is not None and not isinstance(run_at, str):
+        raise DetectionError(f"{path}: `run_at` must be an ISO 8601 time (quote it in YAML).")
     return RuleTests(path=path, slug=path.stem, data_stream=data_stream, rule_id=str(rule_id) if rule_id else None,
-                     skip=reason, **groups)
+                     skip=reason, run_at=run_at, **groups)
 
 
 def tests_files(package_dir: Path) -> list[Path]:
