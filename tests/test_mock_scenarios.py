@@ -30,11 +30,11 @@ def test_the_incident_joins_the_audit_logs_when_asked_for() -> None:
         assert not any(r["actor"]["ip_address"] == ATTACKER_IP for r in audit_v2(plain))
     started = time.time()
     with CloudflareMock.from_package(REPO, scenarios=("incident",), anchor=started - 600) as mock:
-        assert len(mock.dataset("audit_v2_main", "audit_v2")) == 2516
+        assert len(mock.dataset("audit_v2_main", "audit_v2")) == 2517
         story = [r for r in audit_v2(mock) if r["actor"]["ip_address"] == ATTACKER_IP][::-1]
     steps = [(r["action"]["type"], r["resource"]["type"]) for r in story]
     assert steps == [("login", "user"), ("create", "token")] + [("delete", "dns_record")] * 12 + \
-        [("delete", "ruleset"), ("update", "setting")]
+        [("update", "ruleset"), ("delete", "ruleset"), ("update", "setting")]
     assert {r["actor"]["email"] for r in story} == {"bob@example.org"}
     first = time.mktime(time.strptime(story[0]["action"]["time"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
     assert abs(first - (started - 600 + 60)) < 2  # it starts a minute after the anchor

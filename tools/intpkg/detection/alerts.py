@@ -143,7 +143,20 @@ def ensure_alerts_index(client: SearchClient, index: str = ALERTS_INDEX) -> None
 
 
 def alert_id(rule: Rule, match: Match) -> str:
-    return hashlib.sha256(f"{rule.rule_id}\x00{match.key}".encode()).hexdigest()
+    """The same rule on the same events gives the same id (a re-run adds no copy). The events' data streams
+    are part of it: record ids repeat across namespaces (one record collected twice, or a test's copy)."""
+    indices = sorted({_data_stream_of(event.index) for event in match.events})
+    return hashlib.sha256(f"{rule.rule_id}\x00{match.key}\x00{','.join(indices)}".encode()).hexdigest()
+
+
+def _data_stream_of(index: str) -> str:
+    """`.ds-logs-x-default-2026.11.26-000001` → `logs-x-default` (a rollover keeps the alert's id)."""
+    name = index.removeprefix(".ds-")
+    parts = name.rsplit("-", 2)
+    if len(parts) == 3 and parts[2].isdigit() and (parts[1].replace(".", "").isdigit()):
+        return parts[0]
+    parts = name.rsplit("-", 1)
+    return parts[0] if len(parts) == 2 and parts[1].isdigit() else name
 
 
 def build_alert(rule: Rule, execution: Execution, match: Match, created: datetime) -> tuple[str, dict[str, Any]]:

@@ -52,7 +52,6 @@ MAX_SIGNALS = 100
 #: downtime) are still inside the window of the next run. Threshold and new-terms rules count and compare by
 #: the events' own time (@timestamp): a first collection of 30 days of history, or an hour of Logpull caught up
 #: at once, is not a burst, and new terms are judged against the history as it happened.
-TIMESTAMP_OVERRIDE = "event.created"
 DURATION = re.compile(r"^(\d+)([smhd])$")
 DATEMATH = re.compile(r"^now-(\d+)([smhd])$")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -535,8 +534,6 @@ def _convert(rf: RuleFile, pipeline_text: str, attack: AttackTable) -> Detection
         "type": kind,
         "version": kibana.get("version", 1),
     }
-    if kind == "query":
-        attrs["timestamp_override"] = TIMESTAMP_OVERRIDE
     attrs["tags"] += [f"Tactic: {t['tactic']['name']}" for t in attrs["threat"]]
     if attrs["note"]:
         attrs["tags"].append("Resources: Investigation Guide")

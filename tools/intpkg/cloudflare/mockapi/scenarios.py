@@ -2,7 +2,8 @@
 
 `incident` (audit logs v2, account A, starting at the dataset's `from`, about three minutes long): bob
 signs in from an address in a country he never used, creates an API token, deletes a dozen DNS
-records with it, then deletes a zone's WAF custom ruleset and turns SSL to flexible. With `intpkg up`
+records with it, then disables a zone's WAF managed ruleset, deletes its custom ruleset and turns SSL
+to flexible. With `intpkg up`
 on the mock, the records appear one to four minutes after start (times in the future are served once
 they are past), so the collector reads them live and the alerting engine fires within minutes.
 """
@@ -14,7 +15,7 @@ from typing import Any
 from intpkg.cloudflare.mockapi.generators import USER_AGENTS, USERS, stable_hex
 from intpkg.mock.timeutil import NS, format_rfc3339
 
-ATTACKER_IP = "67.43.156.14"  # a country (BT in MaxMind's test databases) no mock user signs in from
+ATTACKER_IP = "175.16.199.1"  # China in MaxMind's test databases and GeoLite2; no mock user signs in from it
 SCENARIOS = ("incident",)
 
 
@@ -35,8 +36,12 @@ def incident_audit_v2(start_ns: int, ctx: dict[str, Any]) -> list[dict[str, Any]
         steps.append((60 + 5 * n, _step(
             "delete", "Delete DNS record", "DELETE", f"/client/v4/zones/{zone['id']}/dns_records/{record_id}",
             "dns_records", "dns_record", "zones", record_id, {}, context="api_token", token=token, zone=zone)))
-    ruleset = stable_hex("incident:ruleset")
+    ruleset, managed = stable_hex("incident:ruleset"), stable_hex("incident:managed-ruleset")
     steps += [
+        (130, _step("update", "Update ruleset", "PUT", f"/client/v4/zones/{zone['id']}/rulesets/{managed}",
+                    "rulesets", "ruleset", "zones", managed, {"phase": "http_request_firewall_managed",
+                                                             "enabled": False}, context="api_token", token=token,
+                    zone=zone)),
         (140, _step("delete", "Delete ruleset", "DELETE", f"/client/v4/zones/{zone['id']}/rulesets/{ruleset}",
                     "rulesets", "ruleset", "zones", ruleset, {"phase": "http_request_firewall_custom"},
                     context="api_token", token=token, zone=zone)),
