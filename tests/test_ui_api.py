@@ -159,3 +159,24 @@ def test_the_ui_serves_on_loopback_unless_a_token_is_set(package_dir: Path, tmp_
         start_ui([package_dir], tmp_path, target, host="0.0.0.0", port=0, token="s3cret")
     server = start_ui([package_dir], tmp_path, target, host="0.0.0.0", port=0, token="s3cret-token-0123456789")
     server.close()
+
+
+def test_rules_are_listed_and_switched_and_alerts_read(search_target: Target, tmp_path: Path) -> None:
+    repo = Path(__file__).resolve().parents[1]
+    app = create_app(Integrations(Catalog([repo]), tmp_path / "ui", search_target, detection_dir=tmp_path / "det"))
+    client = app.test_client()
+    found = client.get("/api/detection_engine/rules/_find", query_string={"per_page": 100}).get_json()
+    assert found["total"] >= 20 and all(rule["enabled"] for rule in found["data"])
+    rule = next(r for r in found["data"] if r["name"] == "Cloudflare API Token Created or Rolled")
+    refused = client.patch("/api/detection_engine/rules", json={"rule_id": rule["rule_id"], "enabled": False})
+    assert refused.status_code == 400  # no kbn-xsrf
+    switched = client.patch("/api/detection_engine/rules", json={"rule_id": rule["rule_id"], "enabled": False},
+                            headers=XSRF).get_json()
+    assert switched["enabled"] is False and switched["next_run"] is None
+    assert '"' + rule["rule_id"] + '": false' in (tmp_path / "det" / "enabled_rules.json").read_text()
+    page = client.get("/app/security/rules").get_data(as_text=True)
+    assert f'aria-label="Enable {rule["name"]}"' in page and "Persistence" in page
+    assert client.patch("/api/detection_engine/rules", json={"rule_id": "nope", "enabled": True},
+                        headers=XSRF).status_code == 404
+    assert client.get("/api/ui/alerts").status_code == 200
+    assert client.get("/app/security/alerts").status_code == 200

@@ -44,10 +44,11 @@ class StreamCheck:
 
 
 class Integrations:
-    def __init__(self, catalog: Catalog, home: Path, target: Target) -> None:
+    def __init__(self, catalog: Catalog, home: Path, target: Target, *, detection_dir: Path | None = None) -> None:
         self.catalog = catalog
         self.home = home
         self.target = target
+        self.detection_dir = detection_dir or settings.detection_state_dir()  # the engine of `intpkg up` reads it
         self._client: SearchClient | None = None
         self._lock = threading.RLock()
         self._stores: dict[str, PolicyStore] = {}
@@ -129,7 +130,7 @@ class Integrations:
         """The package's detection rules and their switches (the engine's files; the engine runs in `intpkg up`)."""
         from intpkg.detection.engine import DetectionEngine
 
-        return DetectionEngine.for_package(None, self.package(name).path, settings.detection_state_dir())
+        return DetectionEngine.for_package(None, self.package(name).path, self.detection_dir)
 
     def rule_states(self) -> list[tuple[str, dict[str, Any]]]:
         """(package name, rule state) for every rule of every package that has rules."""
