@@ -297,7 +297,9 @@ def rule_action(rule_id: str, action: str):
 def alerts():
     rule_id = request.args.get("rule_id") or None
     names = {state["rule_id"]: state["name"] for _, state in core().rule_states()}
-    return render_template("alerts.html", alerts=core().alerts(rule_id=rule_id), rule_id=rule_id, names=names)
+    counts = sorted(core().alert_counts().items(), key=lambda item: -item[1])
+    return render_template("alerts.html", alerts=core().alerts(rule_id=rule_id), rule_id=rule_id, names=names,
+                           counts=counts)
 
 
 # ---- data streams ------------------------------------------------------------------------------

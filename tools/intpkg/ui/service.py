@@ -146,10 +146,16 @@ class Integrations:
                 return self.detection(name).set_enabled(rule_id, enabled)
         raise NotFound(f"no detection rule {rule_id}")
 
-    def alerts(self, *, size: int = 100, rule_id: str | None = None) -> list[dict[str, Any]]:
+    def alerts(self, *, size: int = 50, rule_id: str | None = None) -> list[dict[str, Any]]:
         from intpkg.detection.alerts import recent_alerts
 
         return recent_alerts(self.client(), size=size, rule_id=rule_id)
+
+    def alert_counts(self) -> dict[str, int]:
+        """Alerts per rule_id, every alert the index holds."""
+        from intpkg.detection.alerts import alert_counts
+
+        return alert_counts(self.client())
 
     # ---- policies --------------------------------------------------------------------------------
     def store(self, name: str) -> PolicyStore:
