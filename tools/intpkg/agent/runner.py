@@ -9,10 +9,8 @@ deterministic `_id` turns re-sent events into 409 duplicates instead of copies.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import inspect
 import logging
-import os
 import signal
 import threading
 import time
@@ -34,6 +32,7 @@ from intpkg.agent.shipper import (
 from intpkg.agent.state import CursorStore, StatusBoard
 from intpkg.errors import IntpkgError
 from intpkg.golang.gotime import parse_duration
+from intpkg.locks import holder, pid_lock
 from intpkg.stack.client import SearchClient
 
 if TYPE_CHECKING:
@@ -230,51 +229,18 @@ class Agent:
         return True
 
 
-@contextlib.contextmanager
-def state_lock(state_dir: Path):
-    """Hold an exclusive lock on `<state_dir>/agent.lock` (released when the process ends, even by kill -9).
+def state_lock(state_dir: Path) -> contextlib.AbstractContextManager[None]:
+    """Hold an exclusive lock on `<state_dir>/agent.lock` (released when the process ends, even by kill -9)."""
+    def refused(holder: str) -> IntpkgError:
+        return IntpkgError(f"another collector ({holder}) is using the state folder {state_dir}; stop it, or give "
+                           "this one its own --state-dir")
 
-    A lock held for a moment (`lock_holder` looking) is waited for, up to a second.
-    """
-    state_dir.mkdir(parents=True, exist_ok=True)
-    with open(state_dir / "agent.lock", "a+") as handle:
-        for attempt in range(20):
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if attempt < 19:
-                    time.sleep(0.05)
-                    continue
-                handle.seek(0)
-                holder = handle.read().strip() or "another process"
-                raise IntpkgError(f"another collector ({holder}) is using the state folder {state_dir}; stop it, "
-                                  "or give this one its own --state-dir") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}\n")
-        handle.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return pid_lock(state_dir / "agent.lock", refused)
 
 
 def lock_holder(state_dir: Path) -> int | None:
-    """The pid of the collector holding `state_lock(state_dir)`, or None when no process holds it."""
-    path = state_dir / "agent.lock"
-    try:
-        handle = open(path)
-    except OSError:
-        return None
-    with handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            words = handle.read().split()
-            return int(words[1]) if len(words) == 2 and words[0] == "pid" and words[1].isdigit() else -1
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        return None
+    """The pid of the collector holding `state_lock(state_dir)` (-1: its pid not yet written), or None."""
+    return holder(state_dir / "agent.lock")
 
 
 def _run_input(engine: Any, cursor: dict[str, Any], publish, checkpoint) -> Any:

@@ -32,12 +32,10 @@ Files are replaced atomically; one engine at a time may run on a state file (`ru
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
-import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -50,6 +48,7 @@ from intpkg.detection.alerts import ALERTS_INDEX, build_alert, ensure_alerts_ind
 from intpkg.detection.execute import execute, iso_time, parse_time
 from intpkg.detection.rules import Rule, load_rules
 from intpkg.errors import IntpkgError
+from intpkg.locks import pid_lock
 from intpkg.stack.client import SearchClient
 
 log = logging.getLogger("intpkg.detection")
@@ -204,26 +203,13 @@ class DetectionEngine:
                     log.exception("detection engine run failed")
                 stop_event.wait(poll_seconds)
 
-    @contextlib.contextmanager
-    def locked(self) -> Iterator[None]:
+    def locked(self) -> contextlib.AbstractContextManager[None]:
         """Hold the state file's lock (one running engine per state file)."""
-        self.files.lock.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.files.lock, "a+") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.seek(0)
-                holder = handle.read().strip() or "another process"
-                raise DetectionError(f"another detection engine ({holder}) uses {self.files.state}; stop it or "
-                                     "give this one its own --state-dir") from None
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"pid {os.getpid()}\n")
-            handle.flush()
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        def refused(holder: str) -> DetectionError:
+            return DetectionError(f"another detection engine ({holder}) uses {self.files.state}; stop it or give "
+                                  "this one its own --state-dir")
+
+        return pid_lock(self.files.lock, refused, wait=0)
 
     # ---- internals ----------------------------------------------------------------------------------
 

@@ -312,15 +312,21 @@ def _references(data: dict) -> dict[str, tuple[int, dict]]:
 
 # ------------------------------------------------------------------------------------ dashboards
 
-def check_dashboard(check: ObjectCheck) -> None:
-    attrs = _dict(check.data.get("attributes"))
-    refs = _references(check.data)
+def _check_search_source(check: ObjectCheck, attrs: dict, refs: Any) -> Any:
+    """The object's own query and filters (`kibanaSavedObjectMeta.searchSourceJSON`); the data scope they set."""
     meta_path = ("attributes", "kibanaSavedObjectMeta", "searchSourceJSON")
     source = _dict(check.embedded(_dict(attrs.get("kibanaSavedObjectMeta")).get("searchSourceJSON"), meta_path))
     scope = check.scope_of(source.get("filter"), meta_path + ("filter",))
     check.check_filters(source.get("filter"), scope, meta_path + ("filter",), check.label)
     check.check_query(source.get("query"), scope, meta_path + ("query",), check.label)
     _check_index_refs(check, source, meta_path, refs)
+    return scope
+
+
+def check_dashboard(check: ObjectCheck) -> None:
+    attrs = _dict(check.data.get("attributes"))
+    refs = _references(check.data)
+    scope = _check_search_source(check, attrs, refs)
 
     panels = check.embedded(attrs.get("panelsJSON"), ("attributes", "panelsJSON"))
     panel_indexes: dict[str, tuple] = {}
@@ -540,13 +546,7 @@ def _accessors(node: Any, path: tuple) -> Iterator[tuple[str, tuple]]:
 
 def check_search(check: ObjectCheck) -> None:
     attrs = _dict(check.data.get("attributes"))
-    refs = _references(check.data)
-    meta_path = ("attributes", "kibanaSavedObjectMeta", "searchSourceJSON")
-    source = _dict(check.embedded(_dict(attrs.get("kibanaSavedObjectMeta")).get("searchSourceJSON"), meta_path))
-    scope = check.scope_of(source.get("filter"), meta_path + ("filter",))
-    check.check_filters(source.get("filter"), scope, meta_path + ("filter",), check.label)
-    check.check_query(source.get("query"), scope, meta_path + ("query",), check.label)
-    _check_index_refs(check, source, meta_path, refs)
+    scope = _check_search_source(check, attrs, _references(check.data))
     for i, column in enumerate(items(attrs.get("columns"))):
         check.check_field(column, scope, ("attributes", "columns", i), f"{check.label}: column")
     for i, sort in enumerate(items(attrs.get("sort"))):
