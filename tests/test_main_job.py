@@ -98,7 +98,7 @@ def test_up_serves_the_integrations_ui_with_the_mock_offered(search_client, tmp_
         page = requests.get(f"{url.group(1)}/app/integrations/cloudflare/add", timeout=30)
         assert page.status_code == 200 and 'id="mock-hint"' in page.text
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGTERM)  # as Ctrl-C: a service manager's stop flushes and saves too
         rest = process.communicate(timeout=120)[0]
     assert process.returncode == 0, "".join(seen) + rest
     assert "stopping: flushing queued events and saving cursors" in rest

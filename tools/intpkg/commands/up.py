@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -103,6 +104,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     from intpkg.agent.runner import Agent
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    # Ctrl-C, and SIGTERM (a service manager, `kill`), stop it the same way: flush, save cursors. SIGINT is set
+    # explicitly: a shell that starts a job in the background makes it ignore SIGINT.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     target = target_from_args(args)
     if not target.external:
         meta = LocalNode().up()
@@ -176,6 +181,10 @@ def _serving_ui(args: argparse.Namespace, package: Package, target, mock: Cloudf
         for entry in server.integrations.catalog.entries():
             if (settings.ui_home() / "collectors" / entry.name).is_dir():
                 server.integrations.collector(entry.name).stop(remember=False)
+
+
+def _interrupt(*_: Any) -> None:
+    raise KeyboardInterrupt
 
 
 @contextlib.contextmanager

@@ -273,7 +273,7 @@ def build_form(package: Package, body: Mapping[str, Any], problems: list[Problem
                               [_field(VarSlot(d, (*slot.path, "vars", d["name"])), body)
                                for d in slot.definition.get("vars") or []], streams))
     form = PolicyForm(str(body.get("name") or ""), str(body.get("description") or ""),
-                      str(body.get("namespace") or "default"),
+                      str(body.get("namespace", "default") or ""),
                       [_field(VarSlot(d, ("vars", d["name"])), body) for d in package.manifest.get("vars") or []],
                       inputs)
     attach_problems(form, problems)
