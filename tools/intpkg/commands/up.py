@@ -178,9 +178,8 @@ def _serving_ui(args: argparse.Namespace, package: Package, target, mock: Cloudf
         yield server
     finally:
         server.close()
-        for entry in server.integrations.catalog.entries():
-            if (settings.ui_home() / "collectors" / entry.name).is_dir():
-                server.integrations.collector(entry.name).stop(remember=False)
+        for name in server.integrations.with_policies():
+            server.integrations.collector(name).stop(remember=False)
 
 
 def _interrupt(*_: Any) -> None:

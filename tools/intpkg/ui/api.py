@@ -264,8 +264,7 @@ def list_alerts():
 
 @blueprint.get("/ui/collector")
 def collector_health():
-    return jsonify(items=[{"package": e.name, **core().collector(e.name).health()}
-                          for e in core().catalog.entries() if (core().home / "policies" / e.name).is_dir()])
+    return jsonify(items=[{"package": name, **core().collector(name).health()} for name in core().with_policies()])
 
 
 @blueprint.post("/ui/collector/<name>/<action>")

@@ -27,6 +27,7 @@ from intpkg.agent.policy import PolicyError
 from intpkg.assets.inventory import asset_inventory
 from intpkg.errors import IntpkgError
 from intpkg.ui import datastreams
+from intpkg.ui.catalog import install_state
 from intpkg.ui.forms import build_form, default_policy, policy_from_form
 from intpkg.ui.readme import render_markdown
 from intpkg.ui.service import Integrations, NotFound, keep_unsent_secrets
@@ -92,10 +93,10 @@ def catalog():
 
 def _integration(name: str, tab: str, **extra: Any):
     entry = _entry_or_404(name)
-    installed = core().installed(entry)
+    installed = core().installed(entry)  # one question to the cluster: the state follows from it
     policies = core().store(name).list() if _runnable(name) else []
     return render_template("integration.html", entry=entry, installed=installed, tab=tab,
-                           state=core().state(entry), policies=policies, **extra)
+                           state=install_state(entry, installed), policies=policies, **extra)
 
 
 def _runnable(name: str) -> bool:

@@ -66,7 +66,6 @@ def start_ui(package_dirs: list[Path], home: Path, target: Target, *, host: str 
         allowed.update(f"{name}:{server.effective_port}" for name in (host, "localhost", "127.0.0.1", "[::1]"))
     thread = threading.Thread(target=server.run, name="ui", daemon=True)
     thread.start()
-    for entry in integrations.catalog.entries():
-        if (home / "collectors" / entry.name / "collector.json").is_file():
-            integrations.collector(entry.name).resume()
+    for name in integrations.with_policies():
+        integrations.collector(name).resume()  # only one that should run and does not
     return UiServer(server, thread, integrations, host)

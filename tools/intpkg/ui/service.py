@@ -170,12 +170,12 @@ class Integrations:
                 self._collectors[name] = Collector(self.home / "collectors" / name, self.store(name), self.target)
             return self._collectors[name]
 
+    def with_policies(self) -> list[str]:
+        """The catalog's packages that have (or had) saved policies, hence a collector of their own."""
+        return [e.name for e in self.catalog.entries() if (self.home / "policies" / e.name).is_dir()]
+
     def all_policies(self) -> list[tuple[str, dict[str, Any]]]:
-        out = []
-        for entry in self.catalog.entries():
-            if (self.home / "policies" / entry.name).is_dir():
-                out += [(entry.name, policy) for policy in self.store(entry.name).list()]
-        return out
+        return [(name, policy) for name in self.with_policies() for policy in self.store(name).list()]
 
     def find_policy(self, policy_id: str) -> tuple[str, dict[str, Any]]:
         for name, policy in self.all_policies():
