@@ -476,6 +476,46 @@ def test_response_transforms_do_not_change_last_response_body():
     assert server.requests[1].param("prev") == "m1"
 
 
+def test_response_transforms_on_nested_objects_do_not_change_last_response_body():
+    # the page is not deep-copied for its transforms: each one copies the objects on its own path
+    cfg = {"request.url": "{url}/x",
+           "request.transforms": [
+               {"set": {"target": "url.params.prev", "value": "[[.last_response.body.meta.marker]]"}},
+               {"set": {"target": "url.params.tags", "value": "[[len .last_response.body.meta.tags]]"}}],
+           "response.transforms": [{"delete": {"target": "body.meta.marker"}},
+                                   {"append": {"target": "body.meta.tags", "value": "new"}},
+                                   {"set": {"target": "body.meta.deep.added", "value": "yes"}}]}
+    clock = ManualClock()
+    sink = Sink()
+    page = {"meta": {"marker": "m1", "tags": ["a"], "deep": {"kept": 1}}, "n": 1}
+    with ScriptedServer([Reply(body=page), Reply(body={"n": 2})], clock=clock) as server:
+        engine = make(cfg, server, clock)
+        engine.run_interval({}, sink)
+        engine.run_interval({}, sink)
+    assert sink.events[0] == {"meta": {"tags": ["a", "new"], "deep": {"kept": 1, "added": "yes"}}, "n": 1}
+    assert server.requests[1].param("prev") == "m1"
+    assert server.requests[1].param("tags") == "1"
+
+
+def test_a_split_that_edits_its_elements_does_not_change_last_response_body():
+    cfg = {"request.url": "{url}/x",
+           "request.transforms": [
+               {"set": {"target": "url.params.seen", "value": "[[(index .last_response.body.items 0).tag]]"}},
+               {"set": {"target": "url.params.first", "value": "[[(index .last_response.body.items 0).id]]"}}],
+           "response.split": {"target": "body.items", "ignore_empty_value": True,
+                              "transforms": [{"set": {"target": "body.tag", "value": "edited"}}]}}
+    clock = ManualClock()
+    sink = Sink()
+    with ScriptedServer([Reply(body={"items": [{"id": 1}, {"id": 2}]}), Reply(body={"items": []})],
+                        clock=clock) as server:
+        engine = make(cfg, server, clock)
+        engine.run_interval({}, sink)
+        engine.run_interval({}, sink)
+    assert sink.events == [{"id": 1, "tag": "edited"}, {"id": 2, "tag": "edited"}]
+    assert server.requests[1].param("first") == "1"
+    assert server.requests[1].param("seen") == ""
+
+
 # --------------------------------------------------------------------------- transport options
 
 

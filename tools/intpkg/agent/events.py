@@ -14,8 +14,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from intpkg import dotted
+from intpkg import dotted, jsoncodec
 from intpkg.errors import IntpkgError
+from intpkg.jsoncodec import clone_json
 
 Processor = Callable[[dict[str, Any]], None]
 
@@ -84,22 +85,26 @@ class EventBuilder:
         self.input_type = input_type
         self.tags = list(tags or [])
         # Beats' common input options: `fields` go under `fields.` unless `fields_under_root`
-        self.fields = {} if not fields else (dict(fields) if fields_under_root else {"fields": dict(fields)})
+        fields = json.loads(json.dumps(fields or {}))  # plain JSON
+        self.fields = fields if fields_under_root else ({"fields": fields} if fields else {})
         self.processors = processors or []
+        # documents are only serialized once built: every one may hold the same `fields` objects, unless
+        # a processor may edit them or a dotted key would write into another key's object
+        self._share_fields = not self.processors and not any("." in key for key in self.fields)
         self.clock = clock
 
     def build(self, body: Any) -> dict[str, Any]:
         now = self.clock().isoformat(timespec="milliseconds").replace("+00:00", "Z")
         doc: dict[str, Any] = {
             "@timestamp": now,
-            "message": json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+            "message": jsoncodec.dumps(body),
             "event": {"created": now, "dataset": self.data_stream["dataset"]},
             "data_stream": dict(self.data_stream),
             "input": {"type": self.input_type},
             "ecs": {"version": "8.17.0"},
         }
         for key, value in self.fields.items():
-            dotted.put(doc, key, json.loads(json.dumps(value)))
+            dotted.put(doc, key, value if self._share_fields else clone_json(value))
         if self.tags:
             doc["tags"] = list(self.tags)
         for processor in self.processors:

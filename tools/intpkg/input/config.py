@@ -98,6 +98,12 @@ class SplitConfig:
     ignore_empty_value: bool = False
     split: SplitConfig | None = None
 
+    @functools.cached_property
+    def edits_elements(self) -> bool:
+        """Whether this split or one nested in it writes into the elements it emits (transforms, key_field):
+        the body it splits must then be a private copy of the page."""
+        return bool(self.transforms or self.key_field) or (self.split is not None and self.split.edits_elements)
+
 
 @dataclass
 class CursorEntry:

@@ -30,6 +30,7 @@ from typing import Any
 
 import requests
 
+from intpkg import jsoncodec
 from intpkg.golang.gotime import GoTime
 from intpkg.golang.httpvalues import GoURL, Header
 from intpkg.input.client import HttpClient, HttpRequest, HttpResponse, RequestError
@@ -47,9 +48,9 @@ from intpkg.input.transforms import (
     TransformContext,
     TransformError,
     apply_transform,
-    clone_json,
     execute_value,
 )
+from intpkg.jsoncodec import clone_json
 from intpkg.redact import Redactor
 
 Publish = Callable[[dict, dict], None]
@@ -318,7 +319,11 @@ class HttpJsonInput:
         cfg = self.config
         if not cfg.response_transforms and cfg.split is None:
             return [document]  # nothing reshapes it: the decoded document is the event (no copy)
-        tr = Transformable(body=clone_json(document), header=page.header.Clone(), url=page.url)
+        if cfg.split is not None and cfg.split.edits_elements:
+            body = clone_json(document)  # the split writes into the elements: they must not be the page's
+            tr = Transformable(body=body, header=page.header.Clone(), url=page.url)
+        else:  # templates read the page as it came: transforms copy only the objects they write into
+            tr = Transformable(body=dict(document), header=page.header.Clone(), url=page.url, shared=True)
         for transform in cfg.response_transforms:
             apply_transform(transform, self.ctx, tr, self.log)
         body = tr.body if tr.body is not None else {}
@@ -400,7 +405,7 @@ def _ndjson_line(line: bytes, number: int, page: int, log: logging.Logger) -> It
     if not line.strip():
         return
     try:
-        item = json.loads(line.decode("utf-8", errors="replace"))
+        item = jsoncodec.loads(line)
     except ValueError as exc:
         raise DecodeError(f"failed to decode page {page} (application/x-ndjson): invalid JSON value on line "
                           f"{number}: {getattr(exc, 'msg', exc)}") from None
@@ -436,7 +441,7 @@ def decode_body(content_type: str, raw: bytes) -> Any:
                 for name in archive.namelist():
                     out.extend(_decode_ndjson(archive.read(name).decode("utf-8")))
             return out
-        return json.loads(raw.decode("utf-8", errors="replace"))
+        return jsoncodec.loads(raw)
     except DecodeError:
         raise
     except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, csv.Error) as exc:

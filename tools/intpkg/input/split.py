@@ -8,7 +8,8 @@ from typing import Any
 
 from intpkg import dotted
 from intpkg.input.config import SplitConfig
-from intpkg.input.transforms import Transformable, TransformContext, apply_transform, clone_json
+from intpkg.input.transforms import Transformable, TransformContext, apply_transform
+from intpkg.jsoncodec import clone_json
 
 
 class SplitError(Exception):

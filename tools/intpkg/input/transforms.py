@@ -87,6 +87,9 @@ class Transformable:
     body: dict | None = None
     header: Header | None = None
     url: GoURL | None = None
+    # the body's nested objects are someone else's too (a page that templates still read as
+    # .last_response.body): a body write first copies the objects on its path
+    shared: bool = False
 
     def template_values(self) -> dict:
         values: dict[str, Any] = {}
@@ -97,15 +100,6 @@ class Transformable:
         if self.url is not None:
             values["url"] = GoURL(self.url.String())
         return values
-
-
-def clone_json(value: Any) -> Any:
-    """Deep copy of decoded JSON (dicts/lists/scalars); much faster than copy.deepcopy."""
-    if isinstance(value, dict):
-        return {k: clone_json(v) if isinstance(v, (dict, list)) else v for k, v in value.items()}
-    if isinstance(value, list):
-        return [clone_json(v) if isinstance(v, (dict, list)) else v for v in value]
-    return value
 
 
 def execute_value(template: ValueTemplate, ctx: TransformContext, tr: Transformable | None,
@@ -181,10 +175,23 @@ def apply_transform(t: TransformConfig, ctx: TransformContext, tr: Transformable
     return True
 
 
+def _own_path(tr: Transformable, path: str) -> None:
+    """Make the objects on `path` (read one segment at a time, as `dotted.put` does) the body's own."""
+    if not tr.shared or tr.body is None:
+        return
+    node = tr.body
+    for part in path.split(".")[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            return
+        node[part] = node = dict(child)
+
+
 def _set(t: TransformConfig, tr: Transformable, value: Any) -> None:
     if t.target_type == "body":
         if tr.body is None:
             tr.body = {}
+        _own_path(tr, t.target_name)
         dotted.put(tr.body, t.target_name, value)
     elif t.target_type == "header":
         if tr.header is None:
@@ -217,6 +224,7 @@ def _append(t: TransformConfig, tr: Transformable, value: Any) -> None:
             new = [*old, value]
         else:
             new = [old, value]
+        _own_path(tr, t.target_name)
         dotted.put(tr.body, t.target_name, new)
     elif t.target_type == "header":
         if tr.header is None:
@@ -231,6 +239,7 @@ def _append(t: TransformConfig, tr: Transformable, value: Any) -> None:
 def _delete(t: TransformConfig, tr: Transformable) -> None:
     if t.target_type == "body":
         if tr.body is not None:
+            _own_path(tr, t.target_name)
             dotted.delete(tr.body, t.target_name)
     elif t.target_type == "header":
         if tr.header is not None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from intpkg import jsoncodec
 
 
 @dataclass
@@ -37,7 +38,7 @@ class Reply:
 
 def dumps(data: Any) -> bytes:
     """Compact UTF-8 JSON."""
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+    return jsoncodec.dumps(data).encode()
 
 
 def json_reply(status: int, data: Any) -> Reply:

@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 import requests
 
-from intpkg import settings
+from intpkg import jsoncodec, settings
 from intpkg.errors import IntpkgError
 
 POOL_SIZE = 8  # connections per cluster node the client keeps (Elasticsearch's client keeps 10)
@@ -127,7 +127,8 @@ class SearchClient:
             from opensearchpy import OpenSearch
 
             # room for the collector's concurrent bulk requests (urllib3 would discard extra connections)
-            kwargs: dict[str, Any] = {"hosts": [t.url], "timeout": self.request_timeout, "pool_maxsize": POOL_SIZE}
+            kwargs: dict[str, Any] = {"hosts": [t.url], "timeout": self.request_timeout, "pool_maxsize": POOL_SIZE,
+                                      "serializer": jsoncodec.opensearch_serializer()}
             if t.url.startswith("https"):
                 kwargs.update(use_ssl=True, verify_certs=t.verify_certs, ca_certs=t.ca_cert)
             if t.username:
@@ -141,7 +142,7 @@ class SearchClient:
             common["api_key"] = t.api_key
         elif t.username:
             common["basic_auth"] = (t.username, t.password or "")
-        return Elasticsearch(t.url, **common)
+        return Elasticsearch(t.url, serializer=jsoncodec.elasticsearch_serializer(), **common)
 
     @property
     def native(self) -> Any:
