@@ -178,6 +178,30 @@ def test_missingkey_default_prints_no_value():
     assert Template("{{.missing}}", missingkey_error=False).execute(DATA) == "<no value>"
 
 
+LONE_FIELD_DATA = {"s": "text", "n": 1.5, "i": 7, "m": {"k": "v", "deep": {"x": "y"}}, "l": ["a"], "nil": None,
+                   "h": Header({"X-A": ["1"]}), "e": ""}
+
+
+@pytest.mark.parametrize("source", ["{{.s}}", "{{.m.k}}", "{{.m.deep.x}}", "{{.n}}", "{{.i}}", "{{.m}}", "{{.l}}",
+                                    "{{.nil}}", "{{.e}}", "{{.missing}}", "{{.m.missing}}", "{{.s.x}}", "{{.h}}",
+                                    "{{.h.Get}}", "{{.nil.x}}"])
+@pytest.mark.parametrize("missingkey_error", [True, False])
+def test_a_lone_field_chain_prints_what_the_walk_prints(source, missingkey_error):
+    # `{{.a.b}}` (a cursor value read for every event) skips the tree walk when it finds a string
+    fast = Template(source, missingkey_error=missingkey_error)
+    walked = Template(source, missingkey_error=missingkey_error)
+    walked._field_path = None
+
+    def outcome(template: Template) -> str:
+        try:
+            return template.execute(LONE_FIELD_DATA)
+        except TemplateError as exc:
+            return f"error: {exc}"
+
+    assert fast._field_path is not None
+    assert outcome(fast) == outcome(walked)
+
+
 # (template, part of the message, position) — parse errors.
 PARSE_ERRORS = [
     ("line1\n  {{.a", "unclosed action", ":2:"),

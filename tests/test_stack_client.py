@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -127,3 +128,34 @@ def test_credentials_in_the_cluster_url_are_used_but_never_shown(search_target, 
     out, err = capsys.readouterr()
     assert host in out and "127.0.0.1:9" in err
     assert "Pa" + "%24%24" not in out + err and "Pa$$" not in out + err and "elastic:" not in out + err
+
+
+def test_bulk_create_reports_each_documents_outcome_in_order(search_client: SearchClient) -> None:
+    index = f"bulk-create-{uuid.uuid4().hex[:8]}"
+    search_client.request("PUT", f"/{index}", body={"mappings": {"properties": {"n": {"type": "integer"}}}})
+    try:
+        results = search_client.bulk_create([(index, {"n": 1}), (index, {"n": "not a number"}), (index, {"n": 3})])
+        assert [r["status"] for r in results] == [201, 400, 201]
+        assert "n" in json.dumps(results[1]["error"])  # the reason names the field
+        assert all(set(r) <= {"status", "error"} for r in results)  # only what a shipper reads comes back
+        search_client.request("POST", f"/{index}/_refresh")
+        assert search_client.request("GET", f"/{index}/_count")["count"] == 2
+    finally:
+        search_client.request("DELETE", f"/{index}", ignore=(404,))
+
+
+def test_bulk_create_gives_every_document_the_status_of_a_request_refused_whole(recorder: str) -> None:
+    client = SearchClient(Target(url=recorder))  # answers GET only: a bulk POST gets HTTP 501
+    results = client.bulk_create([("logs-x-default", {"a": 1}), ("logs-x-default", {"a": 2})])
+    assert [r["status"] for r in results] == [501, 501]
+
+
+def test_bulk_create_raises_when_nothing_answers() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    client = SearchClient(Target(url=f"http://127.0.0.1:{server.server_address[1]}"), request_timeout=5)
+    server.shutdown()
+    server.server_close()
+    with pytest.raises(Exception) as raised:
+        client.bulk_create([("logs-x-default", {"a": 1})])
+    assert "ConnectionError" in type(raised.value).__name__

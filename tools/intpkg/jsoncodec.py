@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["clone_json", "dumps", "elasticsearch_serializer", "loads", "opensearch_serializer"]
+__all__ = ["clone_json", "dumpb", "dumps", "elasticsearch_serializer", "loads", "opensearch_serializer"]
 
 
 def loads(raw: bytes | str) -> Any:
@@ -39,6 +39,14 @@ def dumps(value: Any) -> str:
         return orjson.dumps(value).decode()
     except TypeError:  # orjson.JSONEncodeError: big integers, non-string keys, lone surrogates
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def dumpb(value: Any) -> bytes:
+    """`dumps` as UTF-8 bytes (a request body's line)."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
 
 
 def clone_json(value: Any) -> Any:
@@ -62,7 +70,7 @@ def opensearch_serializer() -> Any:
                 return super().loads(s)
 
         def dumps(self, data: Any) -> Any:
-            if isinstance(data, str):
+            if isinstance(data, str | bytes):
                 return data
             try:
                 return orjson.dumps(data, default=self.default).decode()

@@ -1,4 +1,4 @@
-"""Ship events to the cluster with the client's streaming bulk helper, and account for every one.
+"""Ship events to the cluster in bulk requests, and account for every one.
 
 Producers `put()` documents with a `Batch` (one collection interval); the queue is bounded, so a
 slow or unavailable cluster blocks the producers instead of filling memory. Each document ends in
@@ -36,7 +36,7 @@ DEFAULT_QUEUE_SIZE = 2000  # documents waiting for a request: the bound on the c
 _STOP = object()
 
 
-@dataclass
+@dataclass(eq=False)  # one interval: compared (and hashed) by identity
 class Batch:
     """Documents of one interval, numbered in publish order; settled when all were acknowledged or rejected."""
 
@@ -58,13 +58,19 @@ class Batch:
             return self.published
 
     def settle(self, number: int, ok: bool) -> None:
+        self.settle_many([number], ok)
+
+    def settle_many(self, numbers: list[int], ok: bool) -> None:
+        """Settle documents (acknowledged when `ok`, else rejected) under one lock."""
+        if not numbers:
+            return
         with self._cond:
-            self.pending -= 1
+            self.pending -= len(numbers)
             if ok:
-                self.acked += 1
+                self.acked += len(numbers)
             else:
-                self.rejected += 1
-            self._settled_beyond.add(number)
+                self.rejected += len(numbers)
+            self._settled_beyond.update(numbers)
             while self.settled_through + 1 in self._settled_beyond:
                 self.settled_through += 1
                 self._settled_beyond.discard(self.settled_through)
@@ -153,22 +159,21 @@ class BulkShipper:
         backoff = 0.5
         while items:
             retry: list[tuple[str, dict, Batch, int]] = []
-            actions = ({"_op_type": "create", "_index": index, "_source": doc} for index, doc, _, _ in items)
             try:
-                results = self.client.streaming_bulk(
-                    actions, chunk_size=len(items), raise_on_error=False, raise_on_exception=False,
-                    max_retries=0, yield_ok=True,
-                )
-                for (index, doc, batch, number), (ok, info) in zip(items, results, strict=True):
-                    status = next(iter(info.values()), {}).get("status", 0) if info else 0
-                    status = status if isinstance(status, int) else 0  # "N/A": no HTTP answer
-                    if ok or status == 409:
-                        batch.settle(number, True)
+                results = self.client.bulk_create([(index, doc) for index, doc, _, _ in items])
+                acked: dict[Batch, list[int]] = {}
+                for (index, doc, batch, number), result in zip(items, results, strict=True):
+                    status = result.get("status", 0)
+                    status = status if isinstance(status, int) else 0
+                    if 200 <= status < 300 or status == 409:  # created, or already there (a duplicate)
+                        acked.setdefault(batch, []).append(number)
                     elif status in (0, 429) or status >= 500:
                         retry.append((index, doc, batch, number))
                     else:
-                        self._reject(index, doc, info)
+                        self._reject(index, doc, result)
                         batch.settle(number, False)
+                for batch, numbers in acked.items():
+                    batch.settle_many(numbers, True)
                 self.last_error = None if not retry else f"{len(retry)} document(s) to retry"
             except Exception as exc:  # connection refused, timeouts: retry everything
                 self.last_error = f"bulk request failed: {exc.__class__.__name__}"
@@ -181,11 +186,10 @@ class BulkShipper:
                 backoff = min(backoff * 2, self.max_backoff)
             items = retry
 
-    def _reject(self, index: str, doc: dict, info: dict) -> None:
-        detail = next(iter(info.values()), {})
-        error = detail.get("error")
-        log.error("the cluster rejected a document for %s: %s", index, json.dumps(error)[:500])
+    def _reject(self, index: str, doc: dict, result: dict) -> None:
+        error = result.get("error")
+        log.error("the cluster rejected a document for %s: %s", index, json.dumps(error, default=str)[:500])
         self.rejected_file.parent.mkdir(parents=True, exist_ok=True)
         with self._reject_lock, self.rejected_file.open("a") as fh:
-            fh.write(json.dumps({"index": index, "status": detail.get("status"), "error": error,
-                                 "document": doc}) + "\n")
+            fh.write(json.dumps({"index": index, "status": result.get("status"), "error": error,
+                                 "document": doc}, default=str) + "\n")

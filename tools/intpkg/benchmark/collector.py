@@ -8,8 +8,9 @@ pipeline), in rotating order so that none always runs on a warmer node:
   (100 000 records by default) or one Logpull window of the bench.example zone (100 000 lines by
   default, about 185 MB of NDJSON) and ships it; its peak RSS is the child's VmHWM, sampled from
   /proc while it runs;
-- direct: the same records, wrapped exactly as the agent wraps them, bulk-indexed from memory with
-  the client's streaming bulk helper, as many requests in flight as the collector (no API at all);
+- direct: the same records, wrapped exactly as the agent wraps them, bulk-indexed from memory the
+  way the collector's shipper sends them (`SearchClient.bulk_create`), as many requests in flight as
+  the collector (no API at all);
 - fetch+bulk: the simplest client of the same API — page through the mock with `requests` (or read
   the Logpull window line by line), then bulk-index each page (or every `batch_size` lines) — so the
   mock's own CPU (it shares the machine's cores) weighs on it as on the collector.
@@ -90,11 +91,12 @@ def _count(client: SearchClient, index: str) -> int:
     return client.request("GET", f"/{index}/_count", ignore=(404,)).get("count", 0)
 
 
-def _bulk(client: SearchClient, index: str, docs: Iterator[dict] | list[dict], batch_size: int) -> None:
-    actions = ({"_op_type": "create", "_index": index, "_source": d} for d in docs)
-    for ok, info in client.streaming_bulk(actions, chunk_size=batch_size, raise_on_error=False):
-        if not ok and next(iter(info.values()), {}).get("status") != 409:
-            raise RuntimeError(f"bulk indexing failed: {json.dumps(info, default=str)[:500]}")
+def _bulk(client: SearchClient, index: str, docs: list[dict], batch_size: int) -> None:
+    """Bulk-index `docs` the way the collector's shipper does (`bulk_create`), `batch_size` per request."""
+    for start in range(0, len(docs), batch_size):
+        for result in client.bulk_create([(index, doc) for doc in docs[start:start + batch_size]]):
+            if not 200 <= result.get("status", 0) < 300 and result.get("status") != 409:
+                raise RuntimeError(f"bulk indexing failed: {json.dumps(result, default=str)[:500]}")
 
 
 class MockProcess:

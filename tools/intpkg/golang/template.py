@@ -1227,6 +1227,21 @@ class _NoFinal:
     pass
 
 
+def _lone_field_path(root: ListNode) -> list[str] | None:
+    """The names of a template that is one action printing one field chain (`{{.a.b}}`), else None.
+
+    Such templates (cursor values read for every event) print the string at that path of plain dicts
+    unchanged; any other case (a missing key, another type, an object with methods) takes the walk.
+    """
+    if len(root.nodes) != 1 or not isinstance(root.nodes[0], ActionNode):
+        return None
+    pipe = root.nodes[0].pipe
+    if pipe.decls or len(pipe.cmds) != 1 or len(pipe.cmds[0].args) != 1:
+        return None
+    arg = pipe.cmds[0].args[0]
+    return list(arg.names) if isinstance(arg, FieldNode) else None
+
+
 _NO_FINAL = _NoFinal()
 
 
@@ -1247,8 +1262,18 @@ class Template:
         parser = _Parser(lexer.run(), lexer, self.funcs)
         self.root = parser.parse()
         self.defines = parser.defines
+        self._field_path = _lone_field_path(self.root)
 
     def execute(self, data: Any = None) -> str:
+        if self._field_path is not None:  # `{{.a.b}}` printing a string: read it without a walk
+            value = data
+            for name in self._field_path:
+                if type(value) is not dict or name not in value:
+                    break
+                value = value[name]
+            else:
+                if type(value) is str:
+                    return value
         out: list[str] = []
         state = _State(self, out)
         state.vars = [("$", data, False)]

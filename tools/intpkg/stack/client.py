@@ -2,7 +2,8 @@
 
 A `Target` says where the cluster is and how to authenticate; `SearchClient` wraps the official
 client of the detected product (`elasticsearch` 8.x or `opensearch-py`) behind a few calls:
-`request()` for any REST call and `streaming_bulk()` for indexing.
+`request()` for any REST call, `bulk_create()` for the collector's indexing and `streaming_bulk()`
+for the rest.
 
 Credentials live only in the `Target`; its repr and every error message leave them out.
 """
@@ -10,7 +11,7 @@ Credentials live only in the `Target`; its repr and every error message leave th
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
@@ -21,6 +22,8 @@ from intpkg import jsoncodec, settings
 from intpkg.errors import IntpkgError
 
 POOL_SIZE = 8  # connections per cluster node the client keeps (Elasticsearch's client keeps 10)
+# a bulk answer with only what a shipper reads per document (as Beats asks for it): not each one's metadata
+BULK_FILTER_PATH = "errors,items.*.status,items.*.error"
 
 # The clients log every non-2xx answer as a warning, expected ones too (a 404 when probing for a
 # template); intpkg raises or reports the errors that matter itself.
@@ -194,6 +197,37 @@ class SearchClient:
             from elasticsearch import helpers
         return helpers.streaming_bulk(self._client, actions, **kwargs)
 
+    def bulk_create(self, documents: Sequence[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+        """Create each (index, document) in one bulk request; each one's outcome in order: `{"status"}`,
+        with `"error"` when refused. A request the cluster refuses whole gives every document its status.
+
+        Raises on a connection failure or timeout (no answer: nothing is known to be stored).
+        """
+        actions: dict[str, bytes] = {}
+        lines = []
+        for index, doc in documents:
+            action = actions.get(index)
+            if action is None:
+                action = actions[index] = jsoncodec.dumpb({"create": {"_index": index}}) + b"\n"
+            lines.append(action + jsoncodec.dumpb(doc) + b"\n")
+        body = b"".join(lines)
+        try:
+            if self.flavor == "opensearch":
+                answer = self._client.bulk(body=body, params={"filter_path": BULK_FILTER_PATH})
+            else:
+                answer = self._client.bulk(operations=body, filter_path=BULK_FILTER_PATH).body
+        except Exception as exc:
+            status = _answered_status(exc)
+            if status is None:
+                raise
+            error = getattr(exc, "info", None) or getattr(exc, "body", None) or str(exc)
+            return [{"status": status, "error": error} for _ in documents]
+        items = [next(iter(item.values()), {}) for item in answer.get("items") or []]
+        if len(items) != len(documents):
+            raise ApiCallError(f"POST /_bulk answered {len(items)} items for {len(documents)} documents", None,
+                               answer)
+        return items
+
     def health(self, wait_for_status: str | None = None, timeout: str = "30s") -> dict[str, Any]:
         params: dict[str, Any] = {}
         if wait_for_status:
@@ -218,6 +252,14 @@ class ApiCallError(IntpkgError):
         super().__init__(message)
         self.status = status
         self.body = body
+
+
+def _answered_status(exc: Exception) -> int | None:
+    """The HTTP status of a client exception the cluster answered; None for connection errors and timeouts."""
+    status = getattr(getattr(exc, "meta", None), "status", None)  # elasticsearch: ApiError.meta.status
+    if not isinstance(status, int):
+        status = getattr(exc, "status_code", None)  # opensearch-py: "N/A" when nothing answered
+    return status if isinstance(status, int) else None
 
 
 def _param(value: Any) -> str:
