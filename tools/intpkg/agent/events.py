@@ -88,9 +88,11 @@ class EventBuilder:
         fields = json.loads(json.dumps(fields or {}))  # plain JSON
         self.fields = fields if fields_under_root else ({"fields": fields} if fields else {})
         self.processors = processors or []
-        # documents are only serialized once built: every one may hold the same `fields` objects, unless
-        # a processor may edit them or a dotted key would write into another key's object
-        self._share_fields = not self.processors and not any("." in key for key in self.fields)
+        # documents are only serialized once built: every one may hold the same constant objects, unless
+        # a processor may edit them (or, for `fields`, a dotted key would write into another key's object)
+        self._share = not self.processors
+        self._share_fields = self._share and not any("." in key for key in self.fields)
+        self._input, self._ecs = {"type": self.input_type}, {"version": "8.17.0"}
         self.clock = clock
 
     def build(self, body: Any) -> dict[str, Any]:
@@ -99,9 +101,9 @@ class EventBuilder:
             "@timestamp": now,
             "message": jsoncodec.dumps(body),
             "event": {"created": now, "dataset": self.data_stream["dataset"]},
-            "data_stream": dict(self.data_stream),
-            "input": {"type": self.input_type},
-            "ecs": {"version": "8.17.0"},
+            "data_stream": self.data_stream if self._share else dict(self.data_stream),
+            "input": self._input if self._share else dict(self._input),
+            "ecs": self._ecs if self._share else dict(self._ecs),
         }
         for key, value in self.fields.items():
             dotted.put(doc, key, value if self._share_fields else clone_json(value))

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from intpkg.stack.client import SearchClient
+from intpkg.stack.client import SearchClient, bulk_create_body
 
 log = logging.getLogger("intpkg.agent.shipper")
 DEFAULT_BULK_SIZE = 500  # documents per bulk request
@@ -140,27 +140,37 @@ class BulkShipper:
             except queue.Empty:
                 pass
             if pending and (stopping or len(pending) >= self.bulk_size or time.monotonic() >= deadline):
+                body = self._body(pending)  # built before a request is free, sent as soon as one is
                 self._slots.acquire()  # all requests busy: wait here, so the queue fills (backpressure)
-                self._workers.submit(self._ship_and_release, pending)
+                self._workers.submit(self._ship_and_release, pending, body)
                 pending = []
             if time.monotonic() >= deadline:
                 deadline = time.monotonic() + self.flush_seconds
         self._workers.shutdown(wait=True)
 
-    def _ship_and_release(self, items: list[tuple[str, dict, Batch, int]]) -> None:
+    @staticmethod
+    def _body(items: list[tuple[str, dict, Batch, int]]) -> bytes | None:
         try:
-            self._ship(items)
+            return bulk_create_body([(index, doc) for index, doc, _, _ in items])
+        except Exception:  # noqa: BLE001 - a document that cannot be encoded: _ship meets it again and reports it
+            return None
+
+    def _ship_and_release(self, items: list[tuple[str, dict, Batch, int]], body: bytes | None) -> None:
+        try:
+            self._ship(items, body)
         except Exception:  # noqa: BLE001 - a bug must not leave a slot taken; the documents stay unsettled
             log.exception("bulk shipping failed")
         finally:
             self._slots.release()
 
-    def _ship(self, items: list[tuple[str, dict, Batch, int]]) -> None:
+    def _ship(self, items: list[tuple[str, dict, Batch, int]], body: bytes | None) -> None:
         backoff = 0.5
         while items:
             retry: list[tuple[str, dict, Batch, int]] = []
             try:
-                results = self.client.bulk_create([(index, doc) for index, doc, _, _ in items])
+                if body is None:
+                    body = bulk_create_body([(index, doc) for index, doc, _, _ in items])
+                results = self.client.send_bulk(body, len(items))
                 acked: dict[Batch, list[int]] = {}
                 for (index, doc, batch, number), result in zip(items, results, strict=True):
                     status = result.get("status", 0)
@@ -184,6 +194,7 @@ class BulkShipper:
                     return  # stopped while the cluster is unavailable: leave them unsettled
                 time.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
+                body = None
             items = retry
 
     def _reject(self, index: str, doc: dict, result: dict) -> None:

@@ -100,10 +100,12 @@ def _bulk(client: SearchClient, index: str, docs: list[dict], batch_size: int) -
 
 
 class MockProcess:
-    """`intpkg mock` in a child process (no rate limit, datasets resized); `base_url` once it listens."""
+    """`intpkg mock` in a child process (no rate limit, datasets resized, the read one generated before it
+    serves: Cloudflare's work is not the collector's); `base_url` once it listens."""
 
-    def __init__(self, package_dir: Path, record_counts: dict[str, int]) -> None:
-        cmd = [sys.executable, "-m", "intpkg.cli", "mock", str(package_dir), "--quiet", "--no-rate-limit"]
+    def __init__(self, package_dir: Path, record_counts: dict[str, int], warm: str) -> None:
+        cmd = [sys.executable, "-m", "intpkg.cli", "mock", str(package_dir), "--quiet", "--no-rate-limit",
+               f"--warm={warm}"]
         cmd += [f"--records={name}={count}" for name, count in record_counts.items()]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline().strip() if self.proc.stdout else ""
@@ -137,6 +139,7 @@ class _Source:
     count: int
     api_version: str
     page_size: int
+    mock_dataset: str  # the mock's dataset that the runs read
 
     @property
     def dataset(self) -> str:
@@ -146,7 +149,7 @@ class _Source:
         return f"logs-{self.dataset}-{namespace}"
 
     def mock(self) -> MockProcess:
-        return MockProcess(self.package_dir, self.record_counts)
+        return MockProcess(self.package_dir, self.record_counts, warm=self.mock_dataset)
 
     def stream_vars(self, base_url: str) -> dict[str, Any]:
         common = {"api_token": self.token, "api_url": base_url}
@@ -312,7 +315,7 @@ def run(client: SearchClient, package_dir: Path, *, data_stream: str = "audit", 
             sample = [json.dumps(generated.record(i), separators=(",", ":")) for i in range(min(count, 2000))]
             body_mb = round(sum(len(s) + 1 for s in sample) / max(len(sample), 1) * count / 2**20, 1)
     source = _Source(data_stream, Path(package_dir), counts, token or "", owner, in_memory, count, api_version,
-                     page_size)
+                     page_size, name)
     with tempfile.TemporaryDirectory() as tmp:
         runs = _Runs(client, package_dir, source, Path(tmp), batch_size=batch_size)
         result = CollectorBenchmark(data_stream=data_stream, api_version=api_version, events=count,

@@ -29,6 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--records", action="append", default=[], metavar="DATASET=COUNT",
                         help="resize a generated dataset (e.g. logpull_bench=540000 for a ~1 GB Logpull window)")
     parser.add_argument("--no-rate-limit", action="store_true", help="serve without the API's rate limit")
+    parser.add_argument("--warm", action="append", default=[], metavar="DATASET",
+                        help="generate a dataset's records before serving, so that answers cost no generation "
+                             "(the benchmark's API: Cloudflare's work is not the collector's)")
     parser.set_defaults(func=cmd_mock)
 
 
@@ -63,6 +66,12 @@ def cmd_mock(args: argparse.Namespace) -> int:
         server = CloudflareMock.from_package(args.package_dir, on_fatal=on_fatal, **options)
     except OSError as exc:
         raise IntpkgError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    for name in args.warm:
+        try:
+            server.dataset(name).warm()
+        except (KeyError, ValueError) as exc:
+            server.stop()
+            raise IntpkgError(f"--warm {name}: {exc}") from None
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         print(server.base_url, flush=True)

@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from intpkg.agent.runner import Agent, state_lock
+    from intpkg.agent.runner import Agent, state_lock, tune_gc_for_collection
 
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -54,6 +54,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 signal.signal(sig, handler)
         agent = Agent(plans, client, state_dir, budget_policy=BUDGET, **agent_options(args))
         agent.install_signal_handlers()
+        tune_gc_for_collection()
         for plan in plans:
             print(f"stream {plan.dataset}: shipping to {plan.index} on {client.target.url}", file=sys.stderr)
         code, problems = agent.outcome(agent.run(once=args.once, lock=False))

@@ -101,7 +101,7 @@ def mock_policies(mock: CloudflareMock) -> list[dict[str, Any]]:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from intpkg.agent.runner import Agent
+    from intpkg.agent.runner import Agent, tune_gc_for_collection
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     # Ctrl-C, and SIGTERM (a service manager, `kill`), stop it the same way: flush, save cursors. SIGINT is set
@@ -136,6 +136,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         plans = plan_policies(package, policies)
         state_dir = (args.state_dir or settings.agent_state_dir()).resolve()
         agent = Agent(plans, client, state_dir, budget_policy=BUDGET, **agent_options(args))
+        tune_gc_for_collection()
         worker = threading.Thread(target=agent.run, kwargs={"once": args.once}, daemon=True)
         worker.start()
         detecting = not args.no_detection and not args.once and (package.path / "kibana" / "security_rule").is_dir()

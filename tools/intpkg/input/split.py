@@ -64,8 +64,12 @@ def _split(s: SplitConfig, ctx: TransformContext, root: dict, emit: Emit, log, i
         if not value:
             _empty(s, ctx, root, emit, log, is_root, emit_root_when_root=True, keep_parent_on_ignore=True)
             return
+        plain = not (s.transforms or s.key_field or s.keep_parent or s.split)
         for element in value:
-            _send(s, ctx, root, "", element, emit, log)
+            if plain and type(element) is dict:
+                emit(element)  # what _send would emit for it, without its per-element steps
+            else:
+                _send(s, ctx, root, "", element, emit, log)
     elif s.type == "map":
         if not isinstance(value, dict):
             raise SplitError(f"{s.key}: split was expecting field to be an object")

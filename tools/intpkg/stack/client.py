@@ -203,14 +203,10 @@ class SearchClient:
 
         Raises on a connection failure or timeout (no answer: nothing is known to be stored).
         """
-        actions: dict[str, bytes] = {}
-        lines = []
-        for index, doc in documents:
-            action = actions.get(index)
-            if action is None:
-                action = actions[index] = jsoncodec.dumpb({"create": {"_index": index}}) + b"\n"
-            lines.append(action + jsoncodec.dumpb(doc) + b"\n")
-        body = b"".join(lines)
+        return self.send_bulk(bulk_create_body(documents), len(documents))
+
+    def send_bulk(self, body: bytes, count: int) -> list[dict[str, Any]]:
+        """`bulk_create` for a body built beforehand (`bulk_create_body`) holding `count` documents."""
         try:
             if self.flavor == "opensearch":
                 answer = self._client.bulk(body=body, params={"filter_path": BULK_FILTER_PATH})
@@ -221,11 +217,10 @@ class SearchClient:
             if status is None:
                 raise
             error = getattr(exc, "info", None) or getattr(exc, "body", None) or str(exc)
-            return [{"status": status, "error": error} for _ in documents]
+            return [{"status": status, "error": error} for _ in range(count)]
         items = [next(iter(item.values()), {}) for item in answer.get("items") or []]
-        if len(items) != len(documents):
-            raise ApiCallError(f"POST /_bulk answered {len(items)} items for {len(documents)} documents", None,
-                               answer)
+        if len(items) != count:
+            raise ApiCallError(f"POST /_bulk answered {len(items)} items for {count} documents", None, answer)
         return items
 
     def health(self, wait_for_status: str | None = None, timeout: str = "30s") -> dict[str, Any]:
@@ -239,6 +234,18 @@ class SearchClient:
         nodes = self.request("GET", "/_nodes/ingest", params={"filter_path": "nodes.*.ingest.processors"})
         sets = [{p["type"] for p in n["ingest"]["processors"]} for n in nodes.get("nodes", {}).values()]
         return set.intersection(*sets) if sets else set()
+
+
+def bulk_create_body(documents: Sequence[tuple[str, dict[str, Any]]]) -> bytes:
+    """The NDJSON body of a bulk request creating each (index, document)."""
+    actions: dict[str, bytes] = {}
+    parts = []
+    for index, doc in documents:
+        action = actions.get(index)
+        if action is None:
+            action = actions[index] = jsoncodec.dumpb({"create": {"_index": index}}) + b"\n"
+        parts += (action, jsoncodec.dumpb(doc), b"\n")
+    return b"".join(parts)
 
 
 class ClusterUnreachable(IntpkgError):

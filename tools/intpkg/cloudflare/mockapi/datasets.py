@@ -61,6 +61,9 @@ class Dataset:
         for i in range(len(self)):
             yield self.record(i)
 
+    def warm(self) -> None:
+        """Prepare every record now, so that answering a request costs no generation (a benchmark's API)."""
+
     def index_range(self, low_ns: int | None, high_ns: int | None, *, high_inclusive: bool) -> tuple[int, int]:
         """Index span [i0, i1) of records with low <= time and time <= / < high."""
         i0 = 0 if low_ns is None else bisect.bisect_left(self.times, low_ns)
@@ -100,10 +103,17 @@ class GeneratedDataset(Dataset):
         times.sort()
         self.times = times
         self._build: Callable[..., dict[str, Any]] = generators.BUILDERS[kind]
+        self._warmed: list[dict[str, Any]] | None = None
 
     def record(self, index: int) -> dict[str, Any]:
+        if self._warmed is not None:
+            return self._warmed[index]  # shared: handlers read records, never reshape them in place
         rng = random.Random(self.seed * 10_000_019 + index)
         return self._build(rng, self.times[index], self.context)
+
+    def warm(self) -> None:
+        if self._warmed is None:
+            self._warmed = [self.record(i) for i in range(len(self.times))]
 
 
 class UnionDataset(Dataset):
@@ -117,6 +127,10 @@ class UnionDataset(Dataset):
     def record(self, index: int) -> dict[str, Any]:
         p, i = self._where[index]
         return self._parts[p].record(i)
+
+    def warm(self) -> None:
+        for part in self._parts:
+            part.warm()
 
 
 class DatasetFactory:
