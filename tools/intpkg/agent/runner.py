@@ -75,6 +75,17 @@ def render_stream(plan: StreamPlan) -> dict[str, Any]:
     return render_template(source, plan.variables, yaml_vars=plan.yaml_vars, name=str(plan.template_path))
 
 
+def stream_builder(plan: StreamPlan, config: dict[str, Any]) -> EventBuilder:
+    """How a stream wraps its events: its data stream, tags, processors and `fields` (rendered `config`)."""
+    where = f"{plan.template_path.name} ({plan.dataset})"
+    return EventBuilder(
+        dataset=plan.dataset, ds_type=plan.ds_type, namespace=plan.namespace, input_type=plan.input_type,
+        tags=config.get("tags") or [], processors=build_processors(config.get("processors"), where),
+        fields=config.get("fields") if isinstance(config.get("fields"), dict) else None,
+        fields_under_root=bool(config.get("fields_under_root")),
+    )
+
+
 class Agent:
     """Runs streams in worker threads and one bulk shipper."""
 
@@ -108,13 +119,7 @@ class Agent:
             raise IntpkgError(f"{where}: interval {config.get('interval')!r} is not a duration") from None
         if interval <= 0:
             raise IntpkgError(f"{where}: interval must be greater than 0")
-        builder = EventBuilder(
-            dataset=plan.dataset, ds_type=plan.ds_type, namespace=plan.namespace, input_type=plan.input_type,
-            tags=config.get("tags") or [], processors=build_processors(config.get("processors"), where),
-            fields=config.get("fields") if isinstance(config.get("fields"), dict) else None,
-            fields_under_root=bool(config.get("fields_under_root")),
-        )
-        return RunningStream(plan, config, interval, builder, factory(plan, config))
+        return RunningStream(plan, config, interval, stream_builder(plan, config), factory(plan, config))
 
     # ---- running ----------------------------------------------------------------------------------
     def run(self, *, once: bool = False, lock: bool = True) -> dict[str, Any]:

@@ -43,8 +43,11 @@ import requests
 import yaml
 
 from intpkg.agent.events import EventBuilder
+from intpkg.agent.policy import plan_policies
+from intpkg.agent.runner import render_stream, stream_builder
 from intpkg.agent.shipper import DEFAULT_BULK_CONCURRENCY
 from intpkg.assets.install import install_package
+from intpkg.package import Package
 from intpkg.stack.client import SearchClient
 
 STREAMS = {"audit": "cloudflare.audit", "logpull": "cloudflare.logpull"}
@@ -180,7 +183,13 @@ class _Runs:
         return docs / seconds
 
     def _builder(self, namespace: str) -> EventBuilder:
-        return EventBuilder(dataset=self.source.dataset, ds_type="logs", namespace=namespace, input_type="httpjson")
+        """The collector's own wrapping of this stream's events in `namespace` (its tags and `fields` too)."""
+        (plan,) = plan_policies(Package.load(self.package_dir), [self._policy(namespace, "http://127.0.0.1:9")])
+        return stream_builder(plan, render_stream(plan))
+
+    def _policy(self, namespace: str, base_url: str) -> dict[str, Any]:
+        return {"namespace": namespace, "inputs": {"cloudflare-httpjson": {"streams": {
+            self.source.dataset: {"vars": self.source.stream_vars(base_url)}}}}}
 
     def collector(self) -> tuple[float, float]:
         namespace = self._namespace("c")
@@ -193,8 +202,7 @@ class _Runs:
 
     def _collect(self, namespace: str, run_dir: Path, base_url: str) -> tuple[float, float]:
         policy = run_dir / "policy.yml"
-        policy.write_text(yaml.safe_dump({"namespace": namespace, "inputs": {"cloudflare-httpjson": {"streams": {
-            self.source.dataset: {"vars": self.source.stream_vars(base_url)}}}}}))
+        policy.write_text(yaml.safe_dump(self._policy(namespace, base_url)))
         cmd = [sys.executable, "-m", "intpkg.cli", "run", str(self.package_dir), "--policy", str(policy), "--once",
                "--state-dir", str(run_dir / "state"), "--es-url", self.client.target.url, "--log-level", "WARNING"]
         log_path = run_dir / "collector.log"
