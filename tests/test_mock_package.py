@@ -103,6 +103,23 @@ def test_backfill_of_100k_records_matches_the_ground_truth(mock):
     assert len(set(ids)) == 100_000
 
 
+def test_a_warmed_dataset_serves_the_records_it_would_generate():
+    with CloudflareMock.from_package(REPO_ROOT, record_counts={"audit_v1_main": 300}) as cold, \
+            CloudflareMock.from_package(REPO_ROOT, record_counts={"audit_v1_main": 300}) as warm:
+        warm.dataset("audit_v1_main").warm()
+        assert list(warm.dataset("audit_v1_main").records()) == list(cold.dataset("audit_v1_main").records())
+        account = warm.dataset_account("audit_v1_main")
+        pages = [_get(server, f"/accounts/{account}/audit_logs", direction="asc", per_page=100, page=2,
+                      since="2000-01-01").json() for server in (cold, warm)]
+        assert pages[0] == pages[1] and len(pages[1]["result"]) == 100
+
+
+def test_mock_cli_warms_the_named_datasets_and_names_an_unknown_one():
+    done = subprocess.run([sys.executable, "-m", "intpkg.cli", "mock", str(REPO_ROOT), "--warm", "no_such_dataset"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "--warm no_such_dataset: " in done.stderr and "audit_v1_main" in done.stderr
+
+
 def test_backfill_v2_by_cursor(mock):
     truth = mock.dataset("audit_v2_backfill")
     ids, cursor, pages = [], None, 0
