@@ -128,6 +128,55 @@ def test_rejected_documents_are_recorded_and_counted(tmp_path, search_client, st
                                       f"{tmp_path / 'state' / 'rejected.ndjson'} with the reasons"]
 
 
+def test_a_document_that_cannot_be_encoded_is_rejected_and_the_others_ship(tmp_path, search_client,
+                                                                          stream_index) -> None:
+    dataset, index = stream_index
+    plan = make_plan(tmp_path, dataset)
+    scripted = ScriptedInput([([{"id": 1}, {"id": 2}, {"id": 3}], Result({"since": "t1"}))])
+    agent = Agent([plan], search_client, tmp_path / "state", input_factory=lambda p, c: scripted)
+    build = agent.streams[0].builder.build
+    agent.streams[0].builder.build = lambda body: {**build(body), **({"tags": {1, 2}} if body["id"] == 2 else {})}
+    status = agent.run(once=True)
+    (entry,) = status["streams"].values()
+    assert (entry["events_acked"], entry["events_rejected"]) == (2, 1)
+    (rejected,) = [json.loads(line) for line in (tmp_path / "state" / "rejected.ndjson").read_text().splitlines()]
+    assert rejected["error"]["type"] == "encoding_error" and "set" in rejected["error"]["reason"]
+    assert count(search_client, index) == 2
+
+
+def test_refused_documents_are_settled_even_when_the_rejected_file_cannot_be_written(
+        tmp_path, search_client, stream_index, caplog) -> None:
+    dataset, index = stream_index
+    plan = make_plan(tmp_path, dataset)
+    plan.template_path.write_text("interval: 1s\nprocessors:\n  - add_fields: {target: '', fields: {surprise: 1}}\n")
+    scripted = ScriptedInput([([{"id": i} for i in range(5)], Result({"since": "t1"}))])
+    agent = Agent([plan], search_client, tmp_path / "state", input_factory=lambda p, c: scripted)
+    agent.shipper.rejected_file = tmp_path / "state"  # a folder: it cannot be opened for appending
+    status = agent.run(once=True)
+    (entry,) = status["streams"].values()
+    assert (entry["events_acked"], entry["events_rejected"], entry["state"]) == (0, 5, "ok")
+    assert "the cluster rejected 5 document(s)" in caplog.text  # one line per request, not per document
+    assert "cannot write 5 rejected document(s)" in caplog.text
+
+
+def test_a_bulk_request_over_the_byte_limit_is_sent_in_parts(tmp_path, search_client, stream_index,
+                                                              monkeypatch) -> None:
+    from intpkg.agent import shipper
+
+    dataset, index = stream_index
+    monkeypatch.setattr(shipper, "MAX_BULK_BYTES", 2000)  # about five of these documents
+    scripted = ScriptedInput([([{"id": i, "pad": "x" * 200} for i in range(40)], Result({"since": "t1"}))])
+    agent = Agent([make_plan(tmp_path, dataset)], search_client, tmp_path / "state",
+                  input_factory=lambda p, c: scripted)
+    sizes: list[int] = []
+    send = agent.shipper.client.send_bulk
+    monkeypatch.setattr(agent.shipper.client, "send_bulk", lambda body, n: (sizes.append(len(body)), send(body, n))[1])
+    status = agent.run(once=True)
+    (entry,) = status["streams"].values()
+    assert entry["events_acked"] == 40 and count(search_client, index) == 40
+    assert len(sizes) >= 8 and max(sizes) <= 2000
+
+
 def test_a_clean_run_exits_zero_and_a_failed_stream_does_not(tmp_path, search_client, stream_index) -> None:
     dataset, _ = stream_index
     plan = make_plan(tmp_path, dataset)

@@ -159,3 +159,24 @@ def test_bulk_create_raises_when_nothing_answers() -> None:
     with pytest.raises(Exception) as raised:
         client.bulk_create([("logs-x-default", {"a": 1})])
     assert "ConnectionError" in type(raised.value).__name__
+
+
+def test_only_an_error_status_the_cluster_answered_settles_a_bulk_request() -> None:
+    from types import SimpleNamespace
+
+    from intpkg.stack.client import _answered_status
+
+    class Refused(Exception):
+        status_code = 413  # opensearch-py TransportError
+
+    class NoAnswer(Exception):
+        status_code = "N/A"  # opensearch-py ConnectionError
+
+    class Unsupported(Exception):
+        meta = SimpleNamespace(status=200)  # elasticsearch UnsupportedProductError: not a refusal
+
+    class ApiRefused(Exception):
+        meta = SimpleNamespace(status=429)  # elasticsearch ApiError
+
+    assert [_answered_status(e()) for e in (Refused, NoAnswer, Unsupported, ApiRefused, ValueError)] == \
+        [413, None, None, 429, None]

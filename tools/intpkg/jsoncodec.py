@@ -3,12 +3,14 @@
 The collector decodes every response body and encodes every event twice (its `message`, then the bulk
 request); with the standard library that was a third of its CPU time. orjson (a compiled, well-kept
 library) does the same work several times faster. Where orjson refuses what the standard library
-accepts (NaN, invalid UTF-8 decoded with replacement characters, non-string keys, integers beyond 64
-bits to encode) these functions fall back to the standard library, so the error messages stay the
-standard library's. Differences that remain by design: integers beyond 64 bits decode as floats (as
-Go's encoding/json, and so Elastic's agent, decodes them); exponents of small floats lose their
-leading zero (`1.5e-7`, not `1.5e-07`); NaN and Infinity are written as `null` (JSON has neither, and
-a cluster refuses the standard library's `NaN`).
+accepts (decoding NaN or invalid UTF-8, which is decoded with replacement characters; encoding
+non-string keys or integers beyond 64 bits) these functions fall back to the standard library, so the
+error messages stay the standard library's. Differences that remain by design: integers beyond 64 bits
+decode as floats (Go's encoding/json, and so Elastic's agent, makes floats of every number); exponents
+of small floats lose their leading zero (`1.5e-7`, not `1.5e-07`); NaN and Infinity are written as
+`null` (JSON has neither, and a cluster refuses the standard library's `NaN`). An event's `message` is
+this encoding of its record, so for such records it reads differently than before orjson (a record
+without an id of its own, whose `_id` is a hash of its message, collected again is then stored twice).
 """
 
 from __future__ import annotations

@@ -88,10 +88,9 @@ class EventBuilder:
         fields = json.loads(json.dumps(fields or {}))  # plain JSON
         self.fields = fields if fields_under_root else ({"fields": fields} if fields else {})
         self.processors = processors or []
-        # documents are only serialized once built: every one may hold the same constant objects, unless
-        # a processor may edit them (or, for `fields`, a dotted key would write into another key's object)
-        self._share = not self.processors
-        self._share_fields = self._share and not any("." in key for key in self.fields)
+        # documents are only serialized once built: every one may hold the same constant objects, unless a
+        # processor may edit them or a dotted `fields` key (`data_stream.dataset`) would write into one
+        self._share = not self.processors and not any("." in key for key in self.fields)
         self._input, self._ecs = {"type": self.input_type}, {"version": "8.17.0"}
         self.clock = clock
 
@@ -106,7 +105,7 @@ class EventBuilder:
             "ecs": self._ecs if self._share else dict(self._ecs),
         }
         for key, value in self.fields.items():
-            dotted.put(doc, key, value if self._share_fields else clone_json(value))
+            dotted.put(doc, key, value if self._share else clone_json(value))
         if self.tags:
             doc["tags"] = list(self.tags)
         for processor in self.processors:

@@ -47,7 +47,9 @@ GC_THRESHOLD = (50_000, 20, 100)
 
 def tune_gc_for_collection() -> None:
     """Process-wide: what is loaded so far (modules, the policy) leaves the cyclic GC's walks, and the
-    youngest generation is collected every 50 000 objects instead of 700. The collecting commands call it."""
+    youngest generation is collected every 50 000 objects instead of 700. The collecting commands call it
+    (`intpkg up`: for the UI and the detection engine in its process too)."""
+    gc.collect()  # what is garbage now is freed, not frozen
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLD)
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from intpkg import jsoncodec
 from intpkg.stack.client import SearchClient, bulk_create_body
 
 log = logging.getLogger("intpkg.agent.shipper")
@@ -36,6 +37,7 @@ DEFAULT_BULK_SIZE = 500  # documents per bulk request
 # with 2, a node's second indexing thread idled about 7% of the time)
 DEFAULT_BULK_CONCURRENCY = 3
 DEFAULT_QUEUE_SIZE = 2000  # documents waiting for a request: the bound on the collector's memory
+MAX_BULK_BYTES = 50 * 2**20  # a request stays well below a cluster's http.max_content_length (100 MB)
 _STOP = object()
 
 
@@ -94,6 +96,9 @@ class Batch:
         return True
 
 
+Item = tuple[str, dict, Batch, int]  # (index, document, its interval's batch, its number in that batch)
+
+
 class BulkShipper:
     """A background thread that bulk-indexes queued documents."""
 
@@ -129,7 +134,7 @@ class BulkShipper:
 
     # ---- the shipping thread ----------------------------------------------------------------------
     def _loop(self) -> None:
-        pending: list[tuple[str, dict, Batch, int]] = []
+        pending: list[Item] = []
         deadline = time.monotonic() + self.flush_seconds
         stopping = False
         while not stopping:
@@ -152,13 +157,13 @@ class BulkShipper:
         self._workers.shutdown(wait=True)
 
     @staticmethod
-    def _body(items: list[tuple[str, dict, Batch, int]]) -> bytes | None:
+    def _body(items: list[Item]) -> bytes | None:
         try:
             return bulk_create_body([(index, doc) for index, doc, _, _ in items])
-        except Exception:  # noqa: BLE001 - a document that cannot be encoded: _ship meets it again and reports it
+        except Exception:  # noqa: BLE001 - a document that cannot be encoded: _ship sorts it out
             return None
 
-    def _ship_and_release(self, items: list[tuple[str, dict, Batch, int]], body: bytes | None) -> None:
+    def _ship_and_release(self, items: list[Item], body: bytes | None) -> None:
         try:
             self._ship(items, body)
         except Exception:  # noqa: BLE001 - a bug must not leave a slot taken; the documents stay unsettled
@@ -166,44 +171,77 @@ class BulkShipper:
         finally:
             self._slots.release()
 
-    def _ship(self, items: list[tuple[str, dict, Batch, int]], body: bytes | None) -> None:
+    def _ship(self, items: list[Item], body: bytes | None) -> None:
+        """Send `items` (in `body` when built) until each is settled, retrying what may still be stored."""
+        if body is None:
+            items, body = self._encodable(items)
+        if len(body) > MAX_BULK_BYTES and len(items) > 1:  # large documents: two smaller requests
+            half = len(items) // 2
+            self._ship(items[:half], None)
+            self._ship(items[half:], None)
+            return
         backoff = 0.5
         while items:
-            retry: list[tuple[str, dict, Batch, int]] = []
+            retry: list[Item] = []
             try:
-                if body is None:
-                    body = bulk_create_body([(index, doc) for index, doc, _, _ in items])
                 results = self.client.send_bulk(body, len(items))
-                acked: dict[Batch, list[int]] = {}
-                for (index, doc, batch, number), result in zip(items, results, strict=True):
-                    status = result.get("status", 0)
-                    status = status if isinstance(status, int) else 0
-                    if 200 <= status < 300 or status == 409:  # created, or already there (a duplicate)
-                        acked.setdefault(batch, []).append(number)
-                    elif status in (0, 429) or status >= 500:
-                        retry.append((index, doc, batch, number))
-                    else:
-                        self._reject(index, doc, result)
-                        batch.settle(number, False)
-                for batch, numbers in acked.items():
-                    batch.settle_many(numbers, True)
-                self.last_error = None if not retry else f"{len(retry)} document(s) to retry"
             except Exception as exc:  # connection refused, timeouts: retry everything
                 self.last_error = f"bulk request failed: {exc.__class__.__name__}"
                 log.warning("bulk request failed (%s); retrying in %.1fs", exc.__class__.__name__, backoff)
                 retry = items
+            else:
+                acked: dict[Batch, list[int]] = {}
+                refused: list[tuple[Item, dict]] = []
+                for item, result in zip(items, results, strict=True):
+                    status = result.get("status", 0)
+                    status = status if isinstance(status, int) else 0
+                    if 200 <= status < 300 or status == 409:  # created, or already there (a duplicate)
+                        acked.setdefault(item[2], []).append(item[3])
+                    elif status in (0, 429) or status >= 500:
+                        retry.append(item)
+                    else:
+                        refused.append((item, result))
+                for batch, numbers in acked.items():
+                    batch.settle_many(numbers, True)
+                self._reject(refused)
+                self.last_error = None if not retry else f"{len(retry)} document(s) to retry"
             if retry:
                 if self._stop.is_set():
                     return  # stopped while the cluster is unavailable: leave them unsettled
                 time.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
-                body = None
+                retry, body = self._encodable(retry)
             items = retry
 
-    def _reject(self, index: str, doc: dict, result: dict) -> None:
-        error = result.get("error")
-        log.error("the cluster rejected a document for %s: %s", index, json.dumps(error, default=str)[:500])
-        self.rejected_file.parent.mkdir(parents=True, exist_ok=True)
-        with self._reject_lock, self.rejected_file.open("a") as fh:
-            fh.write(json.dumps({"index": index, "status": result.get("status"), "error": error,
-                                 "document": doc}, default=str) + "\n")
+    def _encodable(self, items: list[Item]) -> tuple[list[Item], bytes]:
+        """The items whose documents encode, and their bulk body; the others are rejected with the reason."""
+        body = self._body(items)
+        if body is not None:
+            return items, body
+        kept, refused = [], []
+        for item in items:
+            try:
+                jsoncodec.dumpb(item[1])
+                kept.append(item)
+            except (TypeError, ValueError) as exc:
+                refused.append((item, {"status": None, "error": {"type": "encoding_error", "reason": str(exc)}}))
+        self._reject(refused)
+        return kept, bulk_create_body([(index, doc) for index, doc, _, _ in kept])
+
+    def _reject(self, refused: list[tuple[Item, dict]]) -> None:
+        """Write refused documents with their reasons to the rejected-documents file, then settle them."""
+        if not refused:
+            return
+        (index, _, _, _), first = refused[0]
+        log.error("the cluster rejected %d document(s) for %s: %s", len(refused), index,
+                  json.dumps(first.get("error"), default=str)[:500])
+        lines = [json.dumps({"index": idx, "status": result.get("status"), "error": result.get("error"),
+                             "document": doc}, default=str) + "\n" for (idx, doc, _, _), result in refused]
+        try:
+            self.rejected_file.parent.mkdir(parents=True, exist_ok=True)
+            with self._reject_lock, self.rejected_file.open("a") as fh:
+                fh.writelines(lines)
+        except OSError as exc:  # they are settled all the same: a retry would refuse them again
+            log.error("cannot write %d rejected document(s) to %s: %s", len(lines), self.rejected_file, exc)
+        for (_, _, batch, number), _ in refused:
+            batch.settle(number, False)

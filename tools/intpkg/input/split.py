@@ -29,7 +29,11 @@ Emit = Callable[[dict], None]
 
 def run_split(split: SplitConfig, ctx: TransformContext, body: dict, emit: Emit,
               log: logging.Logger | None = None) -> None:
-    """Split `body`, calling `emit` per event; empty-field outcomes end quietly, others raise SplitError."""
+    """Split `body`, calling `emit` per event; empty-field outcomes end quietly, others raise SplitError.
+
+    Emitted events may be objects of `body` itself, which templates still read (`.last_response.body`):
+    they are never edited after emit. A split that edits its elements (`edits_elements`) gets a copy.
+    """
     try:
         _split(split, ctx, body, emit, log, is_root=True)
     except EmptyField as exc:
@@ -128,7 +132,8 @@ def _send(s: SplitConfig, ctx, root: dict, key: str, value: Any, emit: Emit, log
         clone = clone_json(root)
         dotted.put(clone, s.target, value)
     else:
-        # `root` is already the caller's private copy of the page, and each element is emitted once
+        # each element is emitted once; it is the page's own object unless the split edits its elements
+        # (SplitConfig.edits_elements: then `root` is the caller's private copy of the page)
         clone = obj
     _finish(s, ctx, clone, emit, log)
 

@@ -266,7 +266,8 @@ def _answered_status(exc: Exception) -> int | None:
     status = getattr(getattr(exc, "meta", None), "status", None)  # elasticsearch: ApiError.meta.status
     if not isinstance(status, int):
         status = getattr(exc, "status_code", None)  # opensearch-py: "N/A" when nothing answered
-    return status if isinstance(status, int) else None
+    # an error with a success status (the elasticsearch client's UnsupportedProductError) is no answer
+    return status if isinstance(status, int) and status >= 400 else None
 
 
 def _param(value: Any) -> str:
