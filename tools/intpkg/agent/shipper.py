@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from intpkg import jsoncodec
-from intpkg.stack.client import SearchClient, bulk_create_body
+from intpkg.stack.client import SearchClient, bulk_create_body, is_stored
 
 log = logging.getLogger("intpkg.agent.shipper")
 DEFAULT_BULK_SIZE = 500  # documents per bulk request
@@ -61,9 +61,6 @@ class Batch:
             self.pending += 1
             self.published += 1
             return self.published
-
-    def settle(self, number: int, ok: bool) -> None:
-        self.settle_many([number], ok)
 
     def settle_many(self, numbers: list[int], ok: bool) -> None:
         """Settle documents (acknowledged when `ok`, else rejected) under one lock."""
@@ -148,22 +145,16 @@ class BulkShipper:
             except queue.Empty:
                 pass
             if pending and (stopping or len(pending) >= self.bulk_size or time.monotonic() >= deadline):
-                body = self._body(pending)  # built before a request is free, sent as soon as one is
-                self._slots.acquire()  # all requests busy: wait here, so the queue fills (backpressure)
-                self._workers.submit(self._ship_and_release, pending, body)
+                items, body = self._encodable(pending)  # built before a request is free, sent once one is
                 pending = []
+                if items:
+                    self._slots.acquire()  # all requests busy: wait here, so the queue fills (backpressure)
+                    self._workers.submit(self._ship_and_release, items, body)
             if time.monotonic() >= deadline:
                 deadline = time.monotonic() + self.flush_seconds
         self._workers.shutdown(wait=True)
 
-    @staticmethod
-    def _body(items: list[Item]) -> bytes | None:
-        try:
-            return bulk_create_body([(index, doc) for index, doc, _, _ in items])
-        except Exception:  # noqa: BLE001 - a document that cannot be encoded: _ship sorts it out
-            return None
-
-    def _ship_and_release(self, items: list[Item], body: bytes | None) -> None:
+    def _ship_and_release(self, items: list[Item], body: bytes) -> None:
         try:
             self._ship(items, body)
         except Exception:  # noqa: BLE001 - a bug must not leave a slot taken; the documents stay unsettled
@@ -171,14 +162,12 @@ class BulkShipper:
         finally:
             self._slots.release()
 
-    def _ship(self, items: list[Item], body: bytes | None) -> None:
-        """Send `items` (in `body` when built) until each is settled, retrying what may still be stored."""
-        if body is None:
-            items, body = self._encodable(items)
+    def _ship(self, items: list[Item], body: bytes) -> None:
+        """Send `items` (encoded in `body`) until each is settled, retrying what may still be stored."""
         if len(body) > MAX_BULK_BYTES and len(items) > 1:  # large documents: two smaller requests
             half = len(items) // 2
-            self._ship(items[:half], None)
-            self._ship(items[half:], None)
+            for part in (items[:half], items[half:]):
+                self._ship(*self._encodable(part))
             return
         backoff = 0.5
         while items:
@@ -190,19 +179,18 @@ class BulkShipper:
                 log.warning("bulk request failed (%s); retrying in %.1fs", exc.__class__.__name__, backoff)
                 retry = items
             else:
-                acked: dict[Batch, list[int]] = {}
+                stored: list[Item] = []
                 refused: list[tuple[Item, dict]] = []
                 for item, result in zip(items, results, strict=True):
                     status = result.get("status", 0)
                     status = status if isinstance(status, int) else 0
-                    if 200 <= status < 300 or status == 409:  # created, or already there (a duplicate)
-                        acked.setdefault(item[2], []).append(item[3])
+                    if is_stored(result):
+                        stored.append(item)
                     elif status in (0, 429) or status >= 500:
                         retry.append(item)
                     else:
                         refused.append((item, result))
-                for batch, numbers in acked.items():
-                    batch.settle_many(numbers, True)
+                _settle(stored, True)
                 self._reject(refused)
                 self.last_error = None if not retry else f"{len(retry)} document(s) to retry"
             if retry:
@@ -215,15 +203,16 @@ class BulkShipper:
 
     def _encodable(self, items: list[Item]) -> tuple[list[Item], bytes]:
         """The items whose documents encode, and their bulk body; the others are rejected with the reason."""
-        body = self._body(items)
-        if body is not None:
-            return items, body
+        try:
+            return items, bulk_create_body([(index, doc) for index, doc, _, _ in items])
+        except Exception:  # noqa: BLE001 - find the documents that cannot be encoded
+            pass
         kept, refused = [], []
         for item in items:
             try:
                 jsoncodec.dumpb(item[1])
                 kept.append(item)
-            except (TypeError, ValueError) as exc:
+            except Exception as exc:  # noqa: BLE001 - whatever stops encoding refuses that document
                 refused.append((item, {"status": None, "error": {"type": "encoding_error", "reason": str(exc)}}))
         self._reject(refused)
         return kept, bulk_create_body([(index, doc) for index, doc, _, _ in kept])
@@ -243,5 +232,13 @@ class BulkShipper:
                 fh.writelines(lines)
         except OSError as exc:  # they are settled all the same: a retry would refuse them again
             log.error("cannot write %d rejected document(s) to %s: %s", len(lines), self.rejected_file, exc)
-        for (_, _, batch, number), _ in refused:
-            batch.settle(number, False)
+        _settle([item for item, _ in refused], False)
+
+
+def _settle(items: list[Item], ok: bool) -> None:
+    """Settle items, one lock per batch."""
+    numbers: dict[Batch, list[int]] = {}
+    for _, _, batch, number in items:
+        numbers.setdefault(batch, []).append(number)
+    for batch, of_batch in numbers.items():
+        batch.settle_many(of_batch, ok)

@@ -48,7 +48,7 @@ from intpkg.agent.runner import render_stream, stream_builder
 from intpkg.agent.shipper import DEFAULT_BULK_CONCURRENCY
 from intpkg.assets.install import install_package
 from intpkg.package import Package
-from intpkg.stack.client import SearchClient
+from intpkg.stack.client import SearchClient, is_stored
 
 STREAMS = {"audit": "cloudflare.audit", "logpull": "cloudflare.logpull"}
 LOGPULL_DATASET = "logpull_bench"  # bench.example: every record in the hour before the mock started
@@ -98,7 +98,7 @@ def _bulk(client: SearchClient, index: str, docs: list[dict], batch_size: int) -
     """Bulk-index `docs` the way the collector's shipper does (`bulk_create`), `batch_size` per request."""
     for start in range(0, len(docs), batch_size):
         for result in client.bulk_create([(index, doc) for doc in docs[start:start + batch_size]]):
-            if not 200 <= result.get("status", 0) < 300 and result.get("status") != 409:
+            if not is_stored(result):
                 raise RuntimeError(f"bulk indexing failed: {json.dumps(result, default=str)[:500]}")
 
 

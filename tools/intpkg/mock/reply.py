@@ -36,10 +36,5 @@ class Reply:
         self.headers.append((name, value))
 
 
-def dumps(data: Any) -> bytes:
-    """Compact UTF-8 JSON."""
-    return jsoncodec.dumps(data).encode()
-
-
 def json_reply(status: int, data: Any) -> Reply:
-    return Reply(status, dumps(data), [("Content-Type", "application/json")])
+    return Reply(status, jsoncodec.dumpb(data), [("Content-Type", "application/json")])

@@ -236,6 +236,13 @@ class SearchClient:
         return set.intersection(*sets) if sets else set()
 
 
+def is_stored(result: dict[str, Any]) -> bool:
+    """Whether a `bulk_create` outcome means the document is in the cluster: created, or already there
+    (409: a document with the same deterministic `_id`)."""
+    status = result.get("status")
+    return isinstance(status, int) and (200 <= status < 300 or status == 409)
+
+
 def bulk_create_body(documents: Sequence[tuple[str, dict[str, Any]]]) -> bytes:
     """The NDJSON body of a bulk request creating each (index, document)."""
     actions: dict[str, bytes] = {}
